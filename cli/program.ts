@@ -1,0 +1,15 @@
+/**
+ * The `palmswitch` command line. Each command group lives in `commands/` and is registered
+ * here; groups talk only to the modules' public faces.
+ */
+import { Command } from 'commander';
+import { registerStartCommand } from './commands/start.js';
+
+export function buildProgram(): Command {
+  const program = new Command('palmswitch')
+    .description('palmswitch: a payment switch for palm payments')
+    .version('0.1.0')
+    .showHelpAfterError();
+  registerStartCommand(program);
+  return program;
+}

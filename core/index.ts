@@ -1,0 +1,11 @@
+/**
+ * core: the few things every module shares — assertions, the typed error base, masking,
+ * the redacting logger, typed configuration and ISO 4217 currencies. Depends on nothing
+ * of ours.
+ */
+export { assert, unreachable, AssertionError } from './assert.js';
+export { PalmswitchError } from './errors.js';
+export { maskPan, maskPansInText, maskTrack2, maskAll } from './mask.js';
+export { createLogger, REDACTED_KEYS, type Logger } from './logger.js';
+export { loadConfig, type Config } from './config.js';
+export { CURRENCIES, currencyByAlpha, currencyByNumeric, formatMoney, type Currency, type Money } from './currency.js';
