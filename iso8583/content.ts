@@ -1,0 +1,136 @@
+/**
+ * Reading and writing the content of a primitive field once its length is known: text
+ * (ASCII or EBCDIC), packed BCD (with the field's own odd-length rule), raw binary and hex
+ * text. Every byte is checked against the field's content type in both directions, and
+ * nothing is trimmed on decode.
+ */
+import { assert } from '../core/index.js';
+import { hexDigitValue, type EbcdicTables } from './encoding.js';
+import { Iso8583Error } from './errors.js';
+import {
+  CHAR_CLASS, CLASS_ALPHA, CLASS_DIGIT, CLASS_HEX_UPPER, CLASS_PRINT_ASCII, CLASS_PRINT_LATIN1,
+  CLASS_SPACE, CLASS_TRACK_SEPARATOR, describeChar,
+} from './io.js';
+import type { BcdPad, ContentEncoding, ContentType } from './spec.js';
+
+/** The character classes a content type admits, per text encoding. */
+export function allowedClasses(type: ContentType, encoding: ContentEncoding): number {
+  switch (type) {
+    case 'n': return CLASS_DIGIT;
+    case 'a': return CLASS_ALPHA | CLASS_SPACE;
+    case 'an': return CLASS_ALPHA | CLASS_DIGIT | CLASS_SPACE;
+    case 'ans': return encoding === 'ebcdic' ? CLASS_PRINT_LATIN1 : CLASS_PRINT_ASCII;
+    case 'z': return CLASS_DIGIT | CLASS_TRACK_SEPARATOR;
+    case 'b': return CLASS_HEX_UPPER;
+  }
+}
+
+const scratch = Buffer.allocUnsafe(65_536);
+
+/** Decodes `count` text bytes at `start`, checking each against `classes`. */
+export function readText(buf: Buffer, start: number, count: number, classes: number, ebcdic: EbcdicTables | undefined, path: string): string {
+  if (ebcdic) {
+    const table = ebcdic.toLatin1;
+    for (let i = 0; i < count; i += 1) {
+      const code = table[buf[start + i] ?? 0] ?? 0;
+      if ((CHAR_CLASS[code]! & classes) === 0) throw charError(code, start + i, path, true);
+      scratch[i] = code;
+    }
+    return scratch.toString('latin1', 0, count);
+  }
+  for (let i = start; i < start + count; i += 1) {
+    const code = buf[i] ?? 0;
+    if ((CHAR_CLASS[code]! & classes) === 0) throw charError(code, i, path, false);
+  }
+  return buf.toString('latin1', start, start + count);
+}
+
+/** Writes text at `offset` after checking every character; the caller reserved `value.length` bytes. */
+export function writeText(buf: Buffer, offset: number, value: string, classes: number, ebcdic: EbcdicTables | undefined, path: string): void {
+  for (let i = 0; i < value.length; i += 1) {
+    const code = value.charCodeAt(i);
+    if (code > 0xff || (CHAR_CLASS[code]! & classes) === 0) throw charError(code, offset + i, path, false);
+  }
+  if (ebcdic) {
+    const table = ebcdic.fromLatin1;
+    for (let i = 0; i < value.length; i += 1) buf[offset + i] = table[value.charCodeAt(i)] ?? 0;
+  } else {
+    buf.write(value, offset, value.length, 'latin1');
+  }
+}
+
+function charError(code: number, offset: number, path: string, ebcdic: boolean): Iso8583Error {
+  const shown = code > 0xff ? `U+${code.toString(16).toUpperCase()}` : describeChar(code);
+  return new Iso8583Error('char_invalid', `character ${shown}${ebcdic ? ' (after EBCDIC translation)' : ''} is not allowed here`, path, offset);
+}
+
+const DIGIT_CHARS = '0123456789';
+
+/**
+ * Reads packed BCD: `digits` digits in `bytes` bytes. With an odd digit count the pad
+ * nibble sits where `pad` says and must hold the declared value (0 or F), so a frame that
+ * pads differently is reported rather than silently re-encoded into other bytes.
+ */
+export function readBcd(buf: Buffer, start: number, bytes: number, digits: number, pad: BcdPad | undefined, track: boolean, path: string): string {
+  const nibbles = bytes * 2;
+  assert(digits === nibbles || digits === nibbles - 1, 'BCD digit count must fill the bytes');
+  const padAtLeft = digits !== nibbles && (pad === 'left-0' || pad === 'left-F');
+  const padValue = pad === 'left-F' || pad === 'right-F' ? 0xf : 0;
+  let text = '';
+  for (let n = 0; n < nibbles; n += 1) {
+    const byte = buf[start + (n >> 1)] ?? 0;
+    const nibble = n % 2 === 0 ? byte >> 4 : byte & 0x0f;
+    const isPad = digits !== nibbles && (padAtLeft ? n === 0 : n === nibbles - 1);
+    if (isPad) {
+      if (nibble !== padValue) throw new Iso8583Error('pad_invalid', `BCD pad nibble is ${nibble.toString(16).toUpperCase()}, expected ${padValue.toString(16).toUpperCase()}`, path, start + (n >> 1));
+      continue;
+    }
+    if (nibble <= 9) text += DIGIT_CHARS[nibble];
+    else if (track && nibble === 0xd) text += 'D';
+    else throw new Iso8583Error('bcd_invalid', `nibble ${nibble.toString(16).toUpperCase()} is not a ${track ? 'track 2' : 'decimal'} digit`, path, start + (n >> 1));
+  }
+  return text;
+}
+
+/** Writes `value` (digits, and `D`/`=` for track data) as packed BCD in `bytes` bytes. */
+export function writeBcd(buf: Buffer, offset: number, bytes: number, value: string, pad: BcdPad | undefined, track: boolean, path: string): void {
+  const nibbles = bytes * 2;
+  assert(value.length === nibbles || value.length === nibbles - 1, 'BCD value must fill the bytes');
+  const odd = value.length !== nibbles;
+  if (odd && pad === undefined) throw new Iso8583Error('length_invalid', 'odd number of digits but the field has no BCD pad rule', path, offset);
+  const padAtLeft = pad === 'left-0' || pad === 'left-F';
+  const padValue = pad === 'left-F' || pad === 'right-F' ? 0xf : 0;
+  let digitIndex = 0;
+  for (let n = 0; n < nibbles; n += 1) {
+    let nibble: number;
+    if (odd && (padAtLeft ? n === 0 : n === nibbles - 1)) {
+      nibble = padValue;
+    } else {
+      const code = value.charCodeAt(digitIndex);
+      digitIndex += 1;
+      if (code >= 0x30 && code <= 0x39) nibble = code - 0x30;
+      else if (track && (code === 0x44 || code === 0x3d)) nibble = 0xd;
+      else throw charError(code, offset + (n >> 1), path, false);
+    }
+    if (n % 2 === 0) buf[offset + (n >> 1)] = nibble << 4;
+    else buf[offset + (n >> 1)] = (buf[offset + (n >> 1)] ?? 0) | nibble;
+  }
+}
+
+/** Checks uppercase hex text (binary values in JSON) and returns its byte count. */
+export function hexByteLength(value: string, path: string, offset: number): number {
+  if (value.length % 2 !== 0) throw new Iso8583Error('value_invalid', `binary value must be an even number of hex digits, got ${value.length}`, path, offset);
+  for (let i = 0; i < value.length; i += 1) {
+    const code = value.charCodeAt(i);
+    if (code > 0xff || (CHAR_CLASS[code]! & CLASS_HEX_UPPER) === 0) {
+      throw new Iso8583Error('value_invalid', `binary value must be uppercase hex, found ${describeChar(code)} at position ${i}`, path, offset);
+    }
+  }
+  return value.length / 2;
+}
+
+export function writeHexAsBytes(buf: Buffer, offset: number, value: string): void {
+  for (let i = 0; i < value.length; i += 2) {
+    buf[offset + i / 2] = (hexDigitValue(value.charCodeAt(i)) << 4) | hexDigitValue(value.charCodeAt(i + 1));
+  }
+}

@@ -1,0 +1,25 @@
+/**
+ * iso8583: the ISO 8583 codec. Specs are data (`MessageSpec`, see `specs/`), compiled once
+ * into a `MessageCodec`:
+ *
+ * ```ts
+ * const codec = compileSpec(iso87Ascii);
+ * const bytes = codec.encode({ mti: '0800', fields: { 7: '1124101500', 11: '000001', 70: '001' } });
+ * const { mti, fields } = codec.decode(bytes);
+ * ```
+ *
+ * Every failure is an `Iso8583Error` with a code, a field path and a byte offset.
+ */
+export { compileSpec, type MessageCodec } from './message.js';
+export { Iso8583Error, type Iso8583ErrorCode } from './errors.js';
+export { encodeFrame, FrameDecoder, type Frame, type Framing } from './framing.js';
+export { validateMessage } from './validate.js';
+export { maskMessage, formatMessage, describeSpec } from './pretty.js';
+export { ebcdicTables, bytesToHex, isHex, type EbcdicCodePage } from './encoding.js';
+export { MESSAGE_SIZE_BYTES_MAX } from './io.js';
+export { TLV_ENTRIES_MAX } from './composite.js';
+export type {
+  BcdPad, BerTlvComposite, BitmapEncoding, BitmappedComposite, CompositeSpec, ContentEncoding, ContentType,
+  FieldSpec, FieldValue, FieldValues, LengthPrefix, LengthUnit, Message, MessageSpec, MessageTypeRule,
+  MtiEncoding, PositionalComposite, PrefixEncoding, Sensitivity, TlvComposite, TlvEntry,
+} from './spec.js';

@@ -1,0 +1,143 @@
+/**
+ * Messages: MTI, primary/secondary/tertiary bitmaps and the fields they name. A spec is
+ * compiled once into a `MessageCodec`; encoding writes into a bounded scratch buffer and
+ * returns a copy, decoding is all-or-nothing (no partial results) and must use every byte.
+ */
+import { assert } from '../core/index.js';
+import { ebcdicTables, type EbcdicTables } from './encoding.js';
+import { Iso8583Error } from './errors.js';
+import { isBitSet, readBitmap, setBit, writeBitmap } from './bitmap.js';
+import { compileField, type FieldCodec } from './field.js';
+import { MESSAGE_SIZE_BYTES_MAX, Reader, Writer } from './io.js';
+import type { FieldValues, Message, MessageSpec, MtiEncoding } from './spec.js';
+
+export interface MessageCodec {
+  readonly spec: MessageSpec;
+  encode(message: Message): Buffer;
+  /** Decodes `frame[start, end)`; the whole range must be one message. */
+  decode(frame: Buffer, start?: number, end?: number): Message;
+  field(id: number): FieldCodec | undefined;
+}
+
+const MTI_PATTERN = /^\d{4}$/;
+
+export function compileSpec(spec: MessageSpec): MessageCodec {
+  const ebcdic = spec.ebcdicCodePage ? ebcdicTables(spec.ebcdicCodePage) : undefined;
+  const fieldCountMax = spec.bitmap.tertiary ? 192 : 128;
+  const codecs: (FieldCodec | undefined)[] = new Array<FieldCodec | undefined>(fieldCountMax + 1);
+  for (const key of Object.keys(spec.fields)) {
+    const id = Number(key);
+    const bitmapSlot = id === 65 && spec.bitmap.tertiary === true;
+    assert(Number.isInteger(id) && id >= 2 && id <= fieldCountMax && !bitmapSlot, `spec ${spec.name}: field ${key} out of range`);
+    codecs[id] = compileField(spec.fields[id]!, String(id), ebcdic);
+  }
+  const writer = new Writer(MESSAGE_SIZE_BYTES_MAX);
+  const bitmaps = new Uint8Array(24);
+
+  return {
+    spec,
+    field: (id) => codecs[id],
+    encode(message) {
+      writer.pos = 0;
+      writeMti(writer, message.mti, spec.mti.encoding, ebcdic);
+      const ids = presentFieldIds(message.fields, codecs, fieldCountMax);
+      bitmaps.fill(0);
+      for (const id of ids) setBit(bitmaps, id);
+      const last = ids[ids.length - 1] ?? 0;
+      if (last > 64) setBit(bitmaps, 1);
+      if (last > 128) setBit(bitmaps, 65);
+      writeBitmap(writer, spec.bitmap.encoding, ebcdic, 'bitmap', bitmaps.subarray(0, 8));
+      // Bitmaps travel together up front: primary, secondary (bit 1), tertiary (bit 65).
+      if (last > 64) writeBitmap(writer, spec.bitmap.encoding, ebcdic, '1', bitmaps.subarray(8, 16));
+      if (last > 128) writeBitmap(writer, spec.bitmap.encoding, ebcdic, '65', bitmaps.subarray(16, 24));
+      for (const id of ids) codecs[id]!.encode(message.fields[id]!, writer);
+      return writer.result();
+    },
+    decode(frame, start = 0, end = frame.length) {
+      assert(start >= 0 && start <= end && end <= frame.length, 'decode range outside the frame');
+      if (end - start > MESSAGE_SIZE_BYTES_MAX) throw new Iso8583Error('frame_too_large', `message of ${end - start} bytes exceeds ${MESSAGE_SIZE_BYTES_MAX}`, '', start);
+      const reader = new Reader(frame, start, end);
+      const mti = readMti(reader, spec.mti.encoding, ebcdic);
+      const map = new Uint8Array(24);
+      readPresence(reader, spec, ebcdic, map);
+      const fields: FieldValues = {};
+      const bitmapEnd = reader.pos;
+      for (let id = 2; id <= fieldCountMax; id += 1) {
+        if (id === 65 && spec.bitmap.tertiary) continue;
+        if (!isBitSet(map, id)) continue;
+        const codec = codecs[id];
+        if (!codec) throw new Iso8583Error('field_unknown', `the bitmap names field ${id}, which spec ${spec.name} does not define`, String(id), bitmapEnd);
+        fields[id] = codec.decode(reader);
+      }
+      if (reader.pos !== end) throw new Iso8583Error('trailing_bytes', `${end - reader.pos} bytes left after the last field`, '', reader.pos);
+      return { mti, fields };
+    },
+  };
+}
+
+/** Field ids present in `fields`, ascending, each defined by the spec. */
+function presentFieldIds(fields: FieldValues, codecs: (FieldCodec | undefined)[], fieldCountMax: number): number[] {
+  if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) throw new Iso8583Error('input_invalid', 'fields must be an object keyed by field number', '', 0);
+  const ids: number[] = [];
+  let sorted = true;
+  for (const key in fields) {
+    const id = Number(key);
+    if (!Number.isInteger(id) || String(id) !== key || id < 2 || id > fieldCountMax || !codecs[id]) {
+      throw new Iso8583Error('field_unknown', `field ${key} is not defined by this spec`, key, 0);
+    }
+    if (fields[key] === undefined) continue;
+    if (ids.length > 0 && id < ids[ids.length - 1]!) sorted = false;
+    ids.push(id);
+  }
+  if (!sorted) ids.sort((a, b) => a - b);
+  return ids;
+}
+
+/** Reads the primary bitmap and, when flagged, the secondary (bit 1) and tertiary (bit 65). */
+function readPresence(reader: Reader, spec: MessageSpec, ebcdic: EbcdicTables | undefined, map: Uint8Array): void {
+  readBitmap(reader, spec.bitmap.encoding, ebcdic, 'bitmap', map.subarray(0, 8));
+  if (!isBitSet(map, 1)) return;
+  const secondaryAt = reader.pos;
+  readBitmap(reader, spec.bitmap.encoding, ebcdic, '1', map.subarray(8, 16));
+  if (map.subarray(8, 16).every((b) => b === 0)) {
+    throw new Iso8583Error('bitmap_invalid', 'secondary bitmap flagged but empty (it must be sent only when a field above 64 is)', '1', secondaryAt);
+  }
+  if (spec.bitmap.tertiary === true && isBitSet(map, 65)) {
+    const tertiaryAt = reader.pos;
+    readBitmap(reader, spec.bitmap.encoding, ebcdic, '65', map.subarray(16, 24));
+    if (map.subarray(16, 24).every((b) => b === 0)) throw new Iso8583Error('bitmap_invalid', 'tertiary bitmap flagged but empty', '65', tertiaryAt);
+  }
+}
+
+function writeMti(writer: Writer, mti: string, encoding: MtiEncoding, ebcdic: EbcdicTables | undefined): void {
+  if (typeof mti !== 'string' || !MTI_PATTERN.test(mti)) throw new Iso8583Error('mti_invalid', `MTI must be four digits, got ${JSON.stringify(mti)}`, 'mti', 0);
+  if (encoding === 'bcd') {
+    const at = writer.reserve(2, 'mti');
+    writer.buf[at] = ((mti.charCodeAt(0) - 0x30) << 4) | (mti.charCodeAt(1) - 0x30);
+    writer.buf[at + 1] = ((mti.charCodeAt(2) - 0x30) << 4) | (mti.charCodeAt(3) - 0x30);
+    return;
+  }
+  const at = writer.reserve(4, 'mti');
+  for (let i = 0; i < 4; i += 1) {
+    const code = mti.charCodeAt(i);
+    writer.buf[at + i] = encoding === 'ebcdic' ? (ebcdic?.fromLatin1[code] ?? 0) : code;
+  }
+}
+
+function readMti(reader: Reader, encoding: MtiEncoding, ebcdic: EbcdicTables | undefined): string {
+  const size = encoding === 'bcd' ? 2 : 4;
+  const at = reader.take(size, 'mti', 'MTI');
+  let mti = '';
+  for (let i = 0; i < size; i += 1) {
+    const byte = reader.buf[at + i] ?? 0;
+    if (encoding === 'bcd') {
+      if ((byte >> 4) > 9 || (byte & 0x0f) > 9) throw new Iso8583Error('mti_invalid', `MTI byte 0x${byte.toString(16).toUpperCase().padStart(2, '0')} is not BCD`, 'mti', at + i);
+      mti += String(byte >> 4) + String(byte & 0x0f);
+    } else {
+      const code = encoding === 'ebcdic' ? (ebcdic?.toLatin1[byte] ?? 0) : byte;
+      if (code < 0x30 || code > 0x39) throw new Iso8583Error('mti_invalid', `MTI byte 0x${byte.toString(16).toUpperCase().padStart(2, '0')} is not a digit`, 'mti', at + i);
+      mti += String.fromCharCode(code);
+    }
+  }
+  return mti;
+}
