@@ -1,0 +1,231 @@
+/**
+ * Finds the palm region of interest in a whole-hand capture, so rotation, translation and
+ * scale of the hand do not matter (after Zhang et al., "Online palmprint identification",
+ * IEEE TPAMI 2003): segment the hand (Otsu), take the palm centre as the deepest point of the
+ * distance transform, cut a circle around it to find the four finger crossings, take the
+ * valleys between index-middle and ring-little fingers as key points, and place a square
+ * region below the line joining them, sized by their distance.
+ */
+import { assert } from '../core/index.js';
+import { BiometricError } from './errors.js';
+import { boxBlur, downsample, otsuThreshold, sample, toFloat, type Affine, type FloatImage, type GrayImage } from './image.js';
+import { roi_size_pixels } from './model.js';
+
+export const segmentation_side_pixels_max = 192;
+const circle_samples = 720;
+const hand_fraction_min = 0.04;
+const hand_fraction_max = 0.85;
+// Region geometry relative to the key-point distance D (PolyU-style square below the valleys).
+const roi_side_per_keypoint_distance = 1.2;
+const roi_offset_per_keypoint_distance = 1.05;
+
+export interface Point { x: number; y: number }
+export interface HandGeometry { center: Point; palmRadius: number; valleys: [Point, Point, Point]; roi: Affine; threshold: number }
+
+interface Mask { width: number; height: number; inside: Uint8Array; smooth: FloatImage; threshold: number }
+
+function segment(image: GrayImage): { mask: Mask; factor: number } {
+  const factor = Math.max(1, Math.ceil(Math.max(image.width, image.height) / segmentation_side_pixels_max));
+  const small = downsample(image, factor);
+  const smooth = boxBlur(toFloat(small), 1);
+  const threshold = otsuThreshold(small);
+  const inside = largestComponent(small.width, small.height, smooth.data.map((v) => (v > threshold ? 1 : 0)));
+  let count = 0;
+  for (const v of inside) count += v;
+  const fraction = count / inside.length;
+  if (fraction < hand_fraction_min || fraction > hand_fraction_max) throw new BiometricError('hand_not_found', `hand covers ${(fraction * 100).toFixed(1)}% of the frame`);
+  return { mask: { width: small.width, height: small.height, inside, smooth, threshold }, factor };
+}
+
+/** Keeps the largest 4-connected foreground component (breadth-first, bounded by pixel count). */
+function largestComponent(width: number, height: number, foreground: Float32Array): Uint8Array {
+  const label = new Int32Array(width * height);
+  const queue = new Int32Array(width * height);
+  let best = 0;
+  let bestSize = 0;
+  let next = 1;
+  for (let start = 0; start < label.length; start += 1) {
+    if (!foreground[start] || label[start]) continue;
+    let head = 0;
+    let tail = 0;
+    queue[tail++] = start;
+    label[start] = next;
+    while (head < tail) {
+      const p = queue[head++] ?? 0;
+      const x = p % width;
+      const neighbours = [x > 0 ? p - 1 : -1, x < width - 1 ? p + 1 : -1, p - width, p + width];
+      for (const q of neighbours) {
+        if (q < 0 || q >= label.length || !foreground[q] || label[q]) continue;
+        label[q] = next;
+        queue[tail++] = q;
+      }
+    }
+    if (tail > bestSize) { bestSize = tail; best = next; }
+    next += 1;
+  }
+  return Uint8Array.from(label, (l) => (l === best ? 1 : 0));
+}
+
+/** Chamfer (3-4) distance transform; returns the deepest inside point and its depth in pixels. */
+function palmCenter(mask: Mask): { center: Point; radius: number } {
+  const { width, height, inside } = mask;
+  const big = 1e9;
+  const d = Float32Array.from(inside, (v) => (v ? big : 0));
+  const at = (x: number, y: number): number => (x < 0 || y < 0 || x >= width || y >= height ? 0 : (d[y * width + x] ?? 0));
+  for (let y = 0; y < height; y += 1) for (let x = 0; x < width; x += 1) {
+    const i = y * width + x;
+    if (d[i]) d[i] = Math.min(d[i] ?? big, at(x - 1, y) + 3, at(x, y - 1) + 3, at(x - 1, y - 1) + 4, at(x + 1, y - 1) + 4);
+  }
+  let bestI = 0;
+  for (let y = height - 1; y >= 0; y -= 1) for (let x = width - 1; x >= 0; x -= 1) {
+    const i = y * width + x;
+    if (d[i]) d[i] = Math.min(d[i] ?? big, at(x + 1, y) + 3, at(x, y + 1) + 3, at(x + 1, y + 1) + 4, at(x - 1, y + 1) + 4);
+    if ((d[i] ?? 0) > (d[bestI] ?? 0)) bestI = i;
+  }
+  return { center: { x: bestI % width, y: Math.floor(bestI / width) }, radius: (d[bestI] ?? 0) / 3 };
+}
+
+interface Run { start: number; end: number }
+
+function runsOnCircle(mask: Mask, center: Point, radius: number): Run[] {
+  const on: number[] = [];
+  for (let k = 0; k < circle_samples; k += 1) {
+    const angle = (2 * Math.PI * k) / circle_samples;
+    on.push(sample(mask.smooth, center.x + radius * Math.cos(angle), center.y + radius * Math.sin(angle), 0) > mask.threshold ? 1 : 0);
+  }
+  const firstOff = on.indexOf(0);
+  if (firstOff < 0) return [];
+  const runs: Run[] = [];
+  let start = -1;
+  for (let j = 1; j <= circle_samples; j += 1) {
+    const k = firstOff + j;
+    const value = on[k % circle_samples] ?? 0;
+    if (value && start < 0) start = k;
+    if (!value && start >= 0) { runs.push({ start, end: k - 1 }); start = -1; }
+  }
+  return runs;
+}
+
+const runWidth = (r: Run): number => r.end - r.start + 1;
+
+/** Four consecutive narrow runs with the smallest angular span: the fingers (thumb excluded). */
+function pickFingers(runs: Run[]): { fingers: Run[]; thumbBefore: boolean } | undefined {
+  const widths = runs.map(runWidth).sort((a, b) => a - b);
+  const median = widths[Math.floor(widths.length / 2)] ?? 0;
+  const narrow = runs.filter((r) => runWidth(r) <= Math.max(2.2 * median, 4) && runWidth(r) < circle_samples / 8);
+  if (narrow.length < 4) return undefined;
+  let best: { fingers: Run[]; span: number; index: number } | undefined;
+  for (let i = 0; i < narrow.length; i += 1) {
+    const group = [0, 1, 2, 3].map((j) => narrow[(i + j) % narrow.length]!);
+    const span = (group[3]!.end - group[0]!.start + 2 * circle_samples) % circle_samples;
+    if (!best || span < best.span) best = { fingers: group, span, index: i };
+  }
+  if (!best || best.span > circle_samples * 0.45) return undefined;
+  // The thumb is the remaining narrow run nearest to one end of the finger group.
+  const first = best.fingers[0]!;
+  const last = best.fingers[3]!;
+  let gapBefore = Infinity;
+  let gapAfter = Infinity;
+  for (const run of narrow) {
+    if (best.fingers.includes(run)) continue;
+    gapBefore = Math.min(gapBefore, (first.start - run.end + 2 * circle_samples) % circle_samples);
+    gapAfter = Math.min(gapAfter, (run.start - last.end + 2 * circle_samples) % circle_samples);
+  }
+  const thumbBefore = gapBefore === gapAfter ? runWidth(first) >= runWidth(last) : gapBefore < gapAfter;
+  return { fingers: best.fingers, thumbBefore };
+}
+
+/**
+ * The bottom of the gap between two finger runs: rays marched in from the circle stop at the
+ * hand edge (sub-pixel crossing); the valley is the mean of the hits within half a pixel of the
+ * deepest one, which stays stable when the bottom of the gap is flat.
+ */
+function valleyBetween(mask: Mask, center: Point, radius: number, a: Run, b: Run): Point {
+  const hits: { rho: number; x: number; y: number }[] = [];
+  const gap = (b.start - a.end + 2 * circle_samples) % circle_samples;
+  for (let s = 0; s <= 4 * gap; s += 1) {
+    const angle = (2 * Math.PI * (a.end + s / 4)) / circle_samples;
+    const cos = Math.cos(angle);
+    const sin = Math.sin(angle);
+    let previous = sample(mask.smooth, center.x + radius * cos, center.y + radius * sin, 0);
+    for (let rho = radius - 0.25; rho > 0; rho -= 0.25) {
+      const value = sample(mask.smooth, center.x + rho * cos, center.y + rho * sin, 0);
+      if (value > mask.threshold) {
+        const crossing = rho + 0.25 * ((value - mask.threshold) / Math.max(1e-6, value - previous));
+        hits.push({ rho: crossing, x: center.x + crossing * cos, y: center.y + crossing * sin });
+        break;
+      }
+      previous = value;
+    }
+  }
+  if (hits.length === 0) return center;
+  const deepest = Math.min(...hits.map((h) => h.rho));
+  const bottom = hits.filter((h) => h.rho <= deepest + 0.5);
+  return { x: bottom.reduce((s, h) => s + h.x, 0) / bottom.length, y: bottom.reduce((s, h) => s + h.y, 0) / bottom.length };
+}
+
+export function findValleys(mask: Mask, center: Point, palmRadius: number): [Point, Point, Point] {
+  for (const factor of [1.6, 1.45, 1.8, 2.0, 1.3]) {
+    const radius = palmRadius * factor;
+    const picked = pickFingers(runsOnCircle(mask, center, radius));
+    if (!picked) continue;
+    const ordered = picked.thumbBefore ? picked.fingers : [...picked.fingers].reverse();
+    const valleys = [0, 1, 2].map((i) => {
+      const [a, b] = picked.thumbBefore ? [ordered[i]!, ordered[i + 1]!] : [ordered[i + 1]!, ordered[i]!];
+      return valleyBetween(mask, center, radius, a, b);
+    });
+    return valleys as [Point, Point, Point];
+  }
+  throw new BiometricError('hand_not_found', 'could not find four spread fingers');
+}
+
+/** Hand geometry and the ROI map (ROI pixel -> capture pixel) for a whole-hand capture. */
+export function locateHand(image: GrayImage): HandGeometry {
+  const { mask, factor } = segment(image);
+  const { center, radius } = palmCenter(mask);
+  if (radius < 4) throw new BiometricError('hand_not_found', 'no palm-sized region in the frame');
+  const valleysSmall = findValleys(mask, center, radius);
+  // Down-sampled pixel centres sit at factor*(x + 0.5) - 0.5 in the capture.
+  const up = (p: Point): Point => ({ x: factor * (p.x + 0.5) - 0.5, y: factor * (p.y + 0.5) - 0.5 });
+  const valleys = valleysSmall.map(up) as [Point, Point, Point];
+  const palmCentre = up(center);
+  return { center: palmCentre, palmRadius: radius * factor, valleys, roi: roiMap(valleys, palmCentre), threshold: mask.threshold };
+}
+
+/** The valley line's direction: principal axis of the three valleys (less noisy than two points). */
+function valleyAxis(valleys: [Point, Point, Point]): { ex: number; ey: number } {
+  const mx = (valleys[0].x + valleys[1].x + valleys[2].x) / 3;
+  const my = (valleys[0].y + valleys[1].y + valleys[2].y) / 3;
+  let sxx = 0;
+  let sxy = 0;
+  let syy = 0;
+  for (const v of valleys) { sxx += (v.x - mx) ** 2; sxy += (v.x - mx) * (v.y - my); syy += (v.y - my) ** 2; }
+  const angle = 0.5 * Math.atan2(2 * sxy, sxx - syy);
+  let ex = Math.cos(angle);
+  let ey = Math.sin(angle);
+  // Point from the first valley (thumb side) toward the last.
+  if ((valleys[2].x - valleys[0].x) * ex + (valleys[2].y - valleys[0].y) * ey < 0) { ex = -ex; ey = -ey; }
+  return { ex, ey };
+}
+
+function roiMap(valleys: [Point, Point, Point], palmCentre: Point): Affine {
+  const [first, , last] = valleys;
+  const distance = Math.hypot(last.x - first.x, last.y - first.y);
+  assert(distance > 0, 'key points are distinct');
+  const { ex, ey } = valleyAxis(valleys);
+  const mid = { x: (first.x + last.x) / 2, y: (first.y + last.y) / 2 };
+  // Normal pointing toward the palm centre.
+  const sign = (palmCentre.x - mid.x) * -ey + (palmCentre.y - mid.y) * ex >= 0 ? 1 : -1;
+  const nx = -ey * sign;
+  const ny = ex * sign;
+  const side = distance * roi_side_per_keypoint_distance;
+  const cx = mid.x + nx * distance * roi_offset_per_keypoint_distance;
+  const cy = mid.y + ny * distance * roi_offset_per_keypoint_distance;
+  const step = side / roi_size_pixels;
+  // Keep a right-handed frame when the axis was mirrored, so the ROI is never flipped.
+  const flip = sign;
+  return {
+    a: ex * step * flip, b: nx * step, c: cx - (ex * flip + nx) * step * (roi_size_pixels / 2),
+    d: ey * step * flip, e: ny * step, f: cy - (ey * flip + ny) * step * (roi_size_pixels / 2),
+  };
+}
