@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander';
 import { registerStartCommand } from './commands/start.js';
+import { registerHsmCommand } from './commands/hsm.js';
 
 export function buildProgram(): Command {
   const program = new Command('palmswitch')
@@ -11,5 +12,6 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError();
   registerStartCommand(program);
+  registerHsmCommand(program);
   return program;
 }

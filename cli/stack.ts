@@ -20,7 +20,10 @@ const STOP_GRACE_MS = 5_000;
 
 /** The services of the default stack, in start order. Later issues append theirs. */
 export function stackServices(_config: Config): ServiceDefinition[] {
-  return [];
+  return [
+    // hsm-sim first: the gateway and the network simulators take their keys from it.
+    { name: 'hsm-sim', args: ['hsm', 'start'] },
+  ];
 }
 
 export async function runStack(services: readonly ServiceDefinition[], out: NodeJS.WritableStream): Promise<number> {

@@ -5,11 +5,16 @@
  * (NIST SP 800-38B, needed for TDES-CMAC in TR-31 version B blocks), AES-CMAC through
  * @peculiar/webcrypto, key check values and DES parity. Pure functions, no key storage.
  */
-import { createCipheriv, createDecipheriv, createHmac, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, timingSafeEqual, type webcrypto as NodeWebCrypto } from 'node:crypto';
 import { Crypto } from '@peculiar/webcrypto';
 import { assert } from '../core/index.js';
 
-export const webcrypto = new Crypto();
+/**
+ * @peculiar/webcrypto's typings lean on the DOM lib, which our compiler settings leave out;
+ * its object implements the same W3C interface that @types/node describes, so we type it so.
+ */
+export const webcrypto = new Crypto() as unknown as NodeWebCrypto.Crypto;
+export type WebCryptoKey = NodeWebCrypto.CryptoKey;
 
 export const TDES_BLOCK_BYTES = 8;
 export const AES_BLOCK_BYTES = 16;
@@ -123,13 +128,15 @@ export function cmac(algorithm: BlockAlgorithm, key: Uint8Array, data: Uint8Arra
 }
 
 /** AES-CMAC through @peculiar/webcrypto (the provider the issue names); a 16-byte tag. */
-export async function aesCmacKey(key: Uint8Array): Promise<CryptoKey> {
+export async function aesCmacKey(key: Uint8Array): Promise<WebCryptoKey> {
   return await webcrypto.subtle.importKey('raw', key, { name: 'AES-CMAC', length: key.length * 8 }, false, ['sign']);
 }
 
-export async function aesCmac(key: CryptoKey | Uint8Array, data: Uint8Array): Promise<Buffer> {
+export async function aesCmac(key: WebCryptoKey | Uint8Array, data: Uint8Array): Promise<Buffer> {
   const cryptoKey = key instanceof Uint8Array ? await aesCmacKey(key) : key;
-  const tag = await webcrypto.subtle.sign({ name: 'AES-CMAC', length: 128 }, cryptoKey, data);
+  // AES-CMAC is a @peculiar extension of WebCrypto: its parameters are not in the W3C types.
+  const algorithm: NodeWebCrypto.Algorithm & { length: number } = { name: 'AES-CMAC', length: 128 };
+  const tag = await webcrypto.subtle.sign(algorithm, cryptoKey, data);
   return Buffer.from(tag);
 }
 
