@@ -6,7 +6,7 @@
  */
 import { assert } from '../core/index.js';
 import type { EbcdicTables } from './encoding.js';
-import { bytesToHex } from './encoding.js';
+import { bytesToHex, hexDigitValue } from './encoding.js';
 import { Iso8583Error } from './errors.js';
 import { isBitSet, readBitmap, setBit, writeBitmap } from './bitmap.js';
 import { allowedClasses, hexByteLength, readText, writeHexAsBytes, writeText } from './content.js';
@@ -229,12 +229,13 @@ function readBerTag(reader: Reader, path: string): string {
 }
 
 function checkBerTag(tag: string, path: string, offset: number): void {
-  const bytes = Buffer.from(tag, 'hex');
-  const multiByte = ((bytes[0] ?? 0) & 0x1f) === 0x1f;
-  let ok = bytes.length >= 1 && bytes.length <= BER_TAG_BYTES_MAX && (multiByte ? bytes.length >= 2 : bytes.length === 1);
-  for (let i = 1; ok && i < bytes.length; i += 1) {
-    const last = i === bytes.length - 1;
-    ok = ((bytes[i] ?? 0) & 0x80) === (last ? 0 : 0x80);
+  const count = tag.length / 2;
+  const first = (hexDigitValue(tag.charCodeAt(0)) << 4) | hexDigitValue(tag.charCodeAt(1));
+  const multiByte = (first & 0x1f) === 0x1f;
+  let ok = count >= 1 && count <= BER_TAG_BYTES_MAX && (multiByte ? count >= 2 : count === 1);
+  for (let i = 1; ok && i < count; i += 1) {
+    const byte = (hexDigitValue(tag.charCodeAt(i * 2)) << 4) | hexDigitValue(tag.charCodeAt(i * 2 + 1));
+    ok = (byte & 0x80) === (i === count - 1 ? 0 : 0x80);
   }
   if (!ok) throw new Iso8583Error('tlv_invalid', 'not a well-formed BER-TLV tag', path, offset);
 }

@@ -55,101 +55,112 @@ function checkSpec(spec: FieldSpec, path: string): void {
   if (spec.pad) assert(spec.prefix === undefined && spec.pad.char.length === 1, `${where}: padding applies to fixed fields, one character`);
 }
 
+/** Reads or writes a primitive field's content once its length (in the field's unit) is known. */
+interface ContentIo {
+  read(reader: Reader, length: number): string;
+  /** Checks the value and returns its length in the field's unit. */
+  measure(value: string, offset: number): number;
+  write(writer: Writer, value: string, length: number): void;
+}
+
+/**
+ * Every spec property is copied into locals here, once: spec objects come in many shapes,
+ * and reading them per message would make every property access megamorphic.
+ */
 function compilePrimitive(spec: FieldSpec, path: string, ebcdic: EbcdicTables | undefined): FieldCodec {
-  const unit = unitOf(spec);
-  const textTables = spec.encoding === 'ebcdic' ? ebcdic : undefined;
   assert(spec.encoding !== 'ebcdic' || ebcdic !== undefined, `spec for field ${path}: EBCDIC needs a code page`);
-  const classes = allowedClasses(spec.type, spec.encoding);
-  const track = spec.type === 'z';
-
-  const decodeContent = (reader: Reader, length: number): string => {
-    const buf = reader.buf;
-    switch (spec.encoding) {
-      case 'ascii':
-      case 'ebcdic': {
-        const start = reader.take(length, path, 'field content');
-        return readText(buf, start, length, classes, textTables, path);
-      }
-      case 'bcd': {
-        const bytes = unit === 'bytes' ? length : Math.ceil(length / 2);
-        const start = reader.take(bytes, path, 'field content');
-        const digits = unit === 'bytes' ? bcdDigitsFromBytes(buf, start, bytes, spec) : length;
-        return readBcd(buf, start, bytes, digits, spec.bcdPad, track, path);
-      }
-      case 'binary': {
-        const start = reader.take(length, path, 'field content');
-        return bytesToHex(buf, start, start + length);
-      }
-      case 'hex': {
-        const chars = unit === 'bytes' ? length * 2 : length;
-        const start = reader.take(chars, path, 'field content');
-        return readText(buf, start, chars, classes, undefined, path);
-      }
-    }
-  };
-
+  const io = contentIo(spec, unitOf(spec), path, ebcdic);
+  const prefix = spec.prefix;
+  const prefixBytes = prefix ? prefixSize(prefix) : 0;
+  const lengthMax = spec.length;
+  const pad = !prefix ? spec.pad : undefined;
   return {
     spec,
     path,
     decode(reader: Reader): FieldValue {
-      const length = spec.prefix ? readPrefix(reader, spec.prefix, ebcdic, path) : spec.length;
-      if (length > spec.length) throw new Iso8583Error('length_exceeds_max', `length ${length} exceeds the maximum ${spec.length}`, path, reader.pos - (spec.prefix ? prefixSize(spec.prefix) : 0));
-      if (spec.encoding === 'hex' && unit !== 'bytes' && length % 2 !== 0) throw new Iso8583Error('length_invalid', `hex content length ${length} is odd`, path, reader.pos);
-      return decodeContent(reader, length);
+      if (!prefix) return io.read(reader, lengthMax);
+      const length = readPrefix(reader, prefix, ebcdic, path);
+      if (length > lengthMax) throw new Iso8583Error('length_exceeds_max', `length ${length} exceeds the maximum ${lengthMax}`, path, reader.pos - prefixBytes);
+      return io.read(reader, length);
     },
     encode(value: FieldValue, writer: Writer): void {
       if (typeof value !== 'string') throw new Iso8583Error('value_invalid', `expected a string, got ${Array.isArray(value) ? 'an array' : typeof value}`, path, writer.pos);
-      const text = spec.pad && !spec.prefix ? justify(value, spec) : value;
-      const length = unitLength(text, spec.encoding, unit, path, writer.pos);
-      if (spec.prefix) {
-        if (length > spec.length) throw new Iso8583Error('length_exceeds_max', `length ${length} exceeds the maximum ${spec.length}`, path, writer.pos);
-      } else if (length !== spec.length) {
-        throw new Iso8583Error('length_mismatch', `fixed length is ${spec.length}, value has ${length}`, path, writer.pos);
+      const text = pad !== undefined && value.length < lengthMax ? justify(value, lengthMax, pad) : value;
+      const length = io.measure(text, writer.pos);
+      if (prefix) {
+        if (length > lengthMax) throw new Iso8583Error('length_exceeds_max', `length ${length} exceeds the maximum ${lengthMax}`, path, writer.pos);
+        writePrefix(writer.buf, writer.reserve(prefixBytes, path), prefix, length, ebcdic);
+      } else if (length !== lengthMax) {
+        throw new Iso8583Error('length_mismatch', `fixed length is ${lengthMax}, value has ${length}`, path, writer.pos);
       }
-      if (spec.prefix) writePrefix(writer.buf, writer.reserve(prefixSize(spec.prefix), path), spec.prefix, length, ebcdic);
-      encodeContent(writer, text, length, unit, spec, classes, textTables, path);
+      io.write(writer, text, length);
     },
   };
 }
 
+function contentIo(spec: FieldSpec, unit: LengthUnit | 'chars', path: string, ebcdic: EbcdicTables | undefined): ContentIo {
+  const classes = allowedClasses(spec.type, spec.encoding);
+  switch (spec.encoding) {
+    case 'ascii':
+    case 'ebcdic': {
+      const tables = spec.encoding === 'ebcdic' ? ebcdic : undefined;
+      return {
+        read: (reader, length) => readText(reader.buf, reader.take(length, path, 'field content'), length, classes, tables, path),
+        measure: (value) => value.length,
+        write: (writer, value) => writeText(writer.buf, writer.reserve(value.length, path), value, classes, tables, path),
+      };
+    }
+    case 'bcd': {
+      const pad = spec.bcdPad;
+      const track = spec.type === 'z';
+      const byBytes = unit === 'bytes';
+      return {
+        read(reader, length) {
+          const bytes = byBytes ? length : (length + 1) >> 1;
+          const start = reader.take(bytes, path, 'field content');
+          const digits = byBytes ? bcdDigitsFromBytes(reader.buf, start, bytes, pad) : length;
+          return readBcd(reader.buf, start, bytes, digits, pad, track, path);
+        },
+        measure: (value) => (byBytes ? (value.length + 1) >> 1 : value.length),
+        write(writer, value, length) {
+          const bytes = byBytes ? length : (length + 1) >> 1;
+          writeBcd(writer.buf, writer.reserve(bytes, path), bytes, value, pad, track, path);
+        },
+      };
+    }
+    case 'binary':
+      return {
+        read(reader, length) {
+          const start = reader.take(length, path, 'field content');
+          return bytesToHex(reader.buf, start, start + length);
+        },
+        measure: (value, offset) => hexByteLength(value, path, offset),
+        write: (writer, value, length) => writeHexAsBytes(writer.buf, writer.reserve(length, path), value),
+      };
+    case 'hex': {
+      const byBytes = unit === 'bytes';
+      return {
+        read(reader, length) {
+          if (!byBytes && length % 2 !== 0) throw new Iso8583Error('length_invalid', `hex content length ${length} is odd`, path, reader.pos);
+          const chars = byBytes ? length * 2 : length;
+          return readText(reader.buf, reader.take(chars, path, 'field content'), chars, classes, undefined, path);
+        },
+        measure: (value, offset) => (byBytes ? hexByteLength(value, path, offset) : (hexByteLength(value, path, offset), value.length)),
+        write: (writer, value) => writeText(writer.buf, writer.reserve(value.length, path), value, classes, undefined, path),
+      };
+    }
+  }
+}
+
 /** Digits held by a byte-counted BCD field: an F pad nibble marks an odd count. */
-function bcdDigitsFromBytes(buf: Buffer, start: number, bytes: number, spec: FieldSpec): number {
+function bcdDigitsFromBytes(buf: Buffer, start: number, bytes: number, pad: FieldSpec['bcdPad']): number {
   if (bytes === 0) return 0;
-  if (spec.bcdPad === 'left-F') return ((buf[start] ?? 0) >> 4) === 0xf ? bytes * 2 - 1 : bytes * 2;
-  if (spec.bcdPad === 'right-F') return ((buf[start + bytes - 1] ?? 0) & 0x0f) === 0xf ? bytes * 2 - 1 : bytes * 2;
+  if (pad === 'left-F') return ((buf[start] ?? 0) >> 4) === 0xf ? bytes * 2 - 1 : bytes * 2;
+  if (pad === 'right-F') return ((buf[start + bytes - 1] ?? 0) & 0x0f) === 0xf ? bytes * 2 - 1 : bytes * 2;
   return bytes * 2;
 }
 
-function unitLength(text: string, encoding: FieldSpec['encoding'], unit: LengthUnit | 'chars', path: string, offset: number): number {
-  if (encoding === 'binary') return hexByteLength(text, path, offset);
-  if (encoding === 'hex') return unit === 'bytes' ? hexByteLength(text, path, offset) : (hexByteLength(text, path, offset), text.length);
-  if (encoding === 'bcd' && unit === 'bytes') return Math.ceil(text.length / 2);
-  return text.length;
-}
-
-function justify(value: string, spec: FieldSpec): string {
-  const pad = spec.pad;
-  if (!pad || value.length >= spec.length) return value;
-  const fill = pad.char.repeat(spec.length - value.length);
+function justify(value: string, length: number, pad: NonNullable<FieldSpec['pad']>): string {
+  const fill = pad.char.repeat(length - value.length);
   return pad.side === 'left' ? fill + value : value + fill;
-}
-
-function encodeContent(writer: Writer, text: string, length: number, unit: LengthUnit | 'chars', spec: FieldSpec, classes: number, tables: EbcdicTables | undefined, path: string): void {
-  switch (spec.encoding) {
-    case 'ascii':
-    case 'ebcdic':
-      writeText(writer.buf, writer.reserve(text.length, path), text, classes, tables, path);
-      return;
-    case 'bcd': {
-      const bytes = unit === 'bytes' ? length : Math.ceil(length / 2);
-      writeBcd(writer.buf, writer.reserve(bytes, path), bytes, text, spec.bcdPad, spec.type === 'z', path);
-      return;
-    }
-    case 'binary':
-      writeHexAsBytes(writer.buf, writer.reserve(length, path), text);
-      return;
-    case 'hex':
-      writeText(writer.buf, writer.reserve(text.length, path), text, classes, undefined, path);
-      return;
-  }
 }

@@ -33,6 +33,7 @@ export function compileSpec(spec: MessageSpec): MessageCodec {
   }
   const writer = new Writer(MESSAGE_SIZE_BYTES_MAX);
   const bitmaps = new Uint8Array(24);
+  const presence = new Uint8Array(24);
 
   return {
     spec,
@@ -40,7 +41,7 @@ export function compileSpec(spec: MessageSpec): MessageCodec {
     encode(message) {
       writer.pos = 0;
       writeMti(writer, message.mti, spec.mti.encoding, ebcdic);
-      const ids = presentFieldIds(message.fields, codecs, fieldCountMax);
+      const ids = presentFieldIds(message.fields, codecs);
       bitmaps.fill(0);
       for (const id of ids) setBit(bitmaps, id);
       const last = ids[ids.length - 1] ?? 0;
@@ -58,16 +59,22 @@ export function compileSpec(spec: MessageSpec): MessageCodec {
       if (end - start > MESSAGE_SIZE_BYTES_MAX) throw new Iso8583Error('frame_too_large', `message of ${end - start} bytes exceeds ${MESSAGE_SIZE_BYTES_MAX}`, '', start);
       const reader = new Reader(frame, start, end);
       const mti = readMti(reader, spec.mti.encoding, ebcdic);
-      const map = new Uint8Array(24);
+      const map = presence.fill(0);
       readPresence(reader, spec, ebcdic, map);
       const fields: FieldValues = {};
       const bitmapEnd = reader.pos;
-      for (let id = 2; id <= fieldCountMax; id += 1) {
-        if (id === 65 && spec.bitmap.tertiary) continue;
-        if (!isBitSet(map, id)) continue;
-        const codec = codecs[id];
-        if (!codec) throw new Iso8583Error('field_unknown', `the bitmap names field ${id}, which spec ${spec.name} does not define`, String(id), bitmapEnd);
-        fields[id] = codec.decode(reader);
+      // Walk the bitmaps byte by byte: most bytes are zero and are skipped whole.
+      for (let byteIndex = 0; byteIndex < fieldCountMax / 8; byteIndex += 1) {
+        const byte = map[byteIndex]!;
+        if (byte === 0) continue;
+        for (let bit = 0; bit < 8; bit += 1) {
+          if ((byte & (0x80 >> bit)) === 0) continue;
+          const id = byteIndex * 8 + bit + 1;
+          if (id === 1 || (id === 65 && spec.bitmap.tertiary === true)) continue;
+          const codec = codecs[id];
+          if (!codec) throw new Iso8583Error('field_unknown', `the bitmap names field ${id}, which spec ${spec.name} does not define`, String(id), bitmapEnd);
+          fields[id] = codec.decode(reader);
+        }
       }
       if (reader.pos !== end) throw new Iso8583Error('trailing_bytes', `${end - reader.pos} bytes left after the last field`, '', reader.pos);
       return { mti, fields };
@@ -75,22 +82,36 @@ export function compileSpec(spec: MessageSpec): MessageCodec {
   };
 }
 
-/** Field ids present in `fields`, ascending, each defined by the spec. */
-function presentFieldIds(fields: FieldValues, codecs: (FieldCodec | undefined)[], fieldCountMax: number): number[] {
+/**
+ * Field ids present in `fields`, ascending. Integer-like keys enumerate in ascending order
+ * (ECMAScript OrdinaryOwnPropertyKeys), so one pass suffices; a key that is not a field the
+ * spec defines is an error.
+ */
+function presentFieldIds(fields: FieldValues, codecs: readonly (FieldCodec | undefined)[]): number[] {
   if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) throw new Iso8583Error('input_invalid', 'fields must be an object keyed by field number', '', 0);
   const ids: number[] = [];
-  let sorted = true;
+  let previous = 0;
   for (const key in fields) {
-    const id = Number(key);
-    if (!Number.isInteger(id) || String(id) !== key || id < 2 || id > fieldCountMax || !codecs[id]) {
-      throw new Iso8583Error('field_unknown', `field ${key} is not defined by this spec`, key, 0);
-    }
     if (fields[key] === undefined) continue;
-    if (ids.length > 0 && id < ids[ids.length - 1]!) sorted = false;
+    const id = fieldNumber(key);
+    if (id < 0 || codecs[id] === undefined) throw new Iso8583Error('field_unknown', `field ${key} is not defined by this spec`, key, 0);
+    assert(id > previous, 'integer keys enumerate in ascending order');
+    previous = id;
     ids.push(id);
   }
-  if (!sorted) ids.sort((a, b) => a - b);
   return ids;
+}
+
+/** The field number a key names (`"2"`..`"192"`), or -1; no leading zeros, no signs. */
+function fieldNumber(key: string): number {
+  if (key.length === 0 || key.length > 3 || key.charCodeAt(0) === 0x30) return -1;
+  let id = 0;
+  for (let i = 0; i < key.length; i += 1) {
+    const digit = key.charCodeAt(i) - 0x30;
+    if (digit < 0 || digit > 9) return -1;
+    id = id * 10 + digit;
+  }
+  return id;
 }
 
 /** Reads the primary bitmap and, when flagged, the secondary (bit 1) and tertiary (bit 65). */
