@@ -123,6 +123,10 @@ export class EmbeddedLedger implements Ledger {
     while (this.queue.length > 0 || this.scheduled) await new Promise((resolve) => setImmediate(resolve));
     this.closed = true;
     if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    // Leave a tidy file: balances folded into the accounts table, the account log empty.
+    this.storage.begin();
+    this.machine.fold();
+    this.storage.commit();
     this.storage.close();
   }
 

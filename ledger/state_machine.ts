@@ -23,6 +23,8 @@ export const accounts_max = 1_000_000;
 /** Pending transfers expired per commit; the rest expire in the next commit, in expiry order. */
 export const expiries_per_commit_max = 8189;
 const ns_per_second = 1_000_000_000n;
+/** Account-log records (one per commit) before they are folded into the accounts table. */
+export const account_log_records_max = 512;
 
 /**
  * Failures that depend on state which may change later. TigerBeetle burns the id of a transfer
@@ -63,6 +65,9 @@ export class StateMachine {
   readonly accounts = new Map<bigint, Account>();
   private readonly failed = new Set<bigint>();
   private readonly dirty = new Set<Account>();
+  /** Accounts changed since the account log was last folded into the accounts table. */
+  private readonly unfolded = new Set<Account>();
+  private accountLogRecords = 0;
   /** Issued to every event, stored or not: strictly increasing, shared by accounts and transfers. */
   private lastIssued = 0n;
   /** The timestamp of the newest stored object (imported events must come after it). */
@@ -98,11 +103,30 @@ export class StateMachine {
     this.accounts.clear();
     this.failed.clear();
     this.dirty.clear();
+    this.unfolded.clear();
     this.chain = null;
-    for (const a of this.storage.allAccounts()) this.accounts.set(a.id, a);
+    const byTimestamp = new Map<bigint, Account>();
+    for (const a of this.storage.allAccounts()) {
+      this.accounts.set(a.id, a);
+      byTimestamp.set(a.timestamp, a);
+    }
     assert(this.accounts.size <= accounts_max, 'too many accounts for the embedded ledger');
+    let lastLogged = 0n;
+    const log = this.storage.accountLog();
+    for (const { last_timestamp, entries } of log) {
+      for (const entry of entries) {
+        const a = byTimestamp.get(entry.timestamp);
+        assert(a, 'an account-log entry must name a stored account');
+        const { timestamp: _timestamp, ...balances } = entry;
+        Object.assign(a, balances);
+        this.unfolded.add(a);
+      }
+      lastLogged = last_timestamp;
+    }
+    this.accountLogRecords = log.length;
     for (const id of this.storage.allFailed()) this.failed.add(id);
-    this.lastObject = this.storage.lastTimestamp();
+    const stored = this.storage.lastTimestamp();
+    this.lastObject = stored > lastLogged ? stored : lastLogged;
     if (this.lastIssued < this.lastObject) this.lastIssued = this.lastObject;
   }
 
@@ -116,9 +140,22 @@ export class StateMachine {
 
   /** Writes balances changed since the last call; runs inside the caller's transaction. */
   writeBack(): void {
-    for (const a of this.dirty) this.storage.updateAccount(a);
-    this.dirty.clear();
+    if (this.dirty.size > 0) {
+      this.storage.appendAccountLog([...this.dirty], this.lastIssued);
+      this.accountLogRecords += 1;
+      for (const a of this.dirty) this.unfolded.add(a);
+      this.dirty.clear();
+    }
+    if (this.accountLogRecords >= account_log_records_max) this.fold();
+  }
+
+  /** Folds the account log into the accounts table (inside the caller's transaction). */
+  fold(): void {
+    for (const a of this.unfolded) this.storage.updateAccount(a);
     this.storage.setMeta('last_timestamp', this.lastIssued);
+    this.storage.clearAccountLog();
+    this.unfolded.clear();
+    this.accountLogRecords = 0;
   }
 
   /** Removes the pending balance of every transfer whose timeout has passed at `now`. */

@@ -12,6 +12,11 @@ import type { Account, AccountBalance, Transfer } from './types.js';
 
 const mask64 = (1n << 64n) - 1n;
 const schema_version = 1;
+/** WAL pages between automatic checkpoints (4 KiB pages: 32 MiB of WAL). */
+const wal_checkpoint_pages = 8192;
+const cache_size_kib = 65_536;
+/** Bytes per account in an account-log record: timestamp, four u128 balances, flags. */
+const account_record_bytes = 8 + 4 * 16 + 4;
 
 export const PendingState = { pending: 1, posted: 2, voided: 3, expired: 4 } as const;
 export type PendingState = (typeof PendingState)[keyof typeof PendingState];
@@ -56,6 +61,7 @@ CREATE TABLE IF NOT EXISTS account_balances (
   account_id BLOB NOT NULL, timestamp INTEGER NOT NULL,
   debits_pending BLOB NOT NULL, debits_posted BLOB NOT NULL, credits_pending BLOB NOT NULL, credits_posted BLOB NOT NULL,
   PRIMARY KEY (account_id, timestamp)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS account_log (seq INTEGER PRIMARY KEY, last_timestamp INTEGER NOT NULL, record BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS failed_ids (id BLOB PRIMARY KEY, status INTEGER NOT NULL) WITHOUT ROWID;
 `;
 
@@ -68,17 +74,65 @@ export function openDatabase(file: string): DatabaseType {
   // FULL: the WAL is fsynced at every commit, so an acknowledged request is on disk.
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = OFF');
+  // Hot pages (index tails, account log) are rewritten by many commits; checkpointing less
+  // often copies each into the main file once instead of once per 1000 WAL pages.
+  db.pragma(`wal_autocheckpoint = ${wal_checkpoint_pages}`);
+  db.pragma(`cache_size = -${cache_size_kib}`);
   const mode = db.pragma('journal_mode', { simple: true }) as string;
   assert(mode === 'wal', `expected WAL journal mode, got ${mode}`);
   return db;
 }
 
+function writeU128(target: Buffer, offset: number, value: bigint): Buffer {
+  assert(value >= 0n && value <= (1n << 128n) - 1n, 'u128 out of range');
+  target.writeBigUInt64BE(value >> 64n, offset);
+  target.writeBigUInt64BE(value & mask64, offset + 8);
+  return target.subarray(offset, offset + 16);
+}
+
+/** One allocation per row: the six u128 columns are views into one 96-byte buffer. */
 export function transferToRow(t: Transfer): unknown[] {
+  const blobs = Buffer.allocUnsafe(96);
   return [
-    t.timestamp, u128ToBlob(t.id), u128ToBlob(t.debit_account_id), u128ToBlob(t.credit_account_id),
-    u128ToBlob(t.amount), u128ToBlob(t.pending_id), u128ToBlob(t.user_data_128), u64ToSql(t.user_data_64),
-    t.user_data_32, t.timeout, t.ledger, t.code, t.flags,
+    t.timestamp, writeU128(blobs, 0, t.id), writeU128(blobs, 16, t.debit_account_id), writeU128(blobs, 32, t.credit_account_id),
+    writeU128(blobs, 48, t.amount), writeU128(blobs, 64, t.pending_id), writeU128(blobs, 80, t.user_data_128),
+    u64ToSql(t.user_data_64), t.user_data_32, t.timeout, t.ledger, t.code, t.flags,
   ];
+}
+
+/** Serialises the balances and flags of changed accounts into one account-log record. */
+export function encodeAccountRecord(accounts: readonly Account[]): Buffer {
+  const record = Buffer.allocUnsafe(accounts.length * account_record_bytes);
+  accounts.forEach((a, index) => {
+    const offset = index * account_record_bytes;
+    record.writeBigInt64BE(a.timestamp, offset);
+    writeU128(record, offset + 8, a.debits_pending);
+    writeU128(record, offset + 24, a.debits_posted);
+    writeU128(record, offset + 40, a.credits_pending);
+    writeU128(record, offset + 56, a.credits_posted);
+    record.writeUInt32BE(a.flags, offset + 72);
+  });
+  return record;
+}
+
+export interface AccountRecordEntry {
+  timestamp: bigint; debits_pending: bigint; debits_posted: bigint; credits_pending: bigint; credits_posted: bigint; flags: number;
+}
+
+export function decodeAccountRecord(record: Buffer): AccountRecordEntry[] {
+  assert(record.length % account_record_bytes === 0, 'account-log record has a whole number of entries');
+  const entries: AccountRecordEntry[] = [];
+  for (let offset = 0; offset < record.length; offset += account_record_bytes) {
+    entries.push({
+      timestamp: record.readBigInt64BE(offset),
+      debits_pending: blobToU128(record.subarray(offset + 8, offset + 24)),
+      debits_posted: blobToU128(record.subarray(offset + 24, offset + 40)),
+      credits_pending: blobToU128(record.subarray(offset + 40, offset + 56)),
+      credits_posted: blobToU128(record.subarray(offset + 56, offset + 72)),
+      flags: record.readUInt32BE(offset + 72),
+    });
+  }
+  return entries;
 }
 
 export const INSERT_TRANSFER_SQL =
@@ -155,6 +209,10 @@ export class Storage {
       allFailed: this.db.prepare('SELECT id FROM failed_ids').pluck(),
       setMeta: this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
       getMeta: prepare('SELECT value FROM meta WHERE key = ?').pluck(),
+      insertAccountLog: this.db.prepare('INSERT INTO account_log (last_timestamp, record) VALUES (?, ?)'),
+      accountLog: prepare('SELECT last_timestamp, record FROM account_log ORDER BY seq'),
+      accountLogCount: prepare('SELECT COUNT(*) FROM account_log').pluck(),
+      clearAccountLog: this.db.prepare('DELETE FROM account_log'),
       maxTransferTimestamp: prepare('SELECT MAX(timestamp) FROM transfers').pluck(),
       maxAccountTimestamp: prepare('SELECT MAX(timestamp) FROM accounts').pluck(),
     };
@@ -232,6 +290,23 @@ export class Storage {
 
   insertFailed(id: bigint, status: number): void { this.statement('insertFailed').run(u128ToBlob(id), status); }
   allFailed(): bigint[] { return (this.statement('allFailed').all() as Buffer[]).map(blobToU128); }
+
+  /**
+   * Balances change on every commit; instead of one UPDATE per changed account, a commit appends
+   * one record holding all of them, and the records are folded into the accounts table now and
+   * then. Opening the file applies the records in order (each holds absolute values).
+   */
+  appendAccountLog(accounts: readonly Account[], last_timestamp: bigint): void {
+    this.statement('insertAccountLog').run(last_timestamp, encodeAccountRecord(accounts));
+  }
+
+  accountLog(): Array<{ last_timestamp: bigint; entries: AccountRecordEntry[] }> {
+    return (this.statement('accountLog').all() as Array<{ last_timestamp: bigint; record: Buffer }>)
+      .map((row) => ({ last_timestamp: row.last_timestamp, entries: decodeAccountRecord(row.record) }));
+  }
+
+  accountLogCount(): number { return Number(this.statement('accountLogCount').get() as bigint); }
+  clearAccountLog(): void { this.statement('clearAccountLog').run(); }
 
   setMeta(key: string, value: bigint): void { this.statement('setMeta').run(key, value); }
   getMeta(key: string): bigint | undefined { return (this.statement('getMeta').get(key) as bigint | undefined) ?? undefined; }
