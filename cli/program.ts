@@ -3,6 +3,7 @@
  * here; groups talk only to the modules' public faces.
  */
 import { Command } from 'commander';
+import { registerIso8583Commands } from './commands/iso8583.js';
 import { registerStartCommand } from './commands/start.js';
 import { registerHsmCommand } from './commands/hsm.js';
 
@@ -12,6 +13,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError();
   registerStartCommand(program);
+  registerIso8583Commands(program);
   registerHsmCommand(program);
   return program;
 }
