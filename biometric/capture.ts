@@ -9,6 +9,7 @@ import { locateHand, type HandGeometry } from './hand.js';
 import { palm_grid_cells, roi_size_pixels, vein_grid_cells } from './model.js';
 import { decodePng } from './png.js';
 import { assessQuality, type QualityReport } from './quality.js';
+import { padFeatures, type PadFeatures } from './pad.js';
 import { codeGrid, type CodeGrid } from './template.js';
 import type { FeatureModels } from './features.js';
 
@@ -32,6 +33,7 @@ export interface Extracted {
   roi: FloatImage;
   nirRoi?: FloatImage;
   visibleDigest: Uint8Array;
+  pad: PadFeatures;
   hand?: HandGeometry;
 }
 
@@ -72,13 +74,14 @@ export async function extractCapture(models: FeatureModels, capture: Capture): P
   const quality = assessQuality(roi, hand ? outsideFraction(visible, roi_size_pixels, roi_size_pixels, map) : 0);
   if (!quality.ok) throw new BiometricError('capture_quality', `capture rejected: ${quality.failed}`);
   const palmFeatures = await models.palmFeatures(roi);
+  const nirRoi = nirImage ? warpAffine(nirImage, roi_size_pixels, roi_size_pixels, map) : undefined;
+  const centre = hand ? hand.center : { x: visible.width / 2, y: visible.height / 2 };
   const extracted: Extracted = {
-    kind: capture.kind, quality, roi, hash: palmFeatures.hash, visibleDigest: digest(roi),
+    kind: capture.kind, quality, roi, hash: palmFeatures.hash, visibleDigest: digest(roi), pad: padFeatures(roi, nirRoi, visible, centre),
     palm: codeGrid(palm_grid_cells, palmFeatures.code, palmFeatures.strength),
     ...(hand ? { hand } : {}),
   };
-  if (!nirImage) return extracted;
-  const nirRoi = warpAffine(nirImage, roi_size_pixels, roi_size_pixels, map);
+  if (!nirRoi) return extracted;
   const vein = await models.veinFeatures(nirRoi);
   return { ...extracted, nirRoi, vein: codeGrid(vein_grid_cells, vein.code, vein.strength) };
 }

@@ -1,0 +1,49 @@
+/**
+ * Fusing enrolment captures into one template: every capture is aligned to the first by the
+ * best shift, the orientation per cell is the majority vote, and cells where the captures
+ * disagree are masked ("fragile bits", Hollingsworth et al. 2009), which makes the stored code
+ * more stable than any single capture.
+ */
+import type { Extracted } from './capture.js';
+import { packedDistance, packGrid, palm_shift_cells_max, shiftGrid, vein_shift_cells_max, IDENTITY, type CodeGrid } from './template.js';
+
+function bestShift(reference: CodeGrid, other: CodeGrid, shiftMax: number, transform: typeof IDENTITY.palm): CodeGrid {
+  const target = packGrid(reference, transform);
+  let best = other;
+  let bestDistance = Infinity;
+  for (let dy = -shiftMax; dy <= shiftMax; dy += 1) for (let dx = -shiftMax; dx <= shiftMax; dx += 1) {
+    const shifted = shiftGrid(other, dx, dy);
+    const d = packedDistance(packGrid(shifted, transform), target);
+    if (d.bits > 0 && d.distance < bestDistance) { bestDistance = d.distance; best = shifted; }
+  }
+  return best;
+}
+
+function fuse(grids: CodeGrid[], shiftMax: number, transform: typeof IDENTITY.palm): CodeGrid {
+  const reference = grids[0]!;
+  if (grids.length === 1) return reference;
+  const aligned = [reference, ...grids.slice(1).map((g) => bestShift(reference, g, shiftMax, transform))];
+  const code = new Uint8Array(reference.code.length);
+  const valid = new Uint8Array(reference.code.length);
+  for (let i = 0; i < code.length; i += 1) {
+    const votes = new Uint8Array(6);
+    let voters = 0;
+    for (const g of aligned) if (g.valid[i]) { votes[g.code[i]!] = (votes[g.code[i]!] ?? 0) + 1; voters += 1; }
+    if (voters === 0) continue;
+    let winner = 0;
+    for (let k = 1; k < 6; k += 1) if ((votes[k] ?? 0) > (votes[winner] ?? 0)) winner = k;
+    code[i] = winner;
+    // Keep a cell only if a clear majority of the captures that saw it agree.
+    valid[i] = (votes[winner] ?? 0) * 2 > voters || voters === 1 ? 1 : 0;
+  }
+  return { cells: reference.cells, code, valid };
+}
+
+/** One extracted record standing for all enrolment captures. */
+export function fuseCodes(extracted: readonly Extracted[]): Extracted {
+  const first = extracted[0]!;
+  const palm = fuse(extracted.map((e) => e.palm), palm_shift_cells_max, IDENTITY.palm);
+  const veins = extracted.map((e) => e.vein).filter((v): v is CodeGrid => v !== undefined);
+  const fused: Extracted = { ...first, palm };
+  return veins.length === extracted.length ? { ...fused, vein: fuse(veins, vein_shift_cells_max, IDENTITY.vein) } : fused;
+}

@@ -1,0 +1,172 @@
+/**
+ * The in-memory 1:N index. Stage one scans every enrolled palm's 256-bit prefilter hash with
+ * the WebAssembly popcount kernel and keeps the closest `candidates`; stage two re-ranks them
+ * with the full shift-tolerant palm (and vein) comparison. Storage is slabs of typed arrays,
+ * about 700 bytes per palm, so a million palms fit in well under a gigabyte.
+ */
+import { assert } from '../core/index.js';
+import { BiometricError } from './errors.js';
+import { prefilter_bits } from './model.js';
+import { instantiatePrefilter, type PrefilterKernel } from './popcount-wasm.js';
+import { compare, DEFAULT_SCORE_MODEL, type Comparison, type Probe, type ScoreModel } from './score.js';
+import { hash_words, planeWords, type Template } from './template.js';
+import { palm_grid_cells, vein_grid_cells } from './model.js';
+
+export const index_palms_max = 4_000_000;
+export const candidates_max = 65_536;
+export const candidates_default = 256;
+export const hint_identities_max = 10_000;
+const palm_words = planeWords(palm_grid_cells) * 4;
+const vein_words = planeWords(vein_grid_cells) * 4;
+const hash_bytes = prefilter_bits / 8;
+const histogram_offset = 64;
+const results_offset = 4096;
+const hashes_offset = results_offset + candidates_max * 4;
+const page_bytes = 65536;
+
+export interface Candidate extends Comparison { id: bigint }
+export interface SearchHints { identities?: readonly bigint[]; region?: number }
+export interface SearchOptions { candidates?: number; hints?: SearchHints }
+
+export class PalmIndex {
+  private kernel: PrefilterKernel;
+  private capacity = 0;
+  private count = 0;
+  private palm = new Uint32Array(0);
+  private vein = new Uint32Array(0);
+  private hasVein = new Uint8Array(0);
+  private region = new Uint16Array(0);
+  private ids: bigint[] = [];
+  private slots = new Map<bigint, number>();
+  scoreModel: ScoreModel = DEFAULT_SCORE_MODEL;
+
+  constructor(initialCapacity = 1024) {
+    this.kernel = instantiatePrefilter(prefilter_bits / 64);
+    this.grow(initialCapacity);
+  }
+
+  get size(): number { return this.count; }
+  has(id: bigint): boolean { return this.slots.has(id); }
+
+  private grow(capacity: number): void {
+    assert(capacity <= index_palms_max, 'index capacity within bound');
+    const needed = hashes_offset + capacity * (hash_bytes + 2);
+    const pages = Math.ceil(needed / page_bytes) - this.kernel.memory.buffer.byteLength / page_bytes;
+    if (pages > 0) this.kernel.memory.grow(pages);
+    const copy = <T extends Uint32Array | Uint8Array | Uint16Array>(old: T, make: (n: number) => T, per: number): T => { const next = make(capacity * per); next.set(old); return next; };
+    this.palm = copy(this.palm, (n) => new Uint32Array(n), palm_words);
+    this.vein = copy(this.vein, (n) => new Uint32Array(n), vein_words);
+    this.hasVein = copy(this.hasVein, (n) => new Uint8Array(n), 1);
+    this.region = copy(this.region, (n) => new Uint16Array(n), 1);
+    this.capacity = capacity;
+  }
+
+  private hashView(slot: number): Uint32Array {
+    return new Uint32Array(this.kernel.memory.buffer, hashes_offset + slot * hash_bytes, hash_words);
+  }
+
+  add(id: bigint, template: Template, region = 0): void {
+    if (this.slots.has(id)) throw new BiometricError('enrol_duplicate', 'identity already in the index');
+    if (this.count >= index_palms_max) throw new BiometricError('gallery_full', `index holds ${index_palms_max} palms`);
+    if (this.count === this.capacity) this.grow(Math.min(index_palms_max, this.capacity * 2));
+    const slot = this.count;
+    this.write(slot, id, template, region);
+    this.count += 1;
+  }
+
+  private write(slot: number, id: bigint, template: Template, region: number): void {
+    assert(template.palm.words.length === palm_words && template.hash.length === hash_words, 'template shape');
+    this.palm.set(template.palm.words, slot * palm_words);
+    this.hasVein[slot] = template.vein ? 1 : 0;
+    if (template.vein) this.vein.set(template.vein.words, slot * vein_words);
+    this.region[slot] = region;
+    this.hashView(slot).set(template.hash);
+    this.ids[slot] = id;
+    this.slots.set(id, slot);
+  }
+
+  template(slot: number): Template {
+    const palm = { cells: palm_grid_cells, words: this.palm.subarray(slot * palm_words, (slot + 1) * palm_words) };
+    const hash = this.hashView(slot);
+    if (!this.hasVein[slot]) return { palm, hash };
+    return { palm, hash, vein: { cells: vein_grid_cells, words: this.vein.subarray(slot * vein_words, (slot + 1) * vein_words) } };
+  }
+
+  get(id: bigint): Template | undefined {
+    const slot = this.slots.get(id);
+    return slot === undefined ? undefined : this.template(slot);
+  }
+
+  /** Removes an identity; the last slot moves into the hole so scans stay dense. */
+  remove(id: bigint): boolean {
+    const slot = this.slots.get(id);
+    if (slot === undefined) return false;
+    const last = this.count - 1;
+    this.slots.delete(id);
+    if (slot !== last) {
+      const moved = this.ids[last]!;
+      const t = this.template(last);
+      this.write(slot, moved, { palm: { cells: t.palm.cells, words: Uint32Array.from(t.palm.words) }, hash: Uint32Array.from(t.hash), ...(t.vein ? { vein: { cells: t.vein.cells, words: Uint32Array.from(t.vein.words) } } : {}) }, this.region[last] ?? 0);
+    }
+    this.ids.length = last;
+    this.hashView(last).fill(0);
+    this.count = last;
+    return true;
+  }
+
+  /** Rewrites every template in place (re-keying); `transform` must keep the shapes. */
+  transformAll(transform: (template: Template) => Template): void {
+    for (let slot = 0; slot < this.count; slot += 1) {
+      const t = this.template(slot);
+      const copy: Template = { palm: { cells: t.palm.cells, words: Uint32Array.from(t.palm.words) }, hash: Uint32Array.from(t.hash), ...(t.vein ? { vein: { cells: t.vein.cells, words: Uint32Array.from(t.vein.words) } } : {}) };
+      this.write(slot, this.ids[slot]!, transform(copy), this.region[slot] ?? 0);
+    }
+  }
+
+  /** Stage one: slots of the `wanted` closest prefilter hashes (ties at the cutoff may add a few). */
+  prefilter(hash: Uint32Array, wanted: number): number[] {
+    const distancesOffset = hashes_offset + this.capacity * hash_bytes;
+    const memory = this.kernel.memory.buffer;
+    new Uint32Array(memory, 0, hash_words).set(hash);
+    const histogram = new Uint32Array(memory, histogram_offset, prefilter_bits + 1);
+    histogram.fill(0);
+    this.kernel.scan(0, hashes_offset, this.count, distancesOffset, histogram_offset);
+    let cutoff = 0;
+    for (let seen = 0; cutoff <= prefilter_bits; cutoff += 1) {
+      seen += histogram[cutoff] ?? 0;
+      if (seen >= wanted) break;
+    }
+    const found = this.kernel.collect(distancesOffset, this.count, cutoff, results_offset, Math.min(candidates_max, wanted * 2));
+    return Array.from(new Uint32Array(memory, results_offset, found));
+  }
+
+  search(probe: Probe, options: SearchOptions = {}): Candidate[] {
+    const wanted = Math.min(candidates_max, options.candidates ?? candidates_default);
+    const slots = this.candidateSlots(probe, wanted, options.hints);
+    const ranked = slots.map((slot) => ({ id: this.ids[slot]!, ...compare(probe, this.template(slot), this.scoreModel) }));
+    return ranked.sort((a, b) => b.score - a.score);
+  }
+
+  private candidateSlots(probe: Probe, wanted: number, hints: SearchHints | undefined): number[] {
+    if (hints?.identities) {
+      if (hints.identities.length > hint_identities_max) throw new BiometricError('identity_unknown', `hint lists more than ${hint_identities_max} identities`);
+      return hints.identities.map((id) => this.slots.get(id)).filter((s): s is number => s !== undefined);
+    }
+    if (hints?.region === undefined) return this.prefilter(probe.hash, wanted);
+    // A region narrows the scan: take extra prefilter candidates, keep those in the region.
+    return this.prefilter(probe.hash, Math.min(candidates_max / 2, wanted * 8)).filter((s) => this.region[s] === hints.region).slice(0, wanted);
+  }
+
+  /** 1:1: the score of `probe` against one claimed identity, or undefined if not enrolled. */
+  verify(id: bigint, probe: Probe): Comparison | undefined {
+    const slot = this.slots.get(id);
+    return slot === undefined ? undefined : compare(probe, this.template(slot), this.scoreModel);
+  }
+
+  /** Bytes held per enrolled palm by the index's slabs (excluding the id map). */
+  static slabBytesPerPalm(): number { return palm_words * 4 + vein_words * 4 + hash_bytes + 2 + 1 + 2; }
+
+  *entries(): Generator<{ id: bigint; template: Template }> {
+    for (let slot = 0; slot < this.count; slot += 1) yield { id: this.ids[slot]!, template: this.template(slot) };
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * Presentation attack detection (ISO/IEC 30107). Three cues, each physical rather than
+ * learned from one generator:
+ *  - print: paper reflects NIR evenly and ink absorbs it, so a printed palm shows the same
+ *    fine lines in NIR as in visible light; living skin scatters NIR, so its NIR detail is the
+ *    vein pattern, weakly related to the surface lines (correlation of high-passed ROIs);
+ *  - screen: a display emits almost no NIR (NIR/visible brightness of the palm) and its pixel
+ *    grid beats against the sensor (periodic autocorrelation peaks in the visible image);
+ *  - replay: real captures never repeat, so a capture almost identical to an earlier one
+ *    (same prefilter hash within a few bits and same thumbnail) is a replay.
+ * Scores are standardised against bona fide statistics; the threshold is set for a target
+ * BPCER on bona fide captures (calibratePad).
+ */
+import { assert } from '../core/index.js';
+import { boxBlur, meanStd, type FloatImage, type GrayImage } from './image.js';
+import { hashDistance } from './template.js';
+
+export const replay_memory_captures_max = 50_000;
+export const replay_hash_bits_max = 24;
+export const replay_thumbnail_difference_max = 1.5;
+const moire_crop_pixels = 64;
+const moire_lag_max = 6;
+
+export interface PadFeatures { printCorrelation?: number; nirRatio?: number; periodicity: number }
+export type AttackKind = 'print' | 'screen' | 'replay';
+
+function highPass(image: FloatImage, radius: number): Float32Array {
+  const smooth = boxBlur(image, radius);
+  return image.data.map((v, i) => v - (smooth.data[i] ?? 0));
+}
+
+function correlation(a: Float32Array, b: Float32Array): number {
+  const ma = meanStd(a);
+  const mb = meanStd(b);
+  let sum = 0;
+  for (let i = 0; i < a.length; i += 1) sum += ((a[i] ?? 0) - ma.mean) * ((b[i] ?? 0) - mb.mean);
+  return sum / (a.length * Math.max(1e-6, ma.std * mb.std));
+}
+
+/** Strongest normalised autocorrelation at lags 2..6 pixels of a high-passed crop of the frame. */
+export function periodicity(image: GrayImage, centre: { x: number; y: number }): number {
+  const half = moire_crop_pixels / 2;
+  const x0 = Math.max(0, Math.min(image.width - moire_crop_pixels, Math.round(centre.x - half)));
+  const y0 = Math.max(0, Math.min(image.height - moire_crop_pixels, Math.round(centre.y - half)));
+  const size = Math.min(moire_crop_pixels, image.width, image.height);
+  const crop = new Float32Array(size * size);
+  for (let y = 0; y < size; y += 1) for (let x = 0; x < size; x += 1) crop[y * size + x] = image.data[(y0 + y) * image.width + x0 + x] ?? 0;
+  const detail = highPass({ width: size, height: size, data: crop }, 2);
+  let energy = 0;
+  for (const v of detail) energy += v * v;
+  let best = 0;
+  for (let dy = 0; dy <= moire_lag_max; dy += 1) {
+    for (let dx = -moire_lag_max; dx <= moire_lag_max; dx += 1) {
+      if (dx * dx + dy * dy < 4 || (dy === 0 && dx < 0)) continue;
+      let sum = 0;
+      for (let y = Math.max(0, -dy); y < size - Math.max(0, dy); y += 1) {
+        for (let x = Math.max(0, -dx); x < size - Math.max(0, dx); x += 1) sum += (detail[y * size + x] ?? 0) * (detail[(y + dy) * size + x + dx] ?? 0);
+      }
+      best = Math.max(best, sum / Math.max(1e-6, energy));
+    }
+  }
+  return best;
+}
+
+/** PAD features of one capture's normalised regions (and the raw visible frame for moire). */
+export function padFeatures(roi: FloatImage, nirRoi: FloatImage | undefined, visible: GrayImage, centre: { x: number; y: number }): PadFeatures {
+  const features: PadFeatures = { periodicity: periodicity(visible, centre) };
+  if (!nirRoi) return features;
+  const printCorrelation = correlation(highPass(roi, 3), highPass(nirRoi, 3));
+  const nirRatio = meanStd(nirRoi.data).mean / Math.max(1, meanStd(roi.data).mean);
+  return { ...features, printCorrelation, nirRatio };
+}
+
+export interface PadModel {
+  /** Bona fide mean and deviation of each cue (print correlation, NIR deficit, periodicity). */
+  print: { mean: number; std: number };
+  nirDeficit: { mean: number; std: number };
+  periodicity: { mean: number; std: number };
+  threshold: number;
+}
+
+/** Standardised attack score: the most suspicious cue, in bona fide deviations. */
+export function padScore(features: PadFeatures, model: PadModel): number {
+  const z = (value: number, stats: { mean: number; std: number }): number => (value - stats.mean) / Math.max(1e-6, stats.std);
+  let score = z(features.periodicity, model.periodicity);
+  if (features.printCorrelation !== undefined) score = Math.max(score, z(features.printCorrelation, model.print));
+  if (features.nirRatio !== undefined) score = Math.max(score, z(-features.nirRatio, model.nirDeficit));
+  return score;
+}
+
+/** Fits bona fide statistics and sets the threshold at the `bpcer` quantile of bona fide scores. */
+export function calibratePad(bonaFide: readonly PadFeatures[], bpcer: number): PadModel {
+  assert(bonaFide.length >= 10, 'calibration needs bona fide samples');
+  const stats = (values: number[]): { mean: number; std: number } => meanStd(values);
+  const withNir = bonaFide.filter((f) => f.printCorrelation !== undefined && f.nirRatio !== undefined);
+  const model: PadModel = {
+    print: withNir.length ? stats(withNir.map((f) => f.printCorrelation!)) : { mean: 0, std: 1 },
+    nirDeficit: withNir.length ? stats(withNir.map((f) => -f.nirRatio!)) : { mean: 0, std: 1 },
+    periodicity: stats(bonaFide.map((f) => f.periodicity)),
+    threshold: 0,
+  };
+  const scores = bonaFide.map((f) => padScore(f, model)).sort((a, b) => a - b);
+  model.threshold = scores[Math.min(scores.length - 1, Math.floor((1 - bpcer) * scores.length))] ?? 0;
+  return model;
+}
+
+/** Remembers recent captures (prefilter hash + thumbnail) and spots near-exact repeats. */
+export class ReplayGuard {
+  private hashes: Uint32Array[] = [];
+  private thumbnails: Uint8Array[] = [];
+  private next = 0;
+
+  /** True if this capture repeats a remembered one; otherwise remembers it. */
+  checkAndRemember(hash: Uint32Array, thumbnail: Uint8Array): boolean {
+    for (let i = 0; i < this.hashes.length; i += 1) {
+      if (hashDistance(hash, this.hashes[i]!) > replay_hash_bits_max) continue;
+      const other = this.thumbnails[i]!;
+      let difference = 0;
+      for (let p = 0; p < thumbnail.length; p += 1) difference += Math.abs((thumbnail[p] ?? 0) - (other[p] ?? 0));
+      if (difference / thumbnail.length <= replay_thumbnail_difference_max) return true;
+    }
+    if (this.hashes.length < replay_memory_captures_max) {
+      this.hashes.push(hash);
+      this.thumbnails.push(thumbnail);
+    } else {
+      this.hashes[this.next] = hash;
+      this.thumbnails[this.next] = thumbnail;
+      this.next = (this.next + 1) % replay_memory_captures_max;
+    }
+    return false;
+  }
+}
