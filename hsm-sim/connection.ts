@@ -24,8 +24,10 @@ export class HsmConnection {
   private flushScheduled = false;
   private state: 'connecting' | 'open' | 'closed' = 'connecting';
   private readonly ready: Promise<void>;
+  private readonly address: string;
 
   constructor(host: string, port: number, connect_timeout_ms: number, private readonly onClose: (connection: HsmConnection) => void) {
+    this.address = `${host}:${port}`;
     this.socket = net.connect({ host, port, noDelay: true });
     this.ready = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => this.socket.destroy(new Error(`connect timed out after ${connect_timeout_ms} ms`)), connect_timeout_ms);
@@ -101,11 +103,12 @@ export class HsmConnection {
   }
 
   private closed(): void {
+    const why = this.state === 'connecting' ? `cannot reach the HSM at ${this.address}` : 'connection to the HSM closed before it answered';
     this.state = 'closed';
     for (const [id, waiter] of this.pending) {
       clearTimeout(waiter.timer);
       this.pending.delete(id);
-      waiter.reject(new HsmError('hsm_connection_failed', 'connection to the HSM closed before it answered'));
+      waiter.reject(new HsmError('hsm_connection_failed', why));
     }
     this.outgoing = [];
     this.onClose(this);

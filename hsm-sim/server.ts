@@ -130,7 +130,7 @@ function answer(decoded: DecodedFrame, ctx: CommandContext, log: Logger): Buffer
   if (!name) return refusal(frame.header, code, 'hsm_command_unknown', ctx, frame.command);
   try {
     const result = HANDLERS[name](new FieldReader(frame.body), ctx);
-    if (result instanceof Promise) return result.then((fields) => encodeResponse(frame.header, code, WIRE_OK, fields), (error: unknown) => failure(frame, code, error, ctx, log));
+    if (result instanceof Promise) return result.then((fields) => encodeResponse(frame.header, code, WIRE_OK, fields)).catch((error: unknown) => failure(frame, code, error, ctx, log));
     return encodeResponse(frame.header, code, WIRE_OK, result);
   } catch (error) {
     return failure(frame, code, error, ctx, log);
