@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { EmbeddedLedger, account, transfer, type Transfer } from '../ledger/index.js';
+import { CreateAccountStatus, CreateTransferStatus, EmbeddedLedger, account, transfer, type Transfer } from '../ledger/index.js';
 import { INSERT_TRANSFER_SQL, Storage, transferToRow } from '../ledger/storage.js';
 import type { Figure } from './harness.js';
 
@@ -35,7 +35,7 @@ async function openWithAccounts(dir: string, name: string): Promise<EmbeddedLedg
   const ledger = new EmbeddedLedger({ file: path.join(dir, name) });
   const ids = Array.from({ length: accounts_count }, (_, i) => BigInt(i + 1));
   const results = await ledger.createAccounts(ids.map((id) => account({ id, ledger: ledger_number, code: 1 })));
-  if (results.some((r) => r.status !== 0xffff_ffff)) throw new Error('bench accounts were not created');
+  if (results.some((r) => r.status !== CreateAccountStatus.created)) throw new Error('bench accounts were not created');
   return ledger;
 }
 
@@ -46,7 +46,7 @@ async function embeddedBatches(dir: string): Promise<number> {
   const start = performance.now();
   for (const batch of batches) {
     const results = await ledger.createTransfers(batch);
-    if (results.some((r) => r.status !== 0xffff_ffff)) throw new Error('bench transfer failed');
+    if (results.some((r) => r.status !== CreateTransferStatus.created)) throw new Error('bench transfer failed');
   }
   const elapsed_ms = performance.now() - start;
   await ledger.close();
@@ -83,7 +83,7 @@ async function embeddedConcurrent(dir: string): Promise<{ rate: number; commits_
       const t = all[nextIndex];
       nextIndex += 1;
       const [result] = await ledger.createTransfers([t!]);
-      if (result?.status !== 0xffff_ffff) failures += 1;
+      if (result?.status !== CreateTransferStatus.created) failures += 1;
     }
   };
   const start = performance.now();

@@ -6,6 +6,8 @@ import { Command } from 'commander';
 import { registerIso8583Commands } from './commands/iso8583.js';
 import { registerStartCommand } from './commands/start.js';
 import { registerHsmCommand } from './commands/hsm.js';
+import { registerLedgerCommands } from './commands/ledger.js';
+import { registerBioCommands } from './commands/bio.js';
 
 export function buildProgram(): Command {
   const program = new Command('palmswitch')
@@ -15,5 +17,7 @@ export function buildProgram(): Command {
   registerStartCommand(program);
   registerIso8583Commands(program);
   registerHsmCommand(program);
+  registerLedgerCommands(program);
+  registerBioCommands(program);
   return program;
 }

@@ -166,6 +166,10 @@ export function describeLedgerContract(name: string, open: () => Promise<Ledger>
       const ok = await ledger.createTransfers([chain[0]!, { ...chain[1]!, flags: 0 }]);
       expect(ok.map((r) => r.status)).toEqual([T.created, T.created]);
       expect(await balances(b!)).toEqual([0n, 3n, 0n, 5n]);
+      // `exists` is not `created`: a resent chain fails as a chain, and moves nothing twice.
+      const again = await ledger.createTransfers([chain[0]!, { ...chain[1]!, flags: 0 }]);
+      expect(again.map((r) => r.status)).toEqual([T.exists, T.linked_event_failed]);
+      expect(await balances(b!)).toEqual([0n, 3n, 0n, 5n]);
     });
 
     it('two-phase: posts in full, posts in part, voids, and refuses a second resolution', async () => {

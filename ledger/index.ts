@@ -7,3 +7,19 @@ export * from './types.js';
 export { EmbeddedLedger, LedgerError, commit_events_max, queue_events_max, type EmbeddedOptions } from './embedded.js';
 export { TigerBeetleLedger, type TigerBeetleOptions } from './tigerbeetle.js';
 export { openLedger, ledger_file_name } from './open.js';
+export {
+  AccountKind, account_kind_names, accountId, chartAccount, chartAccounts, decodeOwner, encodeOwner, hashToU128, house_owner, ledgerOf,
+  ChartError, type ChartSpec,
+} from './chart.js';
+export {
+  TransferCode, LedgerOperationError, holdTransfers, captureTransfers, voidTransfers, reversalTransfers, refundTransfers,
+  settlementTransfers, payoutTransfers, standInClearedTransfers, execute, ensureChart, operationId, encodeRrn, decodeRrn,
+  encodeAuthCode, decodeAuthCode, hold_timeout_seconds_max,
+  type HoldInput, type CaptureInput, type ReversalInput, type RefundInput, type SettlementInput,
+} from './operations.js';
+export {
+  parseSettlementFile, writeSettlementFile, settlementTotals, SettlementFileError, settlement_format_tag, settlement_format_version,
+  type SettlementFile, type SettlementTransaction, type SettlementTotals, type SettlementType, type SettlementProblem,
+} from './settlement.js';
+export { reconcile, reconReportJson, reconReportCsv, type ReconReport, type ReconLine, type ReconTotal, type ReconStatus } from './recon.js';
+export { balanceSheet, type CurrencySheet, type BalanceRow } from './balances.js';

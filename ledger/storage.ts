@@ -305,7 +305,7 @@ export class Storage {
       .map((row) => ({ last_timestamp: row.last_timestamp, entries: decodeAccountRecord(row.record) }));
   }
 
-  accountLogCount(): number { return Number(this.statement('accountLogCount').get() as bigint); }
+  accountLogCount(): number { return Number(this.statement('accountLogCount').get()); }
   clearAccountLog(): void { this.statement('clearAccountLog').run(); }
 
   setMeta(key: string, value: bigint): void { this.statement('setMeta').run(key, value); }
