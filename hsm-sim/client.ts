@@ -22,6 +22,9 @@ import type { Exportability, KeyAlgorithm, KeyUsage, ModeOfUse } from './usages.
 export const CLIENT_CONNECTIONS_MAX = 16;
 export const CLIENT_QUEUE_MAX = 10_000;
 const DEFAULTS = { host: '127.0.0.1', connections: 2, timeout_ms: 5_000, connect_timeout_ms: 2_000, in_flight_per_connection_max: 128 };
+/** After a failed connect a slot waits before trying again: 100 ms, doubling, at most 5 s. */
+export const RECONNECT_DELAY_MS_MIN = 100;
+export const RECONNECT_DELAY_MS_MAX = 5_000;
 const DEFAULT_KEY_LENGTH_BYTES: Record<KeyAlgorithm, number> = { T: 16, A: 32, H: 32 };
 /** Safe to send again after a dropped connection: no key-store change, or none that repeats badly. */
 const IDEMPOTENT = new Set<CommandName>(['echo', 'diagnostics', 'listKeys', 'exportKey', 'generateMac', 'verifyMac', 'generateCryptogram', 'verifyCryptogram', 'encrypt', 'decrypt', 'keyedHash', 'verifyTerminalSignature', 'random']);
@@ -95,6 +98,9 @@ function keyInfoFrom(fields: Buffer[]): KeyInfo {
 export class HsmClient {
   private readonly options: Required<HsmClientOptions>;
   private readonly slots: (HsmConnection | undefined)[];
+  /** Per slot: consecutive failed connects, and when the next attempt may start. */
+  private readonly connectFailures: number[];
+  private readonly reconnectAt_ms: number[];
   private readonly waiting: (() => void)[] = [];
   private closed = false;
 
@@ -103,6 +109,8 @@ export class HsmClient {
     assert(Number.isInteger(this.options.port) && this.options.port > 0 && this.options.port < 65_536, 'port must be 1..65535');
     assert(this.options.connections >= 1 && this.options.connections <= CLIENT_CONNECTIONS_MAX, `connections must be 1..${CLIENT_CONNECTIONS_MAX}`);
     this.slots = Array.from({ length: this.options.connections }, () => undefined);
+    this.connectFailures = this.slots.map(() => 0);
+    this.reconnectAt_ms = this.slots.map(() => 0);
   }
 
   /** Closes every connection; requests still outstanding fail with `hsm_connection_failed`. */
@@ -113,17 +121,32 @@ export class HsmClient {
     await new Promise((resolve) => setImmediate(resolve));
   }
 
+  /**
+   * The open (or opening) connection with the fewest requests in flight, opening slots that
+   * are empty or closed unless they are backing off after a failed connect. `undefined` when
+   * every usable connection is at its in-flight bound; a refusal when none can be used.
+   */
   private pick(): HsmConnection | undefined {
     let best: HsmConnection | undefined;
+    const now = Date.now();
     for (let i = 0; i < this.slots.length; i += 1) {
       let connection = this.slots[i];
       if (!connection || !connection.usable) {
-        connection = new HsmConnection(this.options.host, this.options.port, this.options.connect_timeout_ms, () => this.wakeOne());
+        if (now < (this.reconnectAt_ms[i] ?? 0)) continue;
+        connection = new HsmConnection(this.options.host, this.options.port, this.options.connect_timeout_ms, (opened) => this.connectionClosed(i, opened));
         this.slots[i] = connection;
       }
       if (!best || connection.in_flight < best.in_flight) best = connection;
     }
-    return best && best.in_flight < this.options.in_flight_per_connection_max ? best : undefined;
+    if (!best) throw new HsmError('hsm_connection_failed', `cannot reach the HSM at ${this.options.host}:${this.options.port} (backing off)`);
+    return best.in_flight < this.options.in_flight_per_connection_max ? best : undefined;
+  }
+
+  private connectionClosed(slot: number, opened: boolean): void {
+    const failures = opened ? 0 : (this.connectFailures[slot] ?? 0) + 1;
+    this.connectFailures[slot] = failures;
+    this.reconnectAt_ms[slot] = failures === 0 ? 0 : Date.now() + Math.min(RECONNECT_DELAY_MS_MAX, RECONNECT_DELAY_MS_MIN * 2 ** (failures - 1));
+    this.wakeOne();
   }
 
   private wakeOne(): void {

@@ -123,9 +123,9 @@ async function importKey(r: FieldReader, ctx: CommandContext): Promise<Fields> {
   return infoFields(info);
 }
 
-async function rotateLmk(r: FieldReader, ctx: CommandContext): Promise<Fields> {
+function rotateLmk(r: FieldReader, ctx: CommandContext): Fields {
   r.end();
-  const { lmkVersion, rewrapped } = await ctx.store.rotateLmk();
+  const { lmkVersion, rewrapped } = ctx.store.rotateLmk();
   ctx.audit.record({ command: 'rotate-lmk', outcome: 'ok', lmkVersion, kcv: ctx.store.lmkKcv, peer: ctx.peer });
   return [ascii(String(lmkVersion)), ascii(String(rewrapped)), ascii(ctx.store.lmkKcv)];
 }

@@ -26,7 +26,7 @@ export class HsmConnection {
   private readonly ready: Promise<void>;
   private readonly address: string;
 
-  constructor(host: string, port: number, connect_timeout_ms: number, private readonly onClose: (connection: HsmConnection) => void) {
+  constructor(host: string, port: number, connect_timeout_ms: number, private readonly onClose: (opened: boolean) => void) {
     this.address = `${host}:${port}`;
     this.socket = net.connect({ host, port, noDelay: true });
     this.ready = new Promise<void>((resolve, reject) => {
@@ -103,7 +103,8 @@ export class HsmConnection {
   }
 
   private closed(): void {
-    const why = this.state === 'connecting' ? `cannot reach the HSM at ${this.address}` : 'connection to the HSM closed before it answered';
+    const opened = this.state !== 'connecting';
+    const why = opened ? 'connection to the HSM closed before it answered' : `cannot reach the HSM at ${this.address}`;
     this.state = 'closed';
     for (const [id, waiter] of this.pending) {
       clearTimeout(waiter.timer);
@@ -111,6 +112,6 @@ export class HsmConnection {
       waiter.reject(new HsmError('hsm_connection_failed', why));
     }
     this.outgoing = [];
-    this.onClose(this);
+    this.onClose(opened);
   }
 }

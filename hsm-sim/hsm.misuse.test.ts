@@ -98,6 +98,25 @@ describe('every misuse has its own error code', () => {
     expect(byHeader.get('0004')).toMatchObject({ code: 'M7', error: HSM_ERRORS.hsm_field_format_wrong.wire });
   });
 
+  it('answers 1,000 requests pipelined in one write (past the in-flight bound, where reading pauses)', async () => {
+    const requests = Array.from({ length: 1_000 }, (_, i) => frame(String(i).padStart(4, '0'), i % 2 === 0 ? 'B2' : 'M6', i % 2 === 0 ? ['x'] : ['mac-fixed', 'data', '1']));
+    const responses = await rawExchange(proc.port, Buffer.concat(requests), requests.length);
+    expect(new Set(responses.map((r) => r.header.toString('latin1'))).size).toBe(1_000);
+    expect(responses.every((r) => r.error === '00')).toBe(true);
+  });
+
+  it('closes connections beyond its bound and keeps serving the others', async () => {
+    const { connect } = await import('node:net');
+    const sockets = Array.from({ length: 80 }, () => connect({ host: '127.0.0.1', port: proc.port }).on('error', () => undefined));
+    const closed = await Promise.all(sockets.map((socket) => new Promise<boolean>((resolve) => {
+      socket.once('close', () => resolve(true));
+      setTimeout(() => resolve(false), 1_000);
+    })));
+    expect(closed.filter(Boolean).length).toBeGreaterThanOrEqual(80 - 64);
+    for (const socket of sockets) socket.destroy();
+    expect((await hsm.echo(Buffer.from('still'))).toString()).toBe('still');
+  });
+
   it('the error table has one wire code per error', () => {
     const wires = Object.values(HSM_ERRORS).map((e) => e.wire);
     expect(new Set(wires).size).toBe(wires.length);

@@ -33,6 +33,8 @@ export interface StoredKey extends KeyAttributes {
   readonly clear: Buffer;
   /** WebCrypto handles made on first use, so hot paths do not re-import the key. */
   readonly handles: Map<string, WebCryptoKey>;
+  /** This key's TR-31 block under LMK generation `lmkVersion`, made once (wrapping every key on every save would be quadratic). */
+  readonly block: string;
 }
 
 /** What the inventory shows about a key: never key material. */
@@ -45,6 +47,14 @@ export interface KeyInfo extends KeyAttributes {
 export interface TerminalRecord {
   readonly terminalId: string;
   readonly publicKeySpki: Buffer;
+  readonly lmkVersion: number;
+  /** HMAC of id and key under a key derived from LMK generation `lmkVersion`, hex. */
+  readonly mac: string;
+}
+
+export interface KeyStoreLimits {
+  readonly keys_count_max: number;
+  readonly terminals_count_max: number;
 }
 
 interface LmkFile { format: string; current: number; versions: { version: number; key: string; kcv: string; created_at: string }[] }
@@ -75,12 +85,12 @@ export class KeyStore {
   private lmkCurrent = 0;
   private lmkKcvCurrent = '';
 
-  private constructor(private readonly dir: string) {}
+  private constructor(private readonly dir: string, private readonly limits: KeyStoreLimits) {}
 
   /** Opens (or at first start creates) the key store under `dir`; a tampered file stops the start. */
-  static async open(dir: string): Promise<KeyStore> {
+  static async open(dir: string, limits: KeyStoreLimits = { keys_count_max: KEYS_COUNT_MAX, terminals_count_max: TERMINALS_COUNT_MAX }): Promise<KeyStore> {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const store = new KeyStore(dir);
+    const store = new KeyStore(dir, limits);
     await store.loadLmk();
     await store.loadKeys();
     return store;
@@ -128,7 +138,7 @@ export class KeyStore {
       const boundId = header.optionalBlocks.find((b) => b.id === KEY_ID_BLOCK)?.data;
       if (boundId !== record.id) throw new HsmError('hsm_key_block_tampered', `key block for ${record.id} is bound to another id`);
       const attributes = checkAttributes(header.usage, header.algorithm, header.modeOfUse, header.exportability, key.length);
-      this.keys.set(record.id, { ...attributes, id: record.id, kcv: await computeKcv(attributes.algorithm, key), lmkVersion: record.lmkVersion, clear: key, handles: new Map() });
+      this.keys.set(record.id, { ...attributes, id: record.id, kcv: await computeKcv(attributes.algorithm, key), lmkVersion: record.lmkVersion, clear: key, handles: new Map(), block: record.block });
     }
     for (const record of parsed.terminals) {
       const publicKeySpki = Buffer.from(record.publicKey, 'hex');
@@ -137,7 +147,7 @@ export class KeyStore {
       if (received.length !== expected.length || !timingSafeEqual(expected, received)) {
         throw new HsmError('hsm_key_block_tampered', `terminal record ${record.terminalId} does not verify`);
       }
-      this.terminals.set(record.terminalId, { terminalId: record.terminalId, publicKeySpki });
+      this.terminals.set(record.terminalId, { terminalId: record.terminalId, publicKeySpki, lmkVersion: record.lmkVersion, mac: record.mac });
     }
   }
 
@@ -146,21 +156,26 @@ export class KeyStore {
     return createHmac('sha256', macKey).update(`${terminalId}\n`).update(spki).digest();
   }
 
-  private serialise(lmkVersion: number): string {
-    const lmk = this.lmk(lmkVersion);
+  private wrapForStore(lmkVersion: number, key: KeyAttributes & { id: string; clear: Buffer }): string {
+    const header = { version: 'D' as const, usage: key.usage, algorithm: key.algorithm, modeOfUse: key.modeOfUse, keyVersion: '00', exportability: key.exportability, optionalBlocks: [{ id: KEY_ID_BLOCK, data: key.id }] };
+    return wrapKeyBlock(this.lmk(lmkVersion), header, key.clear);
+  }
+
+  private terminalRecord(lmkVersion: number, terminalId: string, publicKeySpki: Buffer): TerminalRecord {
+    return { terminalId, publicKeySpki, lmkVersion, mac: this.terminalMac(lmkVersion, terminalId, publicKeySpki).toString('hex') };
+  }
+
+  private static serialise(keys: Iterable<StoredKey>, terminals: Iterable<TerminalRecord>): string {
     const file: KeysFile = {
       format: KEYS_FORMAT,
-      keys: [...this.keys.values()].map((k) => ({
-        id: k.id, lmkVersion,
-        block: wrapKeyBlock(lmk, { version: 'D', usage: k.usage, algorithm: k.algorithm, modeOfUse: k.modeOfUse, keyVersion: '00', exportability: k.exportability, optionalBlocks: [{ id: KEY_ID_BLOCK, data: k.id }] }, k.clear),
-      })),
-      terminals: [...this.terminals.values()].map((t) => ({ terminalId: t.terminalId, lmkVersion, publicKey: t.publicKeySpki.toString('hex'), mac: this.terminalMac(lmkVersion, t.terminalId, t.publicKeySpki).toString('hex') })),
+      keys: [...keys].map((k) => ({ id: k.id, lmkVersion: k.lmkVersion, block: k.block })),
+      terminals: [...terminals].map((t) => ({ terminalId: t.terminalId, lmkVersion: t.lmkVersion, publicKey: t.publicKeySpki.toString('hex'), mac: t.mac })),
     };
     return JSON.stringify(file, null, 1) + '\n';
   }
 
   private persist(): void {
-    writeFileAtomic(this.keysFile, this.serialise(this.lmkCurrent));
+    writeFileAtomic(this.keysFile, KeyStore.serialise(this.keys.values(), this.terminals.values()));
   }
 
   get(id: string): StoredKey {
@@ -172,8 +187,12 @@ export class KeyStore {
   async add(id: string, attributes: KeyAttributes, clear: Buffer): Promise<KeyInfo> {
     assert(KEY_ID_PATTERN.test(id), 'key id checked by the caller');
     if (this.keys.has(id)) throw new HsmError('hsm_key_exists', `key ${id} exists`);
-    if (this.keys.size >= KEYS_COUNT_MAX) throw new HsmError('hsm_store_full', `key store holds ${KEYS_COUNT_MAX} keys`);
-    const key: StoredKey = { ...attributes, id, kcv: await computeKcv(attributes.algorithm, clear), lmkVersion: this.lmkCurrent, clear, handles: new Map() };
+    if (this.keys.size >= this.limits.keys_count_max) throw new HsmError('hsm_store_full', `key store holds ${this.limits.keys_count_max} keys`);
+    const kcv = await computeKcv(attributes.algorithm, clear);
+    // From here on synchronous: an LMK rotation cannot slip between wrapping and saving.
+    if (this.keys.has(id)) throw new HsmError('hsm_key_exists', `key ${id} exists`);
+    const block = this.wrapForStore(this.lmkCurrent, { ...attributes, id, clear });
+    const key: StoredKey = { ...attributes, id, kcv, lmkVersion: this.lmkCurrent, clear, handles: new Map(), block };
     this.keys.set(id, key);
     try {
       this.persist();
@@ -206,9 +225,9 @@ export class KeyStore {
   /** Registers (or replaces, when a sensor is re-keyed) a terminal's public key. */
   registerTerminal(terminalId: string, publicKeySpki: Buffer): { replaced: boolean } {
     const replaced = this.terminals.has(terminalId);
-    if (!replaced && this.terminals.size >= TERMINALS_COUNT_MAX) throw new HsmError('hsm_store_full', `key store holds ${TERMINALS_COUNT_MAX} terminals`);
+    if (!replaced && this.terminals.size >= this.limits.terminals_count_max) throw new HsmError('hsm_store_full', `key store holds ${this.limits.terminals_count_max} terminals`);
     const previous = this.terminals.get(terminalId);
-    this.terminals.set(terminalId, { terminalId, publicKeySpki });
+    this.terminals.set(terminalId, this.terminalRecord(this.lmkCurrent, terminalId, publicKeySpki));
     try {
       this.persist();
     } catch (error) {
@@ -223,22 +242,26 @@ export class KeyStore {
    * n+1, (3) make n+1 current and drop n. A crash between steps leaves files that still load,
    * because each record names its LMK generation and both generations are on disk.
    */
-  async rotateLmk(): Promise<{ lmkVersion: number; rewrapped: number }> {
+  rotateLmk(): { lmkVersion: number; rewrapped: number } {
+    // Synchronous from start to end, so no other command (or second rotation) interleaves.
     const next = this.lmkCurrent + 1;
     const key = randomBytes(LMK_BYTES);
-    const kcv = await kcvAes(key);
+    const kcv = cmac('aes', key, Buffer.alloc(16)).subarray(0, 3).toString('hex').toUpperCase();
     const now = new Date().toISOString();
     const old = JSON.parse(readFileSync(this.lmkFile, 'utf8')) as LmkFile;
     writeFileAtomic(this.lmkFile, JSON.stringify({ ...old, versions: [...old.versions, { version: next, key: key.toString('hex'), kcv, created_at: now }] }, null, 2) + '\n');
     this.lmks.set(next, key);
-    writeFileAtomic(this.keysFile, this.serialise(next));
+    const keys = new Map([...this.keys].map(([id, k]) => [id, { ...k, lmkVersion: next, block: this.wrapForStore(next, k) }]));
+    const terminals = new Map([...this.terminals].map(([id, t]) => [id, this.terminalRecord(next, id, t.publicKeySpki)]));
+    writeFileAtomic(this.keysFile, KeyStore.serialise(keys.values(), terminals.values()));
     writeFileAtomic(this.lmkFile, JSON.stringify({ format: LMK_FORMAT, current: next, versions: [{ version: next, key: key.toString('hex'), kcv, created_at: now }] }, null, 2) + '\n');
     const previous = this.lmkCurrent;
     this.lmkCurrent = next;
     this.lmkKcvCurrent = kcv;
     this.lmks.get(previous)?.fill(0);
     this.lmks = new Map([[next, key]]);
-    for (const [id, stored] of this.keys) this.keys.set(id, { ...stored, lmkVersion: next });
+    for (const [id, stored] of keys) this.keys.set(id, stored);
+    for (const [id, record] of terminals) this.terminals.set(id, record);
     return { lmkVersion: next, rewrapped: this.keys.size };
   }
 }
