@@ -61,8 +61,11 @@ function digest(roi: FloatImage): Uint8Array {
   return out;
 }
 
-/** Decodes, normalises and checks a capture; throws `capture_quality` with the failed check. */
-export async function extractCapture(models: FeatureModels, capture: Capture): Promise<Extracted> {
+/**
+ * Decodes, normalises and checks a capture; throws `capture_quality` with the failed check.
+ * `pad: false` skips the liveness cues (for 1:1 re-checks of a capture already screened).
+ */
+export async function extractCapture(models: FeatureModels, capture: Capture, options: { pad?: boolean } = {}): Promise<Extracted> {
   const visible = decode(capture.visible);
   const nirImage = capture.nir ? decode(capture.nir) : undefined;
   if (nirImage && (nirImage.width !== visible.width || nirImage.height !== visible.height)) {
@@ -77,7 +80,8 @@ export async function extractCapture(models: FeatureModels, capture: Capture): P
   const nirRoi = nirImage ? warpAffine(nirImage, roi_size_pixels, roi_size_pixels, map) : undefined;
   const centre = hand ? hand.center : { x: visible.width / 2, y: visible.height / 2 };
   const extracted: Extracted = {
-    kind: capture.kind, quality, roi, hash: palmFeatures.hash, visibleDigest: digest(roi), pad: padFeatures(roi, nirRoi, visible, centre),
+    kind: capture.kind, quality, roi, hash: palmFeatures.hash, visibleDigest: digest(roi),
+    pad: options.pad === false ? { periodicity: 0 } : padFeatures(roi, nirRoi, visible, centre),
     palm: codeGrid(palm_grid_cells, palmFeatures.code, palmFeatures.strength),
     ...(hand ? { hand } : {}),
   };

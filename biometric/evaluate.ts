@@ -69,19 +69,26 @@ async function extractAll(models: FeatureModels, source: DatasetSource, options:
 
 const asExtracted = (s: Sample): Extracted => s as Extracted;
 
-/** All genuine pairs; impostor pairs spread evenly over probes, sampled up to the bound. */
+/** All genuine pairs; all impostor pairs when they fit the bound, else a uniform sample of them. */
 function verificationScores(samples: Sample[][], impostorPairsMax: number): { genuine: number[]; impostor: number[] } {
   const flat = samples.flatMap((own, id) => own.map((s) => ({ id, s })));
   const genuine: number[] = [];
   const impostor: number[] = [];
-  const perProbe = Math.max(1, Math.ceil(impostorPairsMax / Math.max(1, flat.length)));
+  const exhaustive = (flat.length * (flat.length - 1)) / 2 <= impostorPairsMax;
+  const perProbe = Math.max(1, Math.ceil((2 * impostorPairsMax) / Math.max(1, flat.length)));
   const random = seeded(mix(0xe7a1, flat.length));
   for (let i = 0; i < flat.length; i += 1) {
     const probe = makeProbe(asExtracted(flat[i]!.s), IDENTITY);
-    for (let j = i + 1; j < flat.length && flat[j]!.id === flat[i]!.id; j += 1) genuine.push(compare(probe, makeTemplate(asExtracted(flat[j]!.s), IDENTITY)).score);
+    const score = (j: number): number => compare(probe, makeTemplate(asExtracted(flat[j]!.s), IDENTITY)).score;
+    for (let j = i + 1; j < flat.length && flat[j]!.id === flat[i]!.id; j += 1) genuine.push(score(j));
+    if (exhaustive) {
+      for (let j = i + 1; j < flat.length; j += 1) if (flat[j]!.id !== flat[i]!.id) impostor.push(score(j));
+      continue;
+    }
+    // Each unordered pair is drawn from its lower-index side only, so no pair is counted twice by symmetry.
     for (let k = 0; k < perProbe && impostor.length < impostorPairsMax; k += 1) {
-      const other = flat[Math.floor(random() * flat.length)]!;
-      if (other.id !== flat[i]!.id) impostor.push(compare(probe, makeTemplate(asExtracted(other.s), IDENTITY)).score);
+      const j = i + 1 + Math.floor(random() * (flat.length - i - 1));
+      if (j < flat.length && flat[j]!.id !== flat[i]!.id) impostor.push(score(j));
     }
   }
   return { genuine, impostor };
@@ -130,7 +137,7 @@ function summariseIdentification(enrolled: number, fte: number, mated: { top: nu
 async function padFigures(models: FeatureModels, source: DatasetSource, samples: Sample[][], bpcerTarget: number): Promise<EvalReport['pad']> {
   const calibration: PadFeatures[] = [];
   const test = new Set<Sample>();
-  samples.forEach((own, id) => { for (const s of own) (id % 2 === 0 ? calibration.push(s.pad) : test.add(s)); });
+  samples.forEach((own, id) => { for (const s of own) { if (id % 2 === 0) calibration.push(s.pad); else test.add(s); } });
   if (calibration.length < 10 || test.size === 0) return { bonaFideTest: 0, bpcer: 0, apcer: {} };
   const model = calibratePad(calibration, bpcerTarget);
   const guard = new ReplayGuard();

@@ -11,13 +11,15 @@ import { BiometricError } from './errors.js';
 import { boxBlur, downsample, otsuThreshold, sample, toFloat, type Affine, type FloatImage, type GrayImage } from './image.js';
 import { roi_size_pixels } from './model.js';
 
-export const segmentation_side_pixels_max = 192;
+export const segmentation_side_pixels_max = 128;
 const circle_samples = 720;
 const hand_fraction_min = 0.04;
 const hand_fraction_max = 0.85;
 // Region geometry relative to the key-point distance D (PolyU-style square below the valleys).
 const roi_side_per_keypoint_distance = 1.2;
 const roi_offset_per_keypoint_distance = 1.05;
+const valley_spacing_ratio_min = 0.6;
+const valley_bend_max = 1.12;
 
 export interface Point { x: number; y: number }
 export interface HandGeometry { center: Point; palmRadius: number; valleys: [Point, Point, Point]; roi: Affine; threshold: number }
@@ -50,15 +52,16 @@ function largestComponent(width: number, height: number, foreground: Float32Arra
     let tail = 0;
     queue[tail++] = start;
     label[start] = next;
+    const visit = (q: number): void => {
+      if (foreground[q] && !label[q]) { label[q] = next; queue[tail++] = q; }
+    };
     while (head < tail) {
       const p = queue[head++] ?? 0;
       const x = p % width;
-      const neighbours = [x > 0 ? p - 1 : -1, x < width - 1 ? p + 1 : -1, p - width, p + width];
-      for (const q of neighbours) {
-        if (q < 0 || q >= label.length || !foreground[q] || label[q]) continue;
-        label[q] = next;
-        queue[tail++] = q;
-      }
+      if (x > 0) visit(p - 1);
+      if (x < width - 1) visit(p + 1);
+      if (p >= width) visit(p - width);
+      if (p + width < label.length) visit(p + width);
     }
     if (tail > bestSize) { bestSize = tail; best = next; }
     next += 1;
@@ -173,10 +176,24 @@ export function findValleys(mask: Mask, center: Point, palmRadius: number): [Poi
     const valleys = [0, 1, 2].map((i) => {
       const [a, b] = picked.thumbBefore ? [ordered[i]!, ordered[i + 1]!] : [ordered[i + 1]!, ordered[i]!];
       return valleyBetween(mask, center, radius, a, b);
-    });
-    return valleys as [Point, Point, Point];
+    }) as [Point, Point, Point];
+    if (plausibleValleys(valleys)) return valleys;
   }
   throw new BiometricError('hand_not_found', 'could not find four spread fingers');
+}
+
+/**
+ * Anatomy check: the three valleys are roughly evenly spaced and roughly on a line. Touching
+ * fingers merge two runs and shift a valley onto the thumb side, which this catches.
+ */
+function plausibleValleys(valleys: [Point, Point, Point]): boolean {
+  const [a, b, c] = valleys;
+  const ab = Math.hypot(b.x - a.x, b.y - a.y);
+  const bc = Math.hypot(c.x - b.x, c.y - b.y);
+  const ac = Math.hypot(c.x - a.x, c.y - a.y);
+  if (ab === 0 || bc === 0) return false;
+  const ratio = ab / bc;
+  return ratio > valley_spacing_ratio_min && ratio < 1 / valley_spacing_ratio_min && (ab + bc) / ac < valley_bend_max;
 }
 
 /** Hand geometry and the ROI map (ROI pixel -> capture pixel) for a whole-hand capture. */

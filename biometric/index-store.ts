@@ -85,6 +85,9 @@ export class PalmIndex {
     this.slots.set(id, slot);
   }
 
+  /** The prefilter hash in slot `slot` (a view into the scan memory). */
+  hashOf(slot: number): Uint32Array { return this.hashView(slot); }
+
   template(slot: number): Template {
     const palm = { cells: palm_grid_cells, words: this.palm.subarray(slot * palm_words, (slot + 1) * palm_words) };
     const hash = this.hashView(slot);

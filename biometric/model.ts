@@ -19,7 +19,8 @@ export const model_version = '1';
 
 export interface GaborSpec { size: number; wavelength: number; sigma: number; aspect: number }
 // Palm lines and creases in a 128-pixel ROI are 2-8 pixels wide (CompCode uses similarly large filters); veins in NIR (after 2x down-sampling) 3-6.
-export const PALM_GABOR: GaborSpec = { size: 25, wavelength: 14, sigma: 4.6, aspect: 0.6 };
+// The palm bank runs on the ROI down-sampled 2x (the band it keeps is far below that Nyquist).
+export const PALM_GABOR: GaborSpec = { size: 13, wavelength: 7, sigma: 2.3, aspect: 0.6 };
 export const VEIN_GABOR: GaborSpec = { size: 15, wavelength: 12, sigma: 4, aspect: 0.5 };
 
 /** Zero-mean, unit-energy even Gabor kernels, one per orientation (lines along theta). */
@@ -73,11 +74,11 @@ const attr = {
   int: (name: string, int: number) => ({ name, int }),
 };
 
-function competitiveNodes(prefix: string, input: string, spec: GaborSpec, poolCells: number): Node[] {
+function competitiveNodes(prefix: string, input: string, spec: GaborSpec, poolCells: number, stride: number): Node[] {
   const pad = (spec.size - 1) / 2;
   return [
     { op: 'Conv', name: `${prefix}_conv`, inputs: [input, `${prefix}_gabor`], outputs: [`${prefix}_response`],
-      attributes: [attr.ints('kernel_shape', [spec.size, spec.size]), attr.ints('pads', [pad, pad, pad, pad]), attr.ints('strides', [2, 2])] },
+      attributes: [attr.ints('kernel_shape', [spec.size, spec.size]), attr.ints('pads', [pad, pad, pad, pad]), attr.ints('strides', [stride, stride])] },
     { op: 'AveragePool', name: `${prefix}_pool`, inputs: [`${prefix}_response`], outputs: [`${prefix}_pooled`],
       attributes: [attr.ints('kernel_shape', [poolCells, poolCells]), attr.ints('strides', [poolCells, poolCells])] },
     // Lines are darker than skin, so the winning orientation is the most negative response.
@@ -108,7 +109,10 @@ export function palmGraph(spec: GaborSpec = PALM_GABOR): Graph {
   const hashInputs = orientations_count * prefilter_pool_cells * prefilter_pool_cells;
   return {
     name: 'palmswitch_palm_compcode',
-    nodes: [...competitiveNodes('palm', 'roi', spec, 2), ...prefilterNodes()],
+    nodes: [
+      { op: 'AveragePool', name: 'palm_down', inputs: ['roi'], outputs: ['roi_half'], attributes: [attr.ints('kernel_shape', [2, 2]), attr.ints('strides', [2, 2])] },
+      ...competitiveNodes('palm', 'roi_half', spec, 2, 1), ...prefilterNodes(),
+    ],
     initializers: [
       { name: 'palm_gabor', dims: [orientations_count, 1, spec.size, spec.size], type: TensorType.FLOAT, raw: floatsRaw(gaborBank(spec)) },
       { name: 'hash_shape', dims: [2], type: TensorType.INT64, raw: int64Raw([1, hashInputs]) },
@@ -128,7 +132,7 @@ export function veinGraph(): Graph {
     name: 'palmswitch_vein_compcode',
     nodes: [
       { op: 'AveragePool', name: 'vein_down', inputs: ['nir'], outputs: ['nir_half'], attributes: [attr.ints('kernel_shape', [2, 2]), attr.ints('strides', [2, 2])] },
-      ...competitiveNodes('vein', 'nir_half', VEIN_GABOR, 2),
+      ...competitiveNodes('vein', 'nir_half', VEIN_GABOR, 2, 2),
     ],
     initializers: [
       { name: 'vein_gabor', dims: [orientations_count, 1, VEIN_GABOR.size, VEIN_GABOR.size], type: TensorType.FLOAT, raw: floatsRaw(gaborBank(VEIN_GABOR)) },

@@ -71,18 +71,30 @@ function unfilter(raw: Uint8Array, header: Header): Uint8Array {
   const stride = width * channels;
   const out = new Uint8Array(stride * height);
   for (let y = 0; y < height; y += 1) {
-    const filter = raw[y * (stride + 1)];
-    const src = y * (stride + 1) + 1;
-    const row = y * stride;
-    for (let x = 0; x < stride; x += 1) {
-      const value = raw[src + x] ?? 0;
-      const a = x >= channels ? (out[row + x - channels] ?? 0) : 0;
-      const b = y > 0 ? (out[row - stride + x] ?? 0) : 0;
-      const c = x >= channels && y > 0 ? (out[row - stride + x - channels] ?? 0) : 0;
-      out[row + x] = (value + predict(filter, a, b, c)) & 0xff;
-    }
+    const filter = raw[y * (stride + 1)] ?? 0;
+    if (filter > 4) fail(`unknown row filter ${filter}`);
+    unfilterRow(raw, y * (stride + 1) + 1, out, y * stride, stride, channels, filter, y > 0);
   }
   return out;
+}
+
+/** One row; the common filters get their own loops (this is the decoder's hot path). */
+function unfilterRow(raw: Uint8Array, src: number, out: Uint8Array, row: number, stride: number, channels: number, filter: number, hasAbove: boolean): void {
+  if (filter === 0 || (filter === 2 && !hasAbove)) { out.set(raw.subarray(src, src + stride), row); return; }
+  if (filter === 2) {
+    for (let x = 0; x < stride; x += 1) out[row + x] = ((raw[src + x] ?? 0) + (out[row - stride + x] ?? 0)) & 0xff;
+    return;
+  }
+  if (filter === 1) {
+    for (let x = 0; x < stride; x += 1) out[row + x] = ((raw[src + x] ?? 0) + (x >= channels ? (out[row + x - channels] ?? 0) : 0)) & 0xff;
+    return;
+  }
+  for (let x = 0; x < stride; x += 1) {
+    const a = x >= channels ? (out[row + x - channels] ?? 0) : 0;
+    const b = hasAbove ? (out[row - stride + x] ?? 0) : 0;
+    const c = x >= channels && hasAbove ? (out[row - stride + x - channels] ?? 0) : 0;
+    out[row + x] = ((raw[src + x] ?? 0) + predict(filter, a, b, c)) & 0xff;
+  }
 }
 
 function predict(filter: number | undefined, a: number, b: number, c: number): number {

@@ -121,5 +121,5 @@ export function instantiatePrefilter(lanes: number): PrefilterKernel {
   let module = compiled.get(lanes);
   if (!module) { module = new wasm.Module(prefilterWasm(lanes)); compiled.set(lanes, module); }
   const instance = new wasm.Instance(module, {});
-  return instance.exports as unknown as PrefilterKernel;
+  return instance.exports as PrefilterKernel;
 }

@@ -56,7 +56,7 @@ function handDistance(x: number, y: number, identity: Identity, segments: Segmen
 }
 
 /** Output pixel -> hand coordinates (palm width = 1, palm centre at the origin). */
-function poseOf(params: CaptureParams, frame: number): (px: number, py: number) => [number, number] {
+export function poseOf(params: CaptureParams, frame: number): (px: number, py: number) => [number, number] {
   const palmPixels = frame * 0.27 * params.scale;
   const cx = frame * (0.5 + params.shiftX);
   const cy = frame * (0.6 + params.shiftY);

@@ -6,7 +6,7 @@
  * uneven light, blur, noise and partial crease dropout. Attack samples imitate a printed
  * photo, a screen and a replay. The engine must not depend on anything in this file.
  */
-import { gaussian, mix, seeded, uniform, type Random } from './random.js';
+import { mix, seeded, uniform, type Random } from './random.js';
 
 export const hand_frame_pixels = 448;
 export const roi_frame_pixels = 160;
