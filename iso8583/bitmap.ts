@@ -15,19 +15,22 @@ export function bitmapWireSize(encoding: BitmapEncoding): number {
   return encoding === 'binary' ? BITMAP_BYTES : BITMAP_BYTES * 2;
 }
 
-/** Reads one 8-byte bitmap into `into` (reused across calls to avoid allocation). */
-export function readBitmap(reader: Reader, encoding: BitmapEncoding, ebcdic: EbcdicTables | undefined, path: string, into: Uint8Array): void {
+/**
+ * Reads one 8-byte bitmap into `into[at, at + 8)` (a reused array: no allocation per
+ * message) and returns whether any bit is set.
+ */
+export function readBitmap(reader: Reader, encoding: BitmapEncoding, ebcdic: EbcdicTables | undefined, path: string, into: Uint8Array, at = 0): boolean {
   const start = reader.take(bitmapWireSize(encoding), path, 'bitmap');
   const buf = reader.buf;
-  if (encoding === 'binary') {
-    for (let i = 0; i < BITMAP_BYTES; i += 1) into[i] = buf[start + i] ?? 0;
-    return;
-  }
+  let any = 0;
   for (let i = 0; i < BITMAP_BYTES; i += 1) {
-    const high = hexCharAt(buf, start + i * 2, encoding, ebcdic, path);
-    const low = hexCharAt(buf, start + i * 2 + 1, encoding, ebcdic, path);
-    into[i] = (high << 4) | low;
+    const byte = encoding === 'binary'
+      ? buf[start + i]!
+      : (hexCharAt(buf, start + i * 2, encoding, ebcdic, path) << 4) | hexCharAt(buf, start + i * 2 + 1, encoding, ebcdic, path);
+    into[at + i] = byte;
+    any |= byte;
   }
+  return any !== 0;
 }
 
 function hexCharAt(buf: Buffer, offset: number, encoding: BitmapEncoding, ebcdic: EbcdicTables | undefined, path: string): number {
@@ -40,15 +43,16 @@ function hexCharAt(buf: Buffer, offset: number, encoding: BitmapEncoding, ebcdic
 
 const HEX_UPPER = '0123456789ABCDEF';
 
-export function writeBitmap(writer: Writer, encoding: BitmapEncoding, ebcdic: EbcdicTables | undefined, path: string, bitmap: Uint8Array): void {
+/** Writes `bitmap[at, at + 8)`. */
+export function writeBitmap(writer: Writer, encoding: BitmapEncoding, ebcdic: EbcdicTables | undefined, path: string, bitmap: Uint8Array, at = 0): void {
   const start = writer.reserve(bitmapWireSize(encoding), path);
   const buf = writer.buf;
   if (encoding === 'binary') {
-    for (let i = 0; i < BITMAP_BYTES; i += 1) buf[start + i] = bitmap[i] ?? 0;
+    for (let i = 0; i < BITMAP_BYTES; i += 1) buf[start + i] = bitmap[at + i]!;
     return;
   }
   for (let i = 0; i < BITMAP_BYTES * 2; i += 1) {
-    const byte = bitmap[i >> 1] ?? 0;
+    const byte = bitmap[at + (i >> 1)]!;
     const code = HEX_UPPER.charCodeAt(i % 2 === 0 ? byte >> 4 : byte & 0x0f);
     buf[start + i] = encoding === 'hex-ebcdic' ? (ebcdic?.fromLatin1[code] ?? 0) : code;
   }

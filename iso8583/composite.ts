@@ -6,10 +6,10 @@
  */
 import { assert } from '../core/index.js';
 import type { EbcdicTables } from './encoding.js';
-import { bytesToHex, hexDigitValue } from './encoding.js';
+import { bytesToHex } from './encoding.js';
 import { Iso8583Error } from './errors.js';
 import { isBitSet, readBitmap, setBit, writeBitmap } from './bitmap.js';
-import { allowedClasses, hexByteLength, readText, writeHexAsBytes, writeText } from './content.js';
+import { allowedClasses, readText, writeHexAsBytes, writeText } from './content.js';
 import { compileField, type FieldCodec } from './field.js';
 import { Reader, type Writer } from './io.js';
 import { prefixSize, readPrefix, writePrefix } from './prefix.js';
@@ -201,13 +201,12 @@ function berTlv(_composite: BerTlvComposite, path: string): ContentCodec {
     },
     encode(value, writer) {
       for (const entry of expectEntries(value, path, writer.pos)) {
-        const tagPath = `${path}.${entry.tag}`;
-        const tagBytes = hexByteLength(entry.tag, tagPath, writer.pos);
-        checkBerTag(entry.tag, tagPath, writer.pos);
-        writeHexAsBytes(writer.buf, writer.reserve(tagBytes, tagPath), entry.tag);
-        const length = hexByteLength(entry.value, tagPath, writer.pos);
-        writeBerLength(writer, length, tagPath);
-        writeHexAsBytes(writer.buf, writer.reserve(length, tagPath), entry.value);
+        const tagAt = writer.pos;
+        const tagBytes = writeHexAsBytes(writer.buf, writer.reserve(entry.tag.length >> 1, path), entry.tag, path, tagAt);
+        checkBerTag(writer.buf, tagAt, tagBytes, entry.tag, path);
+        const length = entry.value.length >> 1;
+        writeBerLength(writer, length, path);
+        writeHexAsBytes(writer.buf, writer.reserve(length, path), entry.value, `${path}.${entry.tag}`, tagAt);
       }
     },
   };
@@ -228,16 +227,12 @@ function readBerTag(reader: Reader, path: string): string {
   return bytesToHex(reader.buf, start, reader.pos);
 }
 
-function checkBerTag(tag: string, path: string, offset: number): void {
-  const count = tag.length / 2;
-  const first = (hexDigitValue(tag.charCodeAt(0)) << 4) | hexDigitValue(tag.charCodeAt(1));
-  const multiByte = (first & 0x1f) === 0x1f;
+/** The tag just written at `at` must be one BER tag, or it would not decode the same way. */
+function checkBerTag(buf: Buffer, at: number, count: number, tag: string, path: string): void {
+  const multiByte = (buf[at]! & 0x1f) === 0x1f;
   let ok = count >= 1 && count <= BER_TAG_BYTES_MAX && (multiByte ? count >= 2 : count === 1);
-  for (let i = 1; ok && i < count; i += 1) {
-    const byte = (hexDigitValue(tag.charCodeAt(i * 2)) << 4) | hexDigitValue(tag.charCodeAt(i * 2 + 1));
-    ok = (byte & 0x80) === (i === count - 1 ? 0 : 0x80);
-  }
-  if (!ok) throw new Iso8583Error('tlv_invalid', 'not a well-formed BER-TLV tag', path, offset);
+  for (let i = 1; ok && i < count; i += 1) ok = (buf[at + i]! & 0x80) === (i === count - 1 ? 0 : 0x80);
+  if (!ok) throw new Iso8583Error('tlv_invalid', `${JSON.stringify(tag)} is not a well-formed BER-TLV tag`, `${path}.${tag}`, at);
 }
 
 /**

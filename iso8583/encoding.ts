@@ -4,6 +4,8 @@
  * code page maps onto the Latin-1 repertoire, so EBCDIC becomes a 256-byte translation.
  */
 
+import { latin1String } from './strings.js';
+
 export type EbcdicCodePage = '037' | '500' | '1047';
 
 // Byte -> Latin-1 code point, generated from the IBM code page charts. 037 and 500 differ
@@ -69,14 +71,20 @@ export function hexDigitValue(charCode: number): number {
   return charCode < 256 ? (HEX_VALUE[charCode] ?? -1) : -1;
 }
 
-const BYTE_HEX: readonly string[] = Array.from({ length: 256 }, (_, byte) => HEX_DIGITS[byte >> 4]! + HEX_DIGITS[byte & 0x0f]!);
+const HEX_CODES = Uint8Array.from(HEX_DIGITS, (digit) => digit.charCodeAt(0));
+const hexScratch = Buffer.allocUnsafe(2 * 65_536);
 
 /** Uppercase hex of a byte range (binary fields appear as uppercase hex in JSON). */
 export function bytesToHex(bytes: Uint8Array, start = 0, end = bytes.length): string {
-  // A table walk beats Buffer#toString('hex') + toUpperCase() for the short values of a message.
-  let text = '';
-  for (let i = start; i < end; i += 1) text += BYTE_HEX[bytes[i]!]!;
-  return text;
+  // Hex digits into a scratch buffer, then one string: no toUpperCase, no cons strings.
+  let at = 0;
+  for (let i = start; i < end; i += 1) {
+    const byte = bytes[i]!;
+    hexScratch[at] = HEX_CODES[byte >> 4]!;
+    hexScratch[at + 1] = HEX_CODES[byte & 0x0f]!;
+    at += 2;
+  }
+  return latin1String(hexScratch, 0, at);
 }
 
 /** True when `text` is an even-length string of hex digits (either case). */

@@ -135,7 +135,7 @@ function contentIo(spec: FieldSpec, unit: LengthUnit | 'chars', path: string, eb
           return bytesToHex(reader.buf, start, start + length);
         },
         measure: (value, offset) => hexByteLength(value, path, offset),
-        write: (writer, value, length) => writeHexAsBytes(writer.buf, writer.reserve(length, path), value),
+        write: (writer, value, length) => { writeHexAsBytes(writer.buf, writer.reserve(length, path), value, path); },
       };
     case 'hex': {
       const byBytes = unit === 'bytes';

@@ -9,7 +9,7 @@ import { Iso8583Error } from './errors.js';
 import { isBitSet, readBitmap, setBit, writeBitmap } from './bitmap.js';
 import { compileField, type FieldCodec } from './field.js';
 import { MESSAGE_SIZE_BYTES_MAX, Reader, Writer } from './io.js';
-import type { FieldValues, Message, MessageSpec, MtiEncoding } from './spec.js';
+import type { FieldValue, FieldValues, Message, MessageSpec, MtiEncoding } from './spec.js';
 
 export interface MessageCodec {
   readonly spec: MessageSpec;
@@ -19,7 +19,13 @@ export interface MessageCodec {
   field(id: number): FieldCodec | undefined;
 }
 
-const MTI_PATTERN = /^\d{4}$/;
+function isDigits(text: string): boolean {
+  for (let i = 0; i < text.length; i += 1) {
+    const code = text.charCodeAt(i);
+    if (code < 0x30 || code > 0x39) return false;
+  }
+  return true;
+}
 
 export function compileSpec(spec: MessageSpec): MessageCodec {
   const ebcdic = spec.ebcdicCodePage ? ebcdicTables(spec.ebcdicCodePage) : undefined;
@@ -34,6 +40,7 @@ export function compileSpec(spec: MessageSpec): MessageCodec {
   const writer = new Writer(MESSAGE_SIZE_BYTES_MAX);
   const bitmaps = new Uint8Array(24);
   const presence = new Uint8Array(24);
+  const values: FieldValue[] = [];
 
   return {
     spec,
@@ -41,17 +48,17 @@ export function compileSpec(spec: MessageSpec): MessageCodec {
     encode(message) {
       writer.pos = 0;
       writeMti(writer, message.mti, spec.mti.encoding, ebcdic);
-      const ids = presentFieldIds(message.fields, codecs);
+      const ids = presentFieldIds(message.fields, codecs, values);
       bitmaps.fill(0);
       for (const id of ids) setBit(bitmaps, id);
       const last = ids[ids.length - 1] ?? 0;
       if (last > 64) setBit(bitmaps, 1);
       if (last > 128) setBit(bitmaps, 65);
-      writeBitmap(writer, spec.bitmap.encoding, ebcdic, 'bitmap', bitmaps.subarray(0, 8));
+      writeBitmap(writer, spec.bitmap.encoding, ebcdic, 'bitmap', bitmaps, 0);
       // Bitmaps travel together up front: primary, secondary (bit 1), tertiary (bit 65).
-      if (last > 64) writeBitmap(writer, spec.bitmap.encoding, ebcdic, '1', bitmaps.subarray(8, 16));
-      if (last > 128) writeBitmap(writer, spec.bitmap.encoding, ebcdic, '65', bitmaps.subarray(16, 24));
-      for (const id of ids) codecs[id]!.encode(message.fields[id]!, writer);
+      if (last > 64) writeBitmap(writer, spec.bitmap.encoding, ebcdic, '1', bitmaps, 8);
+      if (last > 128) writeBitmap(writer, spec.bitmap.encoding, ebcdic, '65', bitmaps, 16);
+      for (let i = 0; i < ids.length; i += 1) codecs[ids[i]!]!.encode(values[i]!, writer);
       return writer.result();
     },
     decode(frame, start = 0, end = frame.length) {
@@ -62,6 +69,10 @@ export function compileSpec(spec: MessageSpec): MessageCodec {
       const map = presence.fill(0);
       readPresence(reader, spec, ebcdic, map);
       const fields: FieldValues = {};
+      // Creating the highest key first sizes the object's element store once, instead of
+      // growing it field by field (a third of the decode time otherwise).
+      const highest = highestField(map, fieldCountMax);
+      if (highest > 0) fields[highest] = '';
       const bitmapEnd = reader.pos;
       // Walk the bitmaps byte by byte: most bytes are zero and are skipped whole.
       for (let byteIndex = 0; byteIndex < fieldCountMax / 8; byteIndex += 1) {
@@ -83,21 +94,28 @@ export function compileSpec(spec: MessageSpec): MessageCodec {
 }
 
 /**
- * Field ids present in `fields`, ascending. Integer-like keys enumerate in ascending order
- * (ECMAScript OrdinaryOwnPropertyKeys), so one pass suffices; a key that is not a field the
- * spec defines is an error.
+ * Field ids present in `fields`, ascending. Integer-like keys come first and in ascending
+ * order from Object.keys (ECMAScript OrdinaryOwnPropertyKeys), so one pass suffices; a key
+ * that is not a field the spec defines is an error, never silently dropped.
  */
-function presentFieldIds(fields: FieldValues, codecs: readonly (FieldCodec | undefined)[]): number[] {
+function presentFieldIds(fields: FieldValues, codecs: readonly (FieldCodec | undefined)[], values: FieldValue[]): number[] {
   if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) throw new Iso8583Error('input_invalid', 'fields must be an object keyed by field number', '', 0);
+  const keys = Object.keys(fields);
   const ids: number[] = [];
   let previous = 0;
-  for (const key in fields) {
-    if (fields[key] === undefined) continue;
+  values.length = 0;
+  for (const key of keys) {
     const id = fieldNumber(key);
-    if (id < 0 || codecs[id] === undefined) throw new Iso8583Error('field_unknown', `field ${key} is not defined by this spec`, key, 0);
+    if (id < 0 || codecs[id] === undefined) {
+      if (fields[key] === undefined) continue;
+      throw new Iso8583Error('field_unknown', `field ${key} is not defined by this spec`, key, 0);
+    }
+    const value = fields[id];
+    if (value === undefined) continue;
     assert(id > previous, 'integer keys enumerate in ascending order');
     previous = id;
     ids.push(id);
+    values.push(value);
   }
   return ids;
 }
@@ -116,22 +134,29 @@ function fieldNumber(key: string): number {
 
 /** Reads the primary bitmap and, when flagged, the secondary (bit 1) and tertiary (bit 65). */
 function readPresence(reader: Reader, spec: MessageSpec, ebcdic: EbcdicTables | undefined, map: Uint8Array): void {
-  readBitmap(reader, spec.bitmap.encoding, ebcdic, 'bitmap', map.subarray(0, 8));
+  readBitmap(reader, spec.bitmap.encoding, ebcdic, 'bitmap', map, 0);
   if (!isBitSet(map, 1)) return;
   const secondaryAt = reader.pos;
-  readBitmap(reader, spec.bitmap.encoding, ebcdic, '1', map.subarray(8, 16));
-  if (map.subarray(8, 16).every((b) => b === 0)) {
+  if (!readBitmap(reader, spec.bitmap.encoding, ebcdic, '1', map, 8)) {
     throw new Iso8583Error('bitmap_invalid', 'secondary bitmap flagged but empty (it must be sent only when a field above 64 is)', '1', secondaryAt);
   }
   if (spec.bitmap.tertiary === true && isBitSet(map, 65)) {
     const tertiaryAt = reader.pos;
-    readBitmap(reader, spec.bitmap.encoding, ebcdic, '65', map.subarray(16, 24));
-    if (map.subarray(16, 24).every((b) => b === 0)) throw new Iso8583Error('bitmap_invalid', 'tertiary bitmap flagged but empty', '65', tertiaryAt);
+    if (!readBitmap(reader, spec.bitmap.encoding, ebcdic, '65', map, 16)) throw new Iso8583Error('bitmap_invalid', 'tertiary bitmap flagged but empty', '65', tertiaryAt);
   }
 }
 
+/** The highest field number set in the bitmaps (0 if none): the lowest set bit of the last non-zero byte. */
+function highestField(map: Uint8Array, fieldCountMax: number): number {
+  for (let byteIndex = fieldCountMax / 8 - 1; byteIndex >= 0; byteIndex -= 1) {
+    const byte = map[byteIndex]!;
+    if (byte !== 0) return byteIndex * 8 + 8 - (31 - Math.clz32(byte & -byte));
+  }
+  return 0;
+}
+
 function writeMti(writer: Writer, mti: string, encoding: MtiEncoding, ebcdic: EbcdicTables | undefined): void {
-  if (typeof mti !== 'string' || !MTI_PATTERN.test(mti)) throw new Iso8583Error('mti_invalid', `MTI must be four digits, got ${JSON.stringify(mti)}`, 'mti', 0);
+  if (typeof mti !== 'string' || mti.length !== 4 || !isDigits(mti)) throw new Iso8583Error('mti_invalid', `MTI must be four digits, got ${JSON.stringify(mti)}`, 'mti', 0);
   if (encoding === 'bcd') {
     const at = writer.reserve(2, 'mti');
     writer.buf[at] = ((mti.charCodeAt(0) - 0x30) << 4) | (mti.charCodeAt(1) - 0x30);

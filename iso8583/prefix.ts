@@ -23,9 +23,11 @@ export function prefixSize(prefix: LengthPrefix): number {
 }
 
 /** The largest length a prefix can express at all (before the field's own maximum). */
+const DECIMAL_CAPACITY = [0, 9, 99, 999, 9_999] as const;
+
 export function prefixCapacity(prefix: LengthPrefix): number {
   if (prefix.encoding === 'binary') return prefix.digits <= 2 ? 255 : 65_535;
-  return 10 ** prefix.digits - 1;
+  return DECIMAL_CAPACITY[prefix.digits];
 }
 
 export function readPrefix(reader: Reader, prefix: LengthPrefix, ebcdic: EbcdicTables | undefined, path: string): number {
