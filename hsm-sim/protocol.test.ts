@@ -56,6 +56,15 @@ describe('FrameDecoder', () => {
     expect(decoder.buffered_bytes).toBe(0);
   });
 
+  it('decodes a largest-size frame fed one byte at a time', () => {
+    const big = encodeRequest(Buffer.from('DRIP'), 'B2', [Buffer.alloc(FRAME_SIZE_BYTES_MAX - 20, 7)]);
+    const decoded: DecodedFrame[] = [];
+    const decoder = new FrameDecoder();
+    for (let i = 0; i < big.length; i += 1) decoder.push(big.subarray(i, i + 1), (d) => decoded.push(d));
+    expect(decoded.length).toBe(1);
+    expect(decoded[0]?.kind === 'frame' && decoded[0].frame.body.length).toBe(2 + FRAME_SIZE_BYTES_MAX - 20);
+  });
+
   it('refuses frames shorter than header and command code', () => {
     const decoded: DecodedFrame[] = [];
     new FrameDecoder().push(Buffer.from([0, 2, 0x41, 0x42]), (d) => decoded.push(d));

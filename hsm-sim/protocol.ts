@@ -151,47 +151,83 @@ export type DecodedFrame =
   | { kind: 'refused'; header: Buffer; code: HsmErrorCode };
 
 /**
- * Splits a byte stream into frames. Holds at most one frame; an oversize frame is skipped
- * byte for byte (the u16 length says exactly how far), so the connection stays usable.
+ * Splits a byte stream into frames. Holds at most one frame; incoming chunks are kept as a
+ * list and joined only once a whole frame is there, so a peer dripping one byte at a time
+ * costs linear work, not quadratic. An oversize frame is skipped byte for byte (the u16
+ * length says exactly how far), so the connection stays usable.
  */
 export class FrameDecoder {
-  private buffer: Buffer = Buffer.alloc(0);
+  private chunks: Buffer[] = [];
+  private total_bytes = 0;
   private skip_bytes = 0;
   private skipHeader: Buffer | undefined;
 
   constructor(private readonly frame_size_bytes_max = FRAME_SIZE_BYTES_MAX) {}
 
   push(chunk: Buffer, emit: (decoded: DecodedFrame) => void): void {
-    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+    if (chunk.length > 0) {
+      this.chunks.push(chunk);
+      this.total_bytes += chunk.length;
+    }
     for (;;) {
       if (this.skip_bytes > 0 && !this.consumeSkipped(emit)) return;
-      if (this.buffer.length < FRAME_LENGTH_PREFIX_BYTES) return;
-      const length = this.buffer.readUInt16BE(0);
+      if (this.total_bytes < FRAME_LENGTH_PREFIX_BYTES) return;
+      const length = this.peek(FRAME_LENGTH_PREFIX_BYTES).readUInt16BE(0);
       if (length > this.frame_size_bytes_max) {
+        this.take(FRAME_LENGTH_PREFIX_BYTES);
         this.skip_bytes = length;
         this.skipHeader = undefined;
-        this.buffer = this.buffer.subarray(FRAME_LENGTH_PREFIX_BYTES);
         continue;
       }
-      if (this.buffer.length < FRAME_LENGTH_PREFIX_BYTES + length) return;
-      const body = this.buffer.subarray(FRAME_LENGTH_PREFIX_BYTES, FRAME_LENGTH_PREFIX_BYTES + length);
-      this.buffer = this.buffer.subarray(FRAME_LENGTH_PREFIX_BYTES + length);
-      emit(decodeBody(Buffer.from(body)));
+      if (this.total_bytes < FRAME_LENGTH_PREFIX_BYTES + length) return;
+      this.take(FRAME_LENGTH_PREFIX_BYTES);
+      emit(decodeBody(Buffer.from(this.take(length))));
     }
   }
 
   /** Bytes held for a frame not yet complete (bounded by the frame size). */
   get buffered_bytes(): number {
-    return this.buffer.length;
+    return this.total_bytes;
+  }
+
+  private peek(count: number): Buffer {
+    const first = this.chunks[0];
+    if (first && first.length >= count) return first.subarray(0, count);
+    return Buffer.concat(this.chunks.slice(0, count), count);
+  }
+
+  /** Removes `count` bytes from the front (the caller checked they are there). */
+  private take(count: number): Buffer {
+    assert(count <= this.total_bytes, 'take beyond buffered bytes');
+    const parts: Buffer[] = [];
+    let needed = count;
+    while (needed > 0) {
+      const chunk = this.chunks[0];
+      assert(chunk !== undefined, 'chunks hold total_bytes');
+      if (chunk.length <= needed) {
+        parts.push(chunk);
+        this.chunks.shift();
+        needed -= chunk.length;
+      } else {
+        parts.push(chunk.subarray(0, needed));
+        this.chunks[0] = chunk.subarray(needed);
+        needed = 0;
+      }
+    }
+    this.total_bytes -= count;
+    return parts.length === 1 && parts[0] ? parts[0] : Buffer.concat(parts, count);
   }
 
   private consumeSkipped(emit: (decoded: DecodedFrame) => void): boolean {
-    if (!this.skipHeader && this.buffer.length >= FRAME_HEADER_BYTES) this.skipHeader = Buffer.from(this.buffer.subarray(0, FRAME_HEADER_BYTES));
-    const take = Math.min(this.skip_bytes, this.buffer.length);
-    this.skip_bytes -= take;
-    this.buffer = this.buffer.subarray(take);
+    if (!this.skipHeader) {
+      if (this.total_bytes < FRAME_HEADER_BYTES) return false;
+      this.skipHeader = Buffer.from(this.peek(FRAME_HEADER_BYTES));
+    }
+    const count = Math.min(this.skip_bytes, this.total_bytes);
+    this.take(count);
+    this.skip_bytes -= count;
     if (this.skip_bytes > 0) return false;
-    emit({ kind: 'refused', header: this.skipHeader ?? Buffer.from('????', 'ascii'), code: 'hsm_frame_oversize' });
+    emit({ kind: 'refused', header: this.skipHeader, code: 'hsm_frame_oversize' });
     this.skipHeader = undefined;
     return true;
   }

@@ -7,7 +7,7 @@
  */
 import net from 'node:net';
 import path from 'node:path';
-import { createLogger, type Logger } from '../core/index.js';
+import { createLogger, PalmswitchError, type Logger } from '../core/index.js';
 import { AuditTrail } from './audit.js';
 import { HANDLERS, type CommandContext } from './commands.js';
 import { HSM_ERRORS, HsmError, WIRE_OK, type HsmErrorCode } from './errors.js';
@@ -56,7 +56,7 @@ export async function startHsmServer(options: HsmServerOptions): Promise<HsmServ
   server.maxConnections = CONNECTIONS_MAX + 1;
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (error) => reject(new PalmswitchError('hsm_listen_failed', `cannot listen on ${host}:${options.port}: ${error.message}`, { cause: error })));
     server.listen(options.port, host, () => resolve());
   });
   const address = server.address();
