@@ -1,0 +1,74 @@
+/**
+ * Goal: the two-stage index finds what a brute-force comparison finds. The WebAssembly scan
+ * agrees bit for bit with a JavaScript popcount, hints narrow the search, deletion removes a
+ * palm from every later search, and re-ranking puts the true mate first.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { PalmIndex } from './index-store.js';
+import { instantiatePrefilter } from './popcount-wasm.js';
+import { seeded } from './random.js';
+import { codeGrid, hashDistance, IDENTITY, packGrid, probeVariants, shiftGrid, type CodeGrid, type Template } from './template.js';
+import type { Probe } from './score.js';
+
+function randomGrid(cells: number, seed: number): CodeGrid {
+  const random = seeded(seed);
+  return codeGrid(cells, Uint8Array.from({ length: cells * cells }, () => Math.floor(random() * 6)), Float32Array.from({ length: cells * cells }, () => random()));
+}
+const randomHash = (seed: number): Uint32Array => { const r = seeded(seed); return Uint32Array.from({ length: 8 }, () => Math.floor(r() * 2 ** 32)); };
+const templateOf = (seed: number): Template => ({ palm: packGrid(randomGrid(32, seed), IDENTITY.palm), hash: randomHash(seed) });
+const probeOf = (seed: number, dx = 0): Probe => ({ palm: probeVariants(shiftGrid(randomGrid(32, seed), dx, 0), IDENTITY.palm, 3), hash: randomHash(seed), keyVersion: 0 });
+
+describe('prefilter kernel (WebAssembly)', () => {
+  it('matches a JavaScript popcount on random codes (property)', () => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 300 }), fc.integer(), (count, seed) => {
+      const kernel = instantiatePrefilter(4);
+      const query = randomHash(seed);
+      const memory = new Uint32Array(kernel.memory.buffer);
+      memory.set(query, 0);
+      const codes = Array.from({ length: count }, (_, i) => randomHash(seed + i + 1));
+      codes.forEach((c, i) => memory.set(c, 64 / 4 + i * 8));
+      const out = 64 + count * 32;
+      const histogram = (out + count * 2 + 64) & ~7;
+      new Uint32Array(kernel.memory.buffer, histogram, 257).fill(0);
+      kernel.scan(0, 64, count, out, histogram);
+      const distances = new Uint16Array(kernel.memory.buffer, out, count);
+      codes.forEach((c, i) => expect(distances[i]).toBe(hashDistance(query, c)));
+      const hist = new Uint32Array(kernel.memory.buffer, histogram, 257);
+      expect(hist.reduce((a, b) => a + b, 0)).toBe(count);
+      const cutoff = 128;
+      const results = histogram + 257 * 4;
+      const found = kernel.collect(out, count, cutoff, results, count);
+      expect(found).toBe(codes.filter((c) => hashDistance(query, c) <= cutoff).length);
+    }), { numRuns: 40 });
+  });
+});
+
+describe('PalmIndex', () => {
+  it('re-ranks the true mate first, honours hints and regions, and forgets deleted palms', () => {
+    const index = new PalmIndex(4);
+    for (let i = 0; i < 300; i += 1) index.add(BigInt(i), templateOf(i), i % 3);
+    expect(index.size).toBe(300);
+    const results = index.search(probeOf(42, 2), { candidates: 300 });
+    expect(results[0]?.id).toBe(42n);
+    expect(results[0]!.palmDistance).toBeLessThan(0.05);
+    expect(results[1]!.palmDistance).toBeGreaterThan(0.3);
+    expect(index.search(probeOf(42), { hints: { identities: [7n, 42n, 9999n] } }).map((r) => r.id)).toEqual([42n, 7n]);
+    expect(index.search(probeOf(42), { hints: { region: 0 } }).every((r) => Number(r.id) % 3 === 0)).toBe(true);
+    expect(index.verify(42n, probeOf(42))?.palmDistance).toBeLessThan(0.05);
+    expect(index.remove(42n)).toBe(true);
+    expect(index.remove(42n)).toBe(false);
+    expect(index.search(probeOf(42), { candidates: 300 }).some((r) => r.id === 42n)).toBe(false);
+    // the palm moved into the hole is still found
+    expect(index.search(probeOf(299), { candidates: 300 })[0]?.id).toBe(299n);
+    expect(() => index.add(7n, templateOf(7))).toThrow(/already/);
+  });
+
+  it('prefilter keeps the nearest hashes', () => {
+    const index = new PalmIndex();
+    for (let i = 0; i < 1000; i += 1) index.add(BigInt(i), templateOf(i));
+    const slots = index.prefilter(randomHash(500), 10);
+    expect(slots).toContain(500);
+    expect(slots.length).toBeGreaterThanOrEqual(10);
+  });
+});
