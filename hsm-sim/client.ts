@@ -75,6 +75,34 @@ export interface HsmDiagnostics {
   readonly version: string;
 }
 
+/**
+ * The HSM port: what the rest of the switch may ask of an HSM. `HsmClient` implements it over
+ * hsm-sim's host-command protocol; an adapter for a network HSM would implement the same.
+ */
+export interface HsmPort {
+  echo(data: Uint8Array): Promise<Buffer>;
+  diagnostics(): Promise<HsmDiagnostics>;
+  random(length: number): Promise<Buffer>;
+  generateKey(spec: KeySpec): Promise<KeyInfo>;
+  generateDataKey(keyId: string): Promise<KeyInfo>;
+  formKeyFromComponents(spec: Omit<KeySpec, 'length_bytes'> & { components: readonly { value: Uint8Array; kcv?: string }[] }): Promise<KeyInfo>;
+  exportKey(request: { keyId: string; zmkId: string }): Promise<{ keyBlock: string; kcv: string }>;
+  importKey(request: { keyId: string; zmkId: string; keyBlock: string; kcv: string }): Promise<KeyInfo>;
+  deleteKey(keyId: string): Promise<KeyInfo>;
+  listKeys(): Promise<KeyInfo[]>;
+  rotateLmk(): Promise<{ lmkVersion: number; rewrapped: number; lmkKcv: string }>;
+  generateMac(request: { keyId: string; data: Uint8Array; padding?: 1 | 2 }): Promise<Buffer>;
+  verifyMac(request: { keyId: string; data: Uint8Array; mac: Uint8Array; padding?: 1 | 2 }): Promise<boolean>;
+  generateCryptogram(request: CryptogramRequest): Promise<Buffer>;
+  verifyCryptogram(request: CryptogramRequest & { cryptogram: Uint8Array }): Promise<boolean>;
+  encrypt(request: { keyId: string; plaintext: Uint8Array; aad?: Uint8Array }): Promise<Buffer>;
+  decrypt(request: { keyId: string; sealed: Uint8Array; aad?: Uint8Array }): Promise<Buffer>;
+  keyedHash(request: { keyId: string; data: Uint8Array }): Promise<Buffer>;
+  registerTerminalKey(request: { terminalId: string; publicKey: Uint8Array }): Promise<{ fingerprint: Buffer; replaced: boolean }>;
+  verifyTerminalSignature(request: { terminalId: string; data: Uint8Array; signature: Uint8Array }): Promise<boolean>;
+  close(): Promise<void>;
+}
+
 const ascii = (text: string): Buffer => Buffer.from(text, 'ascii');
 
 /** Reads exactly `count` fields from a response body; anything else is a broken peer. */
@@ -95,7 +123,7 @@ function keyInfoFrom(fields: Buffer[]): KeyInfo {
   return { id, usage: usage as KeyUsage, algorithm: algorithm as KeyAlgorithm, modeOfUse: modeOfUse as ModeOfUse, exportability: exportability as Exportability, kcv: kcv ?? '', lmkVersion: Number(lmkVersion) };
 }
 
-export class HsmClient {
+export class HsmClient implements HsmPort {
   private readonly options: Required<HsmClientOptions>;
   private readonly slots: (HsmConnection | undefined)[];
   /** Per slot: consecutive failed connects, and when the next attempt may start. */
