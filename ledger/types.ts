@@ -4,6 +4,8 @@
  * Types, status numbers and flag bits come from `tigerbeetle-node` itself so the embedded
  * adapter and the TigerBeetle adapter cannot drift apart.
  */
+// The enums come from the client's generated bindings module, which (unlike the package root)
+// does not load the native client: the embedded adapter never needs it.
 import {
   AccountFilterFlags,
   AccountFlags,
@@ -11,8 +13,7 @@ import {
   CreateTransferStatus,
   QueryFilterFlags,
   TransferFlags,
-  amount_max,
-} from 'tigerbeetle-node';
+} from 'tigerbeetle-node/dist/bindings.js';
 import type {
   Account,
   AccountBalance,
@@ -35,8 +36,8 @@ export type { Account, AccountBalance, AccountFilter, CreateAccountResult, Creat
 
 /** Events per request: TigerBeetle's message body (1 MiB less header) over 128-byte events. */
 export const batch_events_max = 8189;
-/** The largest u128: reserved as an id, and the "whole pending amount" marker on a post. */
-export const u128_max: bigint = amount_max;
+/** The largest u128 (the client's `amount_max`): reserved as an id, and "the whole pending amount" on a post. */
+export const u128_max = (1n << 128n) - 1n;
 export const u64_max = (1n << 64n) - 1n;
 export const u32_max = 2 ** 32 - 1;
 export const u16_max = 2 ** 16 - 1;
