@@ -10,7 +10,7 @@ import { HsmError } from './errors.js';
 import type { AuditTrail } from './audit.js';
 import { unwrapKeyBlock, versionForKbpk, wrapKeyBlock } from './keyblock.js';
 import { computeKcv, KEY_ID_PATTERN, type KeyInfo, type KeyStore, type StoredKey } from './keystore.js';
-import { aesCmac, aesCmacKey, hasOddParity, type WebCryptoKey, macAlgorithm1, macMatches, retailMac, webcrypto, withOddParity } from './primitives.js';
+import { aesCmac, aesCmacKey, hasOddParity, MacContext, macMatches, webcrypto, withOddParity, type WebCryptoKey } from './primitives.js';
 import type { CommandName, FieldReader } from './protocol.js';
 import { checkAttributes, requireUsage } from './usages.js';
 import { cryptogramCommand } from './cryptogram.js';
@@ -145,9 +145,20 @@ function deleteKey(r: FieldReader, ctx: CommandContext): Fields {
   return infoFields(info);
 }
 
+/** Cipher objects kept per key (by its clear-key buffer, so a deleted key's context goes with it). */
+const MAC_CONTEXTS = new WeakMap<Buffer, MacContext>();
+
+function desMac(key: StoredKey, data: Buffer, padding: 1 | 2): Buffer {
+  let context = MAC_CONTEXTS.get(key.clear);
+  if (!context) {
+    context = new MacContext(key.clear);
+    MAC_CONTEXTS.set(key.clear, context);
+  }
+  return key.usage === 'M3' ? context.retail(data, padding) : context.algorithm1(data, padding);
+}
+
 async function computeMac(key: StoredKey, data: Buffer, padding: 1 | 2): Promise<Buffer> {
-  if (key.usage === 'M3') return retailMac(key.clear, data, padding);
-  if (key.usage === 'M1') return macAlgorithm1(key.clear, data, padding);
+  if (key.usage === 'M3' || key.usage === 'M1') return desMac(key, data, padding);
   let handle = key.handles.get('cmac');
   if (!handle) {
     handle = await aesCmacKey(key.clear);
@@ -169,7 +180,7 @@ function readMacRequest(r: FieldReader, ctx: CommandContext, verify: boolean): {
 function generateMac(r: FieldReader, ctx: CommandContext): Fields | Promise<Fields> {
   const { key, data, padding } = readMacRequest(r, ctx, false);
   // Retail and CBC MACs are synchronous: answering without a promise keeps the hot path short.
-  if (key.usage !== 'M6') return [key.usage === 'M3' ? retailMac(key.clear, data, padding) : macAlgorithm1(key.clear, data, padding)];
+  if (key.usage !== 'M6') return [desMac(key, data, padding)];
   return computeMac(key, data, padding).then((mac) => [mac]);
 }
 

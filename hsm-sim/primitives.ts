@@ -5,7 +5,7 @@
  * (NIST SP 800-38B, needed for TDES-CMAC in TR-31 version B blocks), AES-CMAC through
  * @peculiar/webcrypto, key check values and DES parity. Pure functions, no key storage.
  */
-import { createCipheriv, createDecipheriv, createHmac, timingSafeEqual, type webcrypto as NodeWebCrypto } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, timingSafeEqual, type Cipher, type webcrypto as NodeWebCrypto } from 'node:crypto';
 import { Crypto } from '@peculiar/webcrypto';
 import { assert } from '../core/index.js';
 
@@ -175,4 +175,61 @@ export function hasOddParity(key: Uint8Array): boolean {
 export function macMatches(computed: Uint8Array, received: Uint8Array): boolean {
   if (received.length === 0 || received.length > computed.length) return false;
   return timingSafeEqual(Buffer.from(computed.subarray(0, received.length)), Buffer.from(received));
+}
+
+/**
+ * A CBC encryptor kept open across messages. Creating a cipher costs far more than running
+ * it (OpenSSL fetches the algorithm each time), so a key's MAC path keeps one: before each
+ * message the first block is XORed with the previous message's last ciphertext block, which
+ * cancels the chaining carried over and gives CBC with a zero IV again.
+ */
+class ReusableCbc {
+  private readonly cipher: Cipher;
+  private chaining: Buffer = Buffer.alloc(TDES_BLOCK_BYTES);
+
+  constructor(key: Uint8Array) {
+    const { name, key: cipherKey } = tdesCipher(key, 'cbc');
+    this.cipher = createCipheriv(name, cipherKey, Buffer.alloc(TDES_BLOCK_BYTES));
+    this.cipher.setAutoPadding(false);
+  }
+
+  /** Last block of the zero-IV CBC encryption of `blocks` (whole blocks; the buffer is overwritten). */
+  lastBlock(blocks: Buffer): Buffer {
+    assert(blocks.length > 0 && blocks.length % TDES_BLOCK_BYTES === 0, 'whole blocks');
+    for (let i = 0; i < TDES_BLOCK_BYTES; i += 1) blocks[i] = (blocks[i] ?? 0) ^ (this.chaining[i] ?? 0);
+    const out = this.cipher.update(blocks);
+    assert(out.length === blocks.length, 'CBC without padding returns every block');
+    this.chaining = out.subarray(out.length - TDES_BLOCK_BYTES);
+    return Buffer.from(this.chaining);
+  }
+}
+
+/** ISO 9797-1 MACs for one DES-family key, with its cipher objects kept between calls. Same results as `retailMac` and `macAlgorithm1`. */
+export class MacContext {
+  private head?: ReusableCbc;
+  private finalEcb?: Cipher;
+  private full?: ReusableCbc;
+
+  constructor(private readonly key: Uint8Array) {}
+
+  retail(data: Uint8Array, padding: 1 | 2 = 1): Buffer {
+    assert(this.key.length === 16, 'retail MAC needs a double-length (16-byte) key');
+    const padded = padIso9797(data, padding, TDES_BLOCK_BYTES);
+    const headLength = padded.length - TDES_BLOCK_BYTES;
+    this.head ??= new ReusableCbc(this.key.subarray(0, 8));
+    const chaining = headLength > 0 ? this.head.lastBlock(Buffer.from(padded.subarray(0, headLength))) : Buffer.alloc(TDES_BLOCK_BYTES);
+    const last = padded.subarray(headLength);
+    for (let i = 0; i < TDES_BLOCK_BYTES; i += 1) last[i] = (last[i] ?? 0) ^ (chaining[i] ?? 0);
+    if (!this.finalEcb) {
+      // ECB is stateless per block, so one open cipher serves every message's output transformation.
+      this.finalEcb = createCipheriv('des-ede-ecb', Buffer.from(this.key), null);
+      this.finalEcb.setAutoPadding(false);
+    }
+    return Buffer.from(this.finalEcb.update(last));
+  }
+
+  algorithm1(data: Uint8Array, padding: 1 | 2 = 1): Buffer {
+    this.full ??= new ReusableCbc(this.key);
+    return this.full.lastBlock(padIso9797(data, padding, TDES_BLOCK_BYTES));
+  }
 }
