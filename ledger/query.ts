@@ -6,7 +6,7 @@
  */
 import { u128ToBlob } from './storage.js';
 import {
-  AccountFilterFlags, QueryFilterFlags, batch_events_max, u128_max,
+  AccountFilterFlags, QueryFilterFlags, batch_events_max, u128_max, u64_max,
   type AccountFilter, type QueryFilter,
 } from './types.js';
 
@@ -16,6 +16,8 @@ const u64ToSql = (value: bigint): bigint => BigInt.asIntN(64, value);
 export interface Query { sql: string; params: unknown[] }
 
 function timestampRange(min: bigint, max: bigint): [bigint, bigint] | null {
+  // 2^64 - 1 is reserved in both bounds.
+  if (min === u64_max || max === u64_max) return null;
   const low = min === 0n ? 1n : min;
   const high = max === 0n ? timestamp_max_open : max;
   if (low > high) return null;
