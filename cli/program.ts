@@ -8,6 +8,7 @@ import { registerStartCommand } from './commands/start.js';
 import { registerHsmCommand } from './commands/hsm.js';
 import { registerLedgerCommands } from './commands/ledger.js';
 import { registerBioCommands } from './commands/bio.js';
+import { registerNetworkSimCommand } from './commands/network-sim.js';
 
 export function buildProgram(): Command {
   const program = new Command('palmswitch')
@@ -19,5 +20,6 @@ export function buildProgram(): Command {
   registerHsmCommand(program);
   registerLedgerCommands(program);
   registerBioCommands(program);
+  registerNetworkSimCommand(program);
   return program;
 }

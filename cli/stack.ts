@@ -23,6 +23,9 @@ export function stackServices(_config: Config): ServiceDefinition[] {
   return [
     // hsm-sim first: the gateway and the network simulators take their keys from it.
     { name: 'hsm-sim', args: ['hsm', 'start'] },
+    // The card network simulators (ISO 8583 ports from config, HTTP API on port + 100).
+    { name: 'network-sim-visa', args: ['network-sim', 'start', '--spec', 'visa-like'] },
+    { name: 'network-sim-mastercard', args: ['network-sim', 'start', '--spec', 'mastercard-like'] },
   ];
 }
 

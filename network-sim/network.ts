@@ -1,0 +1,265 @@
+/**
+ * The card network's brain: answers each decoded request the way a network and its issuers
+ * would. Order of checks for an authorization: duplicate transmission (94), MAC (63), token
+ * (unknown 14, suspended 62, other requestor's domain 57, expiry 54), token cryptogram (63),
+ * then the issuer (05, 51, 54, 57, 61, 62, 91). Reversals release the hold they name in
+ * DE 90; repeats (0101/0121/0401/0421) get the first answer again, never a second booking.
+ * Approved, unreversed authorizations and approved advices are the day's settlement.
+ */
+import { assert, type Logger } from '../core/index.js';
+import type { FieldValues, Message, TlvEntry } from '../iso8583/index.js';
+import { splitOriginalDataElements } from '../specs/index.js';
+import type { HsmPort } from '../hsm-sim/index.js';
+import { Issuer, type Account } from './issuer.js';
+import { TokenService } from './tokens.js';
+import { macFieldFor, macParts, responseMti, type Wire } from './wire.js';
+
+/** Request keys remembered for duplicate detection and repeat answers (oldest forgotten first). */
+export const ANSWERS_REMEMBERED_MAX = 200_000;
+/** Cleared transactions kept for the settlement file. */
+export const CLEARED_MAX = 2_000_000;
+const INTERCHANGE_BASIS_POINTS = 20n;
+
+export interface Cleared {
+  readonly rrn: string;
+  readonly authCode: string;
+  readonly amount_minor: bigint;
+  readonly currency: number;
+  readonly date: string;
+  readonly account: Account | undefined;
+  reversed: boolean;
+}
+
+export interface NetworkOptions {
+  readonly wire: Wire;
+  readonly log: Logger;
+  readonly hsm?: Pick<HsmPort, 'verifyMac' | 'verifyCryptogram' | 'listKeys'>;
+  /** MAC key id (M3); when set, every 01xx/02xx/04xx request must carry a valid MAC. */
+  macKeyId?: string;
+  /** Token cryptogram master key id (E0); when set, DE 22 = 07x requests need a valid 9F26. */
+  readonly tspKeyId?: string;
+}
+
+export interface Session { signedOn: boolean }
+
+export class NetworkStats {
+  readonly byMti: Record<string, number> = {};
+  readonly byCode: Record<string, number> = {};
+  duplicates = 0;
+  repeatsAnswered = 0;
+  macFailures = 0;
+  cryptogramFailures = 0;
+  reversalsMatched = 0;
+  reversalsUnmatched = 0;
+  advicesBooked = 0;
+  malformedRequests = 0;
+  faults: Record<string, number> = {};
+  clearedEvicted = 0;
+}
+
+type Answer = Message | undefined | Promise<Message | undefined>;
+
+export class CardNetwork {
+  readonly issuer = new Issuer();
+  readonly tokens: TokenService;
+  readonly stats = new NetworkStats();
+  private readonly answers = new Map<string, Message>();
+  private readonly cleared = new Map<string, Cleared>();
+
+  constructor(private readonly options: NetworkOptions) {
+    this.tokens = new TokenService(options.wire.name === 'mastercard-like' ? '539923' : '489537', options.wire.name === 'mastercard-like' ? 'M001' : 'V001');
+  }
+
+  get macKeyId(): string | undefined {
+    return this.options.macKeyId;
+  }
+
+  clearedTransactions(): IterableIterator<Cleared> {
+    return this.cleared.values();
+  }
+
+  /** Answers one request; undefined for messages that get no answer (responses, unknown MTIs). */
+  handle(message: Message, bytes: Buffer, session: Session, now: Date): Answer {
+    const mti = message.mti;
+    this.stats.byMti[mti] = (this.stats.byMti[mti] ?? 0) + 1;
+    if (mti === '0800') return this.networkManagement(message, session);
+    if (!/^0[124][02][01]$/.test(mti)) return undefined;
+    if (!session.signedOn) return this.reply(message, '91');
+    const key = requestKey(message);
+    const remembered = this.answers.get(key);
+    if (remembered) {
+      if (mti.endsWith('1')) { this.stats.repeatsAnswered += 1; return remembered; }
+      this.stats.duplicates += 1;
+      return this.reply(message, '94');
+    }
+    const macKeyId = this.options.macKeyId;
+    if (macKeyId !== undefined) return this.checkMac(message, bytes, macKeyId).then((ok) => (ok ? this.process(message, key, now) : this.remember(key, this.reply(message, '63'))));
+    return this.process(message, key, now);
+  }
+
+  private async checkMac(message: Message, bytes: Buffer, keyId: string): Promise<boolean> {
+    const parts = macParts(message, bytes);
+    const placed = parts !== undefined && message.fields[macFieldFor(message.fields)] !== undefined;
+    const ok = placed && this.options.hsm !== undefined && await this.options.hsm.verifyMac({ keyId, data: parts.data, mac: parts.mac });
+    if (!ok) this.stats.macFailures += 1;
+    return ok;
+  }
+
+  private process(message: Message, key: string, now: Date): Answer {
+    const mti = message.mti;
+    if (mti[1] === '4') return this.remember(key, this.reverse(message));
+    const checked = this.checkToken(message);
+    if (typeof checked === 'string') return this.remember(key, this.reply(message, checked));
+    const tspKeyId = this.options.tspKeyId;
+    if (tspKeyId !== undefined && message.fields[22]?.toString().startsWith('07')) {
+      return this.checkCryptogram(message, checked.tokenPan, tspKeyId).then((ok) => {
+        if (!ok) { this.stats.cryptogramFailures += 1; return this.remember(key, this.reply(message, '63')); }
+        return this.remember(key, this.decide(message, checked.account, now));
+      });
+    }
+    return this.remember(key, this.decide(message, checked.account, now));
+  }
+
+  /** The account behind DE 2 (a token of this network, or a card), or a decline code. */
+  private checkToken(message: Message): { account: Account; tokenPan: string } | string {
+    const pan = text(message.fields, 2);
+    const token = this.tokens.byTokenPan(pan);
+    if (!token) {
+      const account = this.issuer.find(pan);
+      return account && message.fields[22]?.toString().startsWith('07') !== true ? { account, tokenPan: pan } : '14';
+    }
+    if (token.status === 'deleted') return '14';
+    if (token.status === 'suspended') return '62';
+    if (this.options.wire.tridOf(message.fields) !== token.trid) return '57';
+    if (text(message.fields, 14) !== token.tokenExpiry) return '54';
+    const account = this.issuer.find(token.pan);
+    return account ? { account, tokenPan: pan } : '14';
+  }
+
+  private async checkCryptogram(message: Message, tokenPan: string, keyId: string): Promise<boolean> {
+    const entries = message.fields[55];
+    if (!Array.isArray(entries) || this.options.hsm === undefined) return false;
+    const tag = (name: string): string | undefined => entries.find((entry: TlvEntry) => entry.tag === name)?.value;
+    const [cryptogram, atc, un, amount, currency, date] = [tag('9F26'), tag('9F36'), tag('9F37'), tag('9F02'), tag('5F2A'), tag('9A')];
+    if (!cryptogram || !atc || !un || !amount || !currency || !date) return false;
+    // The cryptogram covers 9F02/5F2A; they must be the amount and currency actually asked for.
+    if (BigInt(amount) !== BigInt(text(message.fields, 4)) || Number(currency) !== Number(text(message.fields, 49))) return false;
+    if (atc.length !== 4 || un.length !== 8 || date.length !== 6) return false;
+    return await this.options.hsm.verifyCryptogram({
+      keyId, tokenPan, amount_minor: BigInt(amount), currencyNumeric: Number(currency), date,
+      unpredictableNumber: Buffer.from(un, 'hex'), atc: Number.parseInt(atc, 16), cryptogram: Buffer.from(cryptogram, 'hex'),
+    });
+  }
+
+  private decide(message: Message, account: Account, now: Date): Message {
+    const amount_minor = BigInt(text(message.fields, 4));
+    const currency = Number(text(message.fields, 49));
+    const originalKey = clearedKey(text(message.fields, 11), text(message.fields, 41), text(message.fields, 7));
+    if (message.mti.startsWith('012')) return this.bookAdvice(message, account, amount_minor, currency, originalKey, now);
+    const decision = this.issuer.authorize(account, { amount_minor, currency, mcc: text(message.fields, 18), expiry: account.expiry, now });
+    if (decision.code !== '00') return this.reply(message, decision.code);
+    this.clear(originalKey, { rrn: text(message.fields, 37), authCode: decision.authCode, amount_minor, currency, date: isoDate(now), account, reversed: false });
+    return this.reply(message, '00', decision.authCode);
+  }
+
+  /** A stand-in approval the acquirer made: booked unless the issuer would refuse it outright. */
+  private bookAdvice(message: Message, account: Account, amount_minor: bigint, currency: number, key: string, now: Date): Message {
+    if (account.status === 'blocked' || currency !== account.currency) return this.reply(message, '05');
+    account.balance_minor -= amount_minor;
+    this.stats.advicesBooked += 1;
+    this.clear(key, { rrn: text(message.fields, 37), authCode: text(message.fields, 38), amount_minor, currency, date: isoDate(now), account, reversed: false });
+    return this.reply(message, '00');
+  }
+
+  private reverse(message: Message): Message {
+    const de90 = text(message.fields, 90);
+    if (!/^\d{42}$/.test(de90)) return this.reply(message, '96');
+    const original = splitOriginalDataElements(de90);
+    const record = this.cleared.get(clearedKey(original.stan, text(message.fields, 41), original.transmissionDateTime));
+    if (record && !record.reversed) {
+      record.reversed = true;
+      if (record.account) this.issuer.release(record.account, record.amount_minor);
+      this.stats.reversalsMatched += 1;
+    } else {
+      // Nothing to undo (the original never arrived or was declined): acknowledged all the same.
+      this.stats.reversalsUnmatched += 1;
+    }
+    return this.reply(message, '00');
+  }
+
+  private clear(key: string, record: Cleared): void {
+    if (this.cleared.size >= CLEARED_MAX) {
+      const oldest = this.cleared.keys().next().value;
+      if (oldest !== undefined) this.cleared.delete(oldest);
+      this.stats.clearedEvicted += 1;
+    }
+    this.cleared.set(key, record);
+  }
+
+  private remember(key: string, answer: Message): Message {
+    if (this.answers.size >= ANSWERS_REMEMBERED_MAX) {
+      const oldest = this.answers.keys().next().value;
+      if (oldest !== undefined) this.answers.delete(oldest);
+    }
+    this.answers.set(key, answer);
+    return answer;
+  }
+
+  private networkManagement(message: Message, session: Session): Answer {
+    const code = text(message.fields, 70);
+    if (code === '001') session.signedOn = true;
+    else if (code === '002') session.signedOn = false;
+    else if (code === '161') return this.keyChange(message);
+    else if (code !== '301') return this.reply(message, '12');
+    return this.reply(message, '00');
+  }
+
+  /** Key change: DE 48 names the new MAC key and its KCV; the key must be in our HSM with that KCV. */
+  private async keyChange(message: Message): Promise<Message> {
+    const [keyId, kcv] = (this.options.wire.keyChangeOf(message.fields) ?? '').split(':');
+    if (!keyId || !kcv || this.options.hsm === undefined) return this.reply(message, '30');
+    const keys = await this.options.hsm.listKeys();
+    const key = keys.find((k) => k.id === keyId);
+    if (!key || key.kcv !== kcv || key.usage !== 'M3') return this.reply(message, '63');
+    this.options.macKeyId = keyId;
+    this.options.log.info({ keyId, kcv }, 'MAC key changed');
+    return this.reply(message, '00');
+  }
+
+  reply(request: Message, code: string, authCode?: string): Message {
+    const mti = responseMti(request.mti);
+    this.stats.byCode[code] = (this.stats.byCode[code] ?? 0) + 1;
+    const fields: FieldValues = {};
+    const echo = mti === '0810' ? [7, 11, 70] : mti === '0110' || mti === '0210' ? [3, 4, 7, 11, 37, 41, 49] : [3, 4, 7, 11, 37, 41, 49, 90];
+    for (const id of echo) {
+      const value = request.fields[id];
+      if (value !== undefined) fields[id] = value;
+    }
+    if (authCode !== undefined) fields[38] = authCode;
+    fields[39] = code;
+    assert(mti.length === 4, 'response MTI');
+    return { mti, fields };
+  }
+}
+
+/** MTI class and function + STAN + terminal + DE 7: what identifies one request and its repeats. */
+export function requestKey(message: Message): string {
+  return `${message.mti.slice(1, 3)}|${text(message.fields, 11)}|${text(message.fields, 41)}|${text(message.fields, 7)}`;
+}
+
+function clearedKey(stan: string, terminal: string, transmitted: string): string {
+  return `${stan}|${terminal}|${transmitted}`;
+}
+
+function text(fields: FieldValues, id: number): string {
+  const value = fields[id];
+  return typeof value === 'string' ? value : '';
+}
+
+export function isoDate(now: Date): string {
+  return now.toISOString().slice(0, 10);
+}
+
+export function interchangeOf(amount_minor: bigint): bigint {
+  return (amount_minor * INTERCHANGE_BASIS_POINTS) / 10_000n;
+}

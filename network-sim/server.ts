@@ -1,0 +1,191 @@
+/**
+ * The simulator's ISO 8583 side: a TCP server on 127.0.0.1 speaking one dialect. Each
+ * connection splits frames, decodes, lets the network answer, and passes the answer through
+ * the fault injector (delay, drop, disconnect, late, malformed, issuer unavailable). Answers
+ * of one event-loop turn leave in one write. A frame that does not decode is counted and
+ * skipped; a broken length prefix closes the connection (the stream cannot be resynchronised).
+ */
+import net from 'node:net';
+import { FrameDecoder, type Frame, type Message } from '../iso8583/index.js';
+import { decodeVisaLikeHeader } from '../specs/index.js';
+import type { Logger } from '../core/index.js';
+import { NetworkSimError } from './errors.js';
+import { drawFault, type Faults } from './faults.js';
+import type { CardNetwork, Session } from './network.js';
+import type { Wire } from './wire.js';
+
+export const CONNECTIONS_MAX = 64;
+/** Answers being worked on (or held back by latency faults) per connection; reading pauses above. */
+export const IN_FLIGHT_PER_CONNECTION_MAX = 4_096;
+export const WRITE_BACKLOG_BYTES_MAX = 4 * 1024 * 1024;
+/** Samples kept for the processing-time percentiles (a ring). */
+export const PROCESSING_SAMPLES_MAX = 100_000;
+
+export interface IsoServerContext {
+  readonly wire: Wire;
+  readonly network: CardNetwork;
+  readonly log: Logger;
+  faults(): Faults;
+  random(): number;
+  readonly processing: ProcessingTimes;
+}
+
+export class ProcessingTimes {
+  private readonly samples = new Float64Array(PROCESSING_SAMPLES_MAX);
+  private count = 0;
+
+  add(duration_us: number): void {
+    this.samples[this.count % PROCESSING_SAMPLES_MAX] = duration_us;
+    this.count += 1;
+  }
+
+  reset(): void {
+    this.count = 0;
+  }
+
+  percentiles(): { count: number; p50_us: number; p99_us: number } {
+    const n = Math.min(this.count, PROCESSING_SAMPLES_MAX);
+    if (n === 0) return { count: 0, p50_us: 0, p99_us: 0 };
+    const sorted = this.samples.slice(0, n).sort();
+    return { count: this.count, p50_us: sorted[Math.floor(n * 0.5)] ?? 0, p99_us: sorted[Math.min(n - 1, Math.floor(n * 0.99))] ?? 0 };
+  }
+}
+
+export interface IsoServer {
+  readonly port: number;
+  /** Closes every open connection (the outage fault and `POST /disconnect`). */
+  disconnectAll(): number;
+  close(): Promise<void>;
+}
+
+export async function startIsoServer(host: string, port: number, ctx: IsoServerContext): Promise<IsoServer> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    if (sockets.size >= CONNECTIONS_MAX || ctx.faults().outage) {
+      socket.destroy();
+      return;
+    }
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    serveConnection(socket, ctx);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error) => reject(new NetworkSimError('netsim_listen_failed', `cannot listen on ${host}:${port}: ${error.message}`, { cause: error })));
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address();
+  const bound = typeof address === 'object' && address ? address.port : port;
+  const disconnectAll = (): number => {
+    const count = sockets.size;
+    for (const socket of sockets) socket.destroy();
+    return count;
+  };
+  return {
+    port: bound,
+    disconnectAll,
+    close: async () => {
+      disconnectAll();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+function serveConnection(socket: net.Socket, ctx: IsoServerContext): void {
+  const decoder = new FrameDecoder(ctx.wire.framing);
+  const session: Session = { signedOn: false };
+  const out = new Outbox(socket);
+  let inFlight = 0;
+  socket.setNoDelay(true);
+  socket.on('error', () => socket.destroy());
+  const settle = (): void => {
+    inFlight -= 1;
+    if (socket.isPaused() && inFlight < IN_FLIGHT_PER_CONNECTION_MAX) socket.resume();
+  };
+  socket.on('data', (chunk: Buffer) => {
+    let frames: Frame[];
+    try {
+      frames = decoder.push(chunk);
+    } catch (error) {
+      ctx.log.warn({ err: error instanceof Error ? error.message : String(error) }, 'unframeable bytes; closing the connection');
+      socket.destroy();
+      return;
+    }
+    for (const frame of frames) {
+      inFlight += 1;
+      onFrame(frame, session, out, ctx, socket, settle);
+    }
+    if (inFlight >= IN_FLIGHT_PER_CONNECTION_MAX) socket.pause();
+  });
+}
+
+function onFrame(frame: Frame, session: Session, out: Outbox, ctx: IsoServerContext, socket: net.Socket, settle: () => void): void {
+  const started = performance.now();
+  const message = decodeRequest(frame, ctx);
+  if (!message || ctx.faults().outage) { settle(); return; }
+  const management = message.mti === '0800';
+  const action = management ? { kind: 'answer' as const, delay_ms: 0 } : drawFault(ctx.faults(), ctx.random);
+  if (action.kind !== 'answer') ctx.network.stats.faults[action.kind] = (ctx.network.stats.faults[action.kind] ?? 0) + 1;
+  if (action.kind === 'drop') { settle(); return; }
+  if (action.kind === 'disconnect') { settle(); socket.destroy(); return; }
+  const deliver = (answer: Message | undefined): void => {
+    if (answer === undefined) { settle(); return; }
+    const bytes = action.kind === 'malformed' ? Buffer.from([0xff, 0xff, 0x00, 0x13, 0x37]) : ctx.wire.codec.encode(answer);
+    ctx.processing.add((performance.now() - started) * 1000);
+    const send = (): void => { settle(); if (!ctx.faults().outage) out.send(ctx.wire.frame(bytes, frame.header.length > 0 ? frame.header : undefined)); };
+    if (action.delay_ms > 0) setTimeout(send, action.delay_ms); else send();
+  };
+  try {
+    const answer = action.kind === 'unavailable' ? ctx.network.reply(message, '91') : ctx.network.handle(message, frame.message, session, new Date());
+    if (answer instanceof Promise) answer.then(deliver, (error: unknown) => failed(error, message, ctx, deliver));
+    else deliver(answer);
+  } catch (error) {
+    failed(error, message, ctx, deliver);
+  }
+}
+
+/** A bug or an unreachable HSM answers 96 (system malfunction), never silence. */
+function failed(error: unknown, message: Message, ctx: IsoServerContext, deliver: (answer: Message) => void): void {
+  ctx.log.error({ mti: message.mti, err: error instanceof Error ? { name: error.name, message: error.message } : String(error) }, 'request failed; answering 96');
+  deliver(ctx.network.reply(message, '96'));
+}
+
+function decodeRequest(frame: Frame, ctx: IsoServerContext): Message | undefined {
+  try {
+    if (frame.header.length > 0) decodeVisaLikeHeader(frame.header, frame.message.length);
+    return ctx.wire.codec.decode(frame.message);
+  } catch (error) {
+    ctx.network.stats.malformedRequests += 1;
+    ctx.log.warn({ err: error instanceof Error ? error.message : String(error) }, 'request does not decode; skipped');
+    return undefined;
+  }
+}
+
+/** Coalesces the answers of one event-loop turn into one socket write. */
+class Outbox {
+  private pending: Buffer[] = [];
+  private scheduled = false;
+
+  constructor(private readonly socket: net.Socket) {}
+
+  send(frame: Buffer): void {
+    if (this.socket.destroyed) return;
+    this.pending.push(frame);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    if (this.socket.destroyed || this.pending.length === 0) return;
+    const chunk = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending);
+    this.pending = [];
+    if (this.socket.writableLength > WRITE_BACKLOG_BYTES_MAX) {
+      // The peer stopped reading; holding more would grow without bound.
+      this.socket.destroy();
+      return;
+    }
+    this.socket.write(chunk);
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * Starts the real simulator process (`palmswitch network-sim start`) for tests and
+ * benchmarks, waits for the line naming its ports, and gives a small typed client of its
+ * HTTP API (accounts, tokens, faults, settlement, counters).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { NetworkSimError } from './errors.js';
+
+export const STARTUP_TIMEOUT_MS = 20_000;
+const OUTPUT_CHARS_MAX = 1024 * 1024;
+const STOP_GRACE_MS = 5_000;
+const HTTP_TIMEOUT_MS = 10_000;
+const MAIN_SCRIPT = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
+const REPO_ROOT = path.dirname(path.dirname(MAIN_SCRIPT));
+const READY_LINE = /network-sim \S+ listening on [^\s:]+:(\d+) \(http [^\s:]+:(\d+)\)/;
+
+export interface SpawnedNetworkSim {
+  readonly port: number;
+  readonly httpPort: number;
+  readonly child: ChildProcess;
+  output(): string;
+  /** Calls the HTTP API; a non-2xx answer rejects with the simulator's error code. */
+  api<T = unknown>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', route: string, body?: unknown): Promise<T>;
+  stop(): Promise<number | null>;
+}
+
+export interface SpawnOptions {
+  spec: string; dataDir: string; port?: number; httpPort?: number; hsmPort?: number; macKeyId?: string; tspKeyId?: string; faults?: unknown; seed?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function spawnNetworkSim(options: SpawnOptions): Promise<SpawnedNetworkSim> {
+  const args = ['--import', 'tsx', MAIN_SCRIPT, 'network-sim', 'start', '--spec', options.spec, '--port', String(options.port ?? 0), '--http-port', String(options.httpPort ?? 0), '--data-dir', options.dataDir];
+  if (options.hsmPort !== undefined) args.push('--hsm-port', String(options.hsmPort));
+  if (options.macKeyId !== undefined) args.push('--mac-key', options.macKeyId);
+  if (options.tspKeyId !== undefined) args.push('--tsp-key', options.tspKeyId);
+  if (options.faults !== undefined) args.push('--faults', JSON.stringify(options.faults));
+  if (options.seed !== undefined) args.push('--seed', String(options.seed));
+  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'warn', ...options.env } });
+  let output = '';
+  const append = (chunk: Buffer): void => { output = (output + chunk.toString('utf8')).slice(-OUTPUT_CHARS_MAX); };
+  child.stdout?.on('data', append);
+  child.stderr?.on('data', append);
+  const [port, httpPort] = await new Promise<[number, number]>((resolve, reject) => {
+    const timer = setTimeout(() => fail(`no ready line within ${STARTUP_TIMEOUT_MS} ms`), STARTUP_TIMEOUT_MS);
+    const fail = (why: string): void => {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(new NetworkSimError('netsim_spawn_failed', `network-sim did not start: ${why}\n${output.slice(-2000)}`));
+    };
+    const check = (): void => {
+      const match = READY_LINE.exec(output);
+      if (match?.[1] && match[2]) {
+        clearTimeout(timer);
+        child.stdout?.off('data', check);
+        child.removeAllListeners('exit');
+        resolve([Number(match[1]), Number(match[2])]);
+      }
+    };
+    child.stdout?.on('data', check);
+    child.once('exit', (code) => fail(`exited with ${code ?? 'signal'}`));
+  });
+  return {
+    port, httpPort, child,
+    output: () => output,
+    api: (method, route, body) => callApi(httpPort, method, route, body),
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      child.kill('SIGTERM');
+      const force = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+      const code = await exited;
+      clearTimeout(force);
+      return code;
+    },
+  };
+}
+
+async function callApi<T>(port: number, method: string, route: string, body?: unknown): Promise<T> {
+  const response = await fetch(`http://127.0.0.1:${port}${route}`, {
+    method,
+    ...(body !== undefined ? { body: JSON.stringify(body, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)), headers: { 'content-type': 'application/json' } } : {}),
+    signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
+  });
+  const json = (await response.json()) as T & { error?: string; message?: string };
+  if (!response.ok) throw new NetworkSimError('netsim_request_invalid', `${method} ${route}: ${response.status} ${json.error ?? ''} ${json.message ?? ''}`);
+  return json;
+}

@@ -1,0 +1,93 @@
+/**
+ * What the simulator needs of a dialect on the wire: the compiled codec, the framing, the
+ * visa-like network header (answered with source and destination swapped), where the token
+ * requestor id travels (visa-like DE 126.20, mastercard-like DE 48.33, generic DE 48) and
+ * the MAC convention shared with the gateway: the MAC is the last field (DE 64, or DE 128
+ * when a secondary bitmap is present) and covers every byte of the message before it.
+ */
+import { compileSpec, encodeFrame, type FieldValues, type Framing, type Message, type MessageCodec } from '../iso8583/index.js';
+import { decodeVisaLikeHeader, dialect, encodeVisaLikeHeader, isDialectName, type DialectName } from '../specs/index.js';
+import { NetworkSimError } from './errors.js';
+
+export const MAC_SIZE_BYTES = 8;
+const ZERO_MAC = '0'.repeat(MAC_SIZE_BYTES * 2);
+
+export interface Wire {
+  readonly name: DialectName;
+  readonly codec: MessageCodec;
+  readonly framing: Framing;
+  /** Frames an encoded message; `replyTo` is the request header (visa-like) to answer. */
+  frame(message: Buffer, replyTo?: Buffer): Buffer;
+  tridOf(fields: FieldValues): string | undefined;
+  keyChangeOf(fields: FieldValues): string | undefined;
+}
+
+export function createWire(name: string): Wire {
+  if (!isDialectName(name)) throw new NetworkSimError('netsim_option_invalid', `unknown spec ${JSON.stringify(name)}`);
+  const { spec, framing } = dialect(name);
+  const codec = compileSpec(spec);
+  return {
+    name, codec, framing,
+    frame: (message, replyTo) => encodeFrame(framing, message, framing.headerLength > 0 ? replyHeader(message.length, replyTo) : undefined),
+    tridOf: (fields) => tridOf(name, fields),
+    keyChangeOf: (fields) => textOfDe48(name, fields, '11'),
+  };
+}
+
+function replyHeader(length: number, replyTo: Buffer | undefined): Buffer {
+  if (replyTo) {
+    const request = decodeVisaLikeHeader(replyTo, replyTo.readUInt16BE(3) - replyTo.length);
+    return encodeVisaLikeHeader({ ...request, destinationStationId: request.sourceStationId, sourceStationId: request.destinationStationId }, length);
+  }
+  return encodeVisaLikeHeader({ destinationStationId: '100001', sourceStationId: '400000', roundTripInfo: 0, baseFlags: 0, messageStatusFlags: 0, batchNumber: 0, userInfo: 0 }, length);
+}
+
+function tridOf(name: DialectName, fields: FieldValues): string | undefined {
+  if (name === 'visa-like') {
+    const de126 = fields[126];
+    if (typeof de126 === 'object' && !Array.isArray(de126)) {
+      const trid = de126[20];
+      return typeof trid === 'string' ? trid : undefined;
+    }
+    return undefined;
+  }
+  return textOfDe48(name, fields, '33');
+}
+
+/** mastercard-like DE 48 is TLV (tag `tag`); the other dialects carry plain text there. */
+function textOfDe48(name: DialectName, fields: FieldValues, tag: string): string | undefined {
+  const de48 = fields[48];
+  if (name === 'mastercard-like') return Array.isArray(de48) ? de48.find((entry) => entry.tag === tag)?.value : undefined;
+  return typeof de48 === 'string' ? de48 : undefined;
+}
+
+/** The MAC field for a field set: DE 128 when any field above 64 is present, else DE 64. */
+export function macFieldFor(fields: FieldValues): 64 | 128 {
+  for (const key of Object.keys(fields)) {
+    const id = Number(key);
+    if (id > 64 && id !== 128) return 128;
+  }
+  return 64;
+}
+
+/** Encodes with a zero MAC placeholder; the caller overwrites the last 8 bytes. */
+export function encodeForMac(codec: MessageCodec, message: Message): Buffer {
+  const fields: FieldValues = { ...message.fields };
+  delete fields[64];
+  delete fields[128];
+  fields[macFieldFor(fields)] = ZERO_MAC;
+  return codec.encode({ mti: message.mti, fields });
+}
+
+/** The bytes a MAC covers and the MAC itself, or undefined when the message carries none. */
+export function macParts(message: Message, bytes: Buffer): { data: Buffer; mac: Buffer } | undefined {
+  const has64 = message.fields[64] !== undefined;
+  const has128 = message.fields[128] !== undefined;
+  if (!has64 && !has128) return undefined;
+  return { data: bytes.subarray(0, bytes.length - MAC_SIZE_BYTES), mac: bytes.subarray(bytes.length - MAC_SIZE_BYTES) };
+}
+
+/** The response MTI of a request MTI (0100 -> 0110, 0401 -> 0410). */
+export function responseMti(mti: string): string {
+  return `${mti.slice(0, 2)}${String(Number(mti[2]) + 1)}0`;
+}
