@@ -11,7 +11,7 @@ import { BiometricError } from './errors.js';
 import { boxBlur, downsample, otsuThreshold, sample, toFloat, type Affine, type FloatImage, type GrayImage } from './image.js';
 import { roi_size_pixels } from './model.js';
 
-export const segmentation_side_pixels_max = 128;
+export const segmentation_side_pixels_max = 224;
 const circle_samples = 720;
 const hand_fraction_min = 0.04;
 const hand_fraction_max = 0.85;
@@ -31,7 +31,9 @@ function segment(image: GrayImage): { mask: Mask; factor: number } {
   const small = downsample(image, factor);
   const smooth = boxBlur(toFloat(small), 1);
   const threshold = otsuThreshold(small);
-  const inside = largestComponent(small.width, small.height, smooth.data.map((v) => (v > threshold ? 1 : 0)));
+  const foreground = new Uint8Array(smooth.data.length);
+  for (let i = 0; i < foreground.length; i += 1) foreground[i] = smooth.data[i]! > threshold ? 1 : 0;
+  const inside = largestComponent(small.width, small.height, foreground);
   let count = 0;
   for (const v of inside) count += v;
   const fraction = count / inside.length;
@@ -40,52 +42,55 @@ function segment(image: GrayImage): { mask: Mask; factor: number } {
 }
 
 /** Keeps the largest 4-connected foreground component (breadth-first, bounded by pixel count). */
-function largestComponent(width: number, height: number, foreground: Float32Array): Uint8Array {
-  const label = new Int32Array(width * height);
-  const queue = new Int32Array(width * height);
+function largestComponent(width: number, height: number, foreground: Uint8Array): Uint8Array {
+  const size = width * height;
+  const label = new Int32Array(size);
+  const queue = new Int32Array(size);
   let best = 0;
   let bestSize = 0;
   let next = 1;
-  for (let start = 0; start < label.length; start += 1) {
-    if (!foreground[start] || label[start]) continue;
+  for (let start = 0; start < size; start += 1) {
+    if (foreground[start] === 0 || label[start] !== 0) continue;
     let head = 0;
-    let tail = 0;
-    queue[tail++] = start;
+    let tail = 1;
+    queue[0] = start;
     label[start] = next;
-    const visit = (q: number): void => {
-      if (foreground[q] && !label[q]) { label[q] = next; queue[tail++] = q; }
-    };
     while (head < tail) {
-      const p = queue[head++] ?? 0;
+      const p = queue[head]!;
+      head += 1;
       const x = p % width;
-      if (x > 0) visit(p - 1);
-      if (x < width - 1) visit(p + 1);
-      if (p >= width) visit(p - width);
-      if (p + width < label.length) visit(p + width);
+      // Inline neighbour visits: this loop runs once per hand pixel.
+      if (x > 0 && foreground[p - 1] === 1 && label[p - 1] === 0) { label[p - 1] = next; queue[tail] = p - 1; tail += 1; }
+      if (x < width - 1 && foreground[p + 1] === 1 && label[p + 1] === 0) { label[p + 1] = next; queue[tail] = p + 1; tail += 1; }
+      if (p >= width && foreground[p - width] === 1 && label[p - width] === 0) { label[p - width] = next; queue[tail] = p - width; tail += 1; }
+      if (p + width < size && foreground[p + width] === 1 && label[p + width] === 0) { label[p + width] = next; queue[tail] = p + width; tail += 1; }
     }
     if (tail > bestSize) { bestSize = tail; best = next; }
     next += 1;
   }
-  return Uint8Array.from(label, (l) => (l === best ? 1 : 0));
+  const out = new Uint8Array(size);
+  for (let i = 0; i < size; i += 1) out[i] = label[i] === best ? 1 : 0;
+  return out;
 }
 
 /** Chamfer (3-4) distance transform; returns the deepest inside point and its depth in pixels. */
 function palmCenter(mask: Mask): { center: Point; radius: number } {
   const { width, height, inside } = mask;
-  const big = 1e9;
-  const d = Float32Array.from(inside, (v) => (v ? big : 0));
-  const at = (x: number, y: number): number => (x < 0 || y < 0 || x >= width || y >= height ? 0 : (d[y * width + x] ?? 0));
-  for (let y = 0; y < height; y += 1) for (let x = 0; x < width; x += 1) {
-    const i = y * width + x;
-    if (d[i]) d[i] = Math.min(d[i] ?? big, at(x - 1, y) + 3, at(x, y - 1) + 3, at(x - 1, y - 1) + 4, at(x + 1, y - 1) + 4);
+  // One pixel of zero border, so the passes need no bounds checks.
+  const w = width + 2;
+  const d = new Float32Array(w * (height + 2));
+  for (let y = 0; y < height; y += 1) for (let x = 0; x < width; x += 1) if (inside[y * width + x]) d[(y + 1) * w + x + 1] = 1e9;
+  for (let y = 1; y <= height; y += 1) for (let x = 1; x <= width; x += 1) {
+    const i = y * w + x;
+    if (d[i]! > 0) d[i] = Math.min(d[i]!, d[i - 1]! + 3, d[i - w]! + 3, d[i - w - 1]! + 4, d[i - w + 1]! + 4);
   }
   let bestI = 0;
-  for (let y = height - 1; y >= 0; y -= 1) for (let x = width - 1; x >= 0; x -= 1) {
-    const i = y * width + x;
-    if (d[i]) d[i] = Math.min(d[i] ?? big, at(x + 1, y) + 3, at(x, y + 1) + 3, at(x + 1, y + 1) + 4, at(x - 1, y + 1) + 4);
-    if ((d[i] ?? 0) > (d[bestI] ?? 0)) bestI = i;
+  for (let y = height; y >= 1; y -= 1) for (let x = width; x >= 1; x -= 1) {
+    const i = y * w + x;
+    if (d[i]! > 0) d[i] = Math.min(d[i]!, d[i + 1]! + 3, d[i + w]! + 3, d[i + w + 1]! + 4, d[i + w - 1]! + 4);
+    if (d[i]! > d[bestI]!) bestI = i;
   }
-  return { center: { x: bestI % width, y: Math.floor(bestI / width) }, radius: (d[bestI] ?? 0) / 3 };
+  return { center: { x: (bestI % w) - 1, y: Math.floor(bestI / w) - 1 }, radius: d[bestI]! / 3 };
 }
 
 interface Run { start: number; end: number }
