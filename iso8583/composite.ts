@@ -192,9 +192,8 @@ function berTlv(_composite: BerTlvComposite, path: string): ContentCodec {
       while (reader.pos < reader.end) {
         if (entries.length === TLV_ENTRIES_MAX) throw new Iso8583Error('tlv_invalid', `more than ${TLV_ENTRIES_MAX} entries`, path, reader.pos);
         const tag = readBerTag(reader, path);
-        const tagPath = `${path}.${tag}`;
-        const length = readBerLength(reader, tagPath);
-        const valueAt = reader.take(length, tagPath, 'TLV value');
+        const length = readBerLength(reader, path, tag);
+        const valueAt = reader.take(length, path, 'TLV value', tag);
         entries.push({ tag, value: bytesToHex(reader.buf, valueAt, valueAt + length) });
       }
       return entries;
@@ -206,7 +205,7 @@ function berTlv(_composite: BerTlvComposite, path: string): ContentCodec {
         checkBerTag(writer.buf, tagAt, tagBytes, entry.tag, path);
         const length = entry.value.length >> 1;
         writeBerLength(writer, length, path);
-        writeHexAsBytes(writer.buf, writer.reserve(length, path), entry.value, `${path}.${entry.tag}`, tagAt);
+        writeHexAsBytes(writer.buf, writer.reserve(length, path), entry.value, path, tagAt, entry.tag);
       }
     },
   };
@@ -239,10 +238,11 @@ function checkBerTag(buf: Buffer, at: number, count: number, tag: string, path: 
  * §8.1.3: short form below 128, else 0x8N followed by N length bytes. Only the minimal
  * form is accepted, since a non-minimal length could not be re-encoded byte for byte.
  */
-function readBerLength(reader: Reader, path: string): number {
+function readBerLength(reader: Reader, fieldPath: string, tag: string): number {
   const at = reader.pos;
-  const first = reader.buf[reader.take(1, path, 'BER-TLV length')] ?? 0;
+  const first = reader.buf[reader.take(1, fieldPath, 'BER-TLV length', tag)]!;
   if (first < 0x80) return first;
+  const path = `${fieldPath}.${tag}`;
   const count = first & 0x7f;
   if (count === 0 || count > BER_LENGTH_BYTES_MAX) throw new Iso8583Error('tlv_invalid', `BER-TLV length form 0x${first.toString(16).toUpperCase()} is not supported`, path, at);
   const start = reader.take(count, path, 'BER-TLV length');

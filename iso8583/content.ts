@@ -61,8 +61,6 @@ function charError(code: number, offset: number, path: string, ebcdic: boolean):
   return new Iso8583Error('char_invalid', `character ${shown}${ebcdic ? ' (after EBCDIC translation)' : ''} is not allowed here`, path, offset);
 }
 
-const DIGIT_CHARS = '0123456789';
-
 /**
  * Reads packed BCD: `digits` digits in `bytes` bytes. With an odd digit count the pad
  * nibble sits where `pad` says and must hold the declared value (0 or F), so a frame that
@@ -71,22 +69,29 @@ const DIGIT_CHARS = '0123456789';
 export function readBcd(buf: Buffer, start: number, bytes: number, digits: number, pad: BcdPad | undefined, track: boolean, path: string): string {
   const nibbles = bytes * 2;
   assert(digits === nibbles || digits === nibbles - 1, 'BCD digit count must fill the bytes');
-  const padAtLeft = digits !== nibbles && (pad === 'left-0' || pad === 'left-F');
+  const odd = digits !== nibbles;
+  const padIndex = !odd ? -1 : pad === 'left-0' || pad === 'left-F' ? 0 : nibbles - 1;
   const padValue = pad === 'left-F' || pad === 'right-F' ? 0xf : 0;
-  let text = '';
+  let at = 0;
   for (let n = 0; n < nibbles; n += 1) {
-    const byte = buf[start + (n >> 1)] ?? 0;
-    const nibble = n % 2 === 0 ? byte >> 4 : byte & 0x0f;
-    const isPad = digits !== nibbles && (padAtLeft ? n === 0 : n === nibbles - 1);
-    if (isPad) {
+    const byte = buf[start + (n >> 1)]!;
+    const nibble = (n & 1) === 0 ? byte >> 4 : byte & 0x0f;
+    if (n === padIndex) {
       if (nibble !== padValue) throw new Iso8583Error('pad_invalid', `BCD pad nibble is ${nibble.toString(16).toUpperCase()}, expected ${padValue.toString(16).toUpperCase()}`, path, start + (n >> 1));
       continue;
     }
-    if (nibble <= 9) text += DIGIT_CHARS[nibble];
-    else if (track && nibble === 0xd) text += 'D';
+    if (nibble <= 9) scratch[at] = 0x30 + nibble;
+    else if (track && nibble === 0xd) scratch[at] = 0x44;
     else throw new Iso8583Error('bcd_invalid', `nibble ${nibble.toString(16).toUpperCase()} is not a ${track ? 'track 2' : 'decimal'} digit`, path, start + (n >> 1));
+    at += 1;
   }
-  return text;
+  return latin1String(scratch, 0, at);
+}
+
+/** The nibble of one digit character (`D`/`=` for track data), or -1. */
+function nibbleOf(code: number, track: boolean): number {
+  if (code >= 0x30 && code <= 0x39) return code - 0x30;
+  return track && (code === 0x44 || code === 0x3d) ? 0xd : -1;
 }
 
 /** Writes `value` (digits, and `D`/`=` for track data) as packed BCD in `bytes` bytes. */
@@ -97,20 +102,14 @@ export function writeBcd(buf: Buffer, offset: number, bytes: number, value: stri
   if (odd && pad === undefined) throw new Iso8583Error('length_invalid', 'odd number of digits but the field has no BCD pad rule', path, offset);
   const padAtLeft = pad === 'left-0' || pad === 'left-F';
   const padValue = pad === 'left-F' || pad === 'right-F' ? 0xf : 0;
-  let digitIndex = 0;
-  for (let n = 0; n < nibbles; n += 1) {
-    let nibble: number;
-    if (odd && (padAtLeft ? n === 0 : n === nibbles - 1)) {
-      nibble = padValue;
-    } else {
-      const code = value.charCodeAt(digitIndex);
-      digitIndex += 1;
-      if (code >= 0x30 && code <= 0x39) nibble = code - 0x30;
-      else if (track && (code === 0x44 || code === 0x3d)) nibble = 0xd;
-      else throw charError(code, offset + (n >> 1), path, false);
-    }
-    if (n % 2 === 0) buf[offset + (n >> 1)] = nibble << 4;
-    else buf[offset + (n >> 1)] = (buf[offset + (n >> 1)] ?? 0) | nibble;
+  // Nibble n of the output comes from character n - shift of the value.
+  const shift = odd && padAtLeft ? 1 : 0;
+  for (let i = 0; i < bytes; i += 1) {
+    const highIndex = 2 * i - shift;
+    const high = highIndex < 0 ? padValue : nibbleOf(value.charCodeAt(highIndex), track);
+    const low = highIndex + 1 >= value.length ? padValue : nibbleOf(value.charCodeAt(highIndex + 1), track);
+    if ((high | low) < 0) throw charError(value.charCodeAt(high < 0 ? highIndex : highIndex + 1), offset + i, path, false);
+    buf[offset + i] = (high << 4) | low;
   }
 }
 
@@ -129,15 +128,19 @@ export function hexByteLength(value: string, path: string, offset: number): numb
 const HEX_UPPER_VALUE = new Int8Array(256).fill(-1);
 for (let i = 0; i < 16; i += 1) HEX_UPPER_VALUE['0123456789ABCDEF'.charCodeAt(i)] = i;
 
+function joinPath(path: string, tag: string | undefined): string {
+  return tag === undefined ? path : `${path}.${tag}`;
+}
+
 /** Writes uppercase hex text as bytes, checking each digit as it goes; returns the byte count. */
-export function writeHexAsBytes(buf: Buffer, offset: number, value: string, path = '', errorOffset = offset): number {
-  if (value.length % 2 !== 0) throw new Iso8583Error('value_invalid', `binary value must be an even number of hex digits, got ${value.length}`, path, errorOffset);
+export function writeHexAsBytes(buf: Buffer, offset: number, value: string, fieldPath = '', errorOffset = offset, tag?: string): number {
+  if (value.length % 2 !== 0) throw new Iso8583Error('value_invalid', `binary value must be an even number of hex digits, got ${value.length}`, joinPath(fieldPath, tag), errorOffset);
   for (let i = 0; i < value.length; i += 2) {
     const high = value.charCodeAt(i);
     const low = value.charCodeAt(i + 1);
     const highValue = high < 256 ? HEX_UPPER_VALUE[high]! : -1;
     const lowValue = low < 256 ? HEX_UPPER_VALUE[low]! : -1;
-    if ((highValue | lowValue) < 0) throw new Iso8583Error('value_invalid', `binary value must be uppercase hex, found ${describeChar(highValue < 0 ? high : low)} at position ${highValue < 0 ? i : i + 1}`, path, errorOffset);
+    if ((highValue | lowValue) < 0) throw new Iso8583Error('value_invalid', `binary value must be uppercase hex, found ${describeChar(highValue < 0 ? high : low)} at position ${highValue < 0 ? i : i + 1}`, joinPath(fieldPath, tag), errorOffset);
     buf[offset + (i >> 1)] = (highValue << 4) | lowValue;
   }
   return value.length >> 1;

@@ -15,10 +15,13 @@ export class Reader {
     public end: number,
   ) {}
 
-  /** Claims `count` bytes and returns their start offset, or fails without moving. */
-  take(count: number, path: string, what: string): number {
+  /**
+   * Claims `count` bytes and returns their start offset, or fails without moving. `sub`
+   * (a TLV tag) is appended to the path only when there is an error to report.
+   */
+  take(count: number, path: string, what: string, sub?: string): number {
     if (count > this.end - this.pos) {
-      throw new Iso8583Error('frame_truncated', `${what} needs ${count} bytes, ${this.end - this.pos} left`, path, this.pos);
+      throw new Iso8583Error('frame_truncated', `${what} needs ${count} bytes, ${this.end - this.pos} left`, sub === undefined ? path : `${path}.${sub}`, this.pos);
     }
     const start = this.pos;
     this.pos += count;
