@@ -165,13 +165,21 @@ export class FrameDecoder {
   constructor(private readonly frame_size_bytes_max = FRAME_SIZE_BYTES_MAX) {}
 
   push(chunk: Buffer, emit: (decoded: DecodedFrame) => void): void {
-    if (chunk.length > 0) {
-      this.chunks.push(chunk);
-      this.total_bytes += chunk.length;
-    }
+    this.append(chunk);
+    for (let decoded = this.next(); decoded; decoded = this.next()) emit(decoded);
+  }
+
+  append(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    this.chunks.push(chunk);
+    this.total_bytes += chunk.length;
+  }
+
+  /** The next whole frame (or refusal) from the bytes appended so far; `undefined` until one is complete. */
+  next(): DecodedFrame | undefined {
     for (;;) {
-      if (this.skip_bytes > 0 && !this.consumeSkipped(emit)) return;
-      if (this.total_bytes < FRAME_LENGTH_PREFIX_BYTES) return;
+      if (this.skip_bytes > 0) return this.consumeSkipped();
+      if (this.total_bytes < FRAME_LENGTH_PREFIX_BYTES) return undefined;
       const length = this.peek(FRAME_LENGTH_PREFIX_BYTES).readUInt16BE(0);
       if (length > this.frame_size_bytes_max) {
         this.take(FRAME_LENGTH_PREFIX_BYTES);
@@ -179,9 +187,9 @@ export class FrameDecoder {
         this.skipHeader = undefined;
         continue;
       }
-      if (this.total_bytes < FRAME_LENGTH_PREFIX_BYTES + length) return;
+      if (this.total_bytes < FRAME_LENGTH_PREFIX_BYTES + length) return undefined;
       this.take(FRAME_LENGTH_PREFIX_BYTES);
-      emit(decodeBody(Buffer.from(this.take(length))));
+      return decodeBody(Buffer.from(this.take(length)));
     }
   }
 
@@ -218,18 +226,19 @@ export class FrameDecoder {
     return parts.length === 1 && parts[0] ? parts[0] : Buffer.concat(parts, count);
   }
 
-  private consumeSkipped(emit: (decoded: DecodedFrame) => void): boolean {
+  /** Discards the skipped frame's bytes; the refusal once the last of them is gone. */
+  private consumeSkipped(): DecodedFrame | undefined {
     if (!this.skipHeader) {
-      if (this.total_bytes < FRAME_HEADER_BYTES) return false;
+      if (this.total_bytes < FRAME_HEADER_BYTES) return undefined;
       this.skipHeader = Buffer.from(this.peek(FRAME_HEADER_BYTES));
     }
     const count = Math.min(this.skip_bytes, this.total_bytes);
     this.take(count);
     this.skip_bytes -= count;
-    if (this.skip_bytes > 0) return false;
-    emit({ kind: 'refused', header: this.skipHeader, code: 'hsm_frame_oversize' });
+    if (this.skip_bytes > 0) return undefined;
+    const refused: DecodedFrame = { kind: 'refused', header: this.skipHeader, code: 'hsm_frame_oversize' };
     this.skipHeader = undefined;
-    return true;
+    return refused;
   }
 }
 

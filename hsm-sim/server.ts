@@ -77,6 +77,7 @@ function serveConnection(socket: net.Socket, ctx: CommandContext, log: Logger): 
   let paused = false;
   let pending: Buffer[] = [];
   let flushScheduled = false;
+  let pumping = false;
   socket.setNoDelay(true);
   socket.setTimeout(IDLE_TIMEOUT_MS, () => socket.destroy());
   socket.on('error', () => socket.destroy());
@@ -102,22 +103,38 @@ function serveConnection(socket: net.Socket, ctx: CommandContext, log: Logger): 
       setImmediate(flush);
     }
   };
-  socket.on('drain', maybeResume);
-  socket.on('data', (chunk: Buffer) => {
-    decoder.push(chunk, (decoded) => {
+  // Frames are taken from the decoder only while fewer than the bound are in flight; the rest
+  // wait as bytes (reading pauses), so the in-flight bound holds even within one large chunk.
+  const pump = (): void => {
+    while (inFlight < IN_FLIGHT_PER_CONNECTION_MAX) {
+      const decoded = decoder.next();
+      if (!decoded) break;
       inFlight += 1;
-      const done = (response: Buffer): void => {
-        inFlight -= 1;
-        send(response);
-        maybeResume();
-      };
       const result = answer(decoded, ctx, log);
       if (result instanceof Promise) void result.then(done); else done(result);
-    });
+    }
     if (inFlight >= IN_FLIGHT_PER_CONNECTION_MAX || socket.writableLength >= WRITE_BACKLOG_BYTES_MAX) {
       paused = true;
       socket.pause();
     }
+  };
+  const done = (response: Buffer): void => {
+    inFlight -= 1;
+    send(response);
+    if (!pumping) {
+      pumping = true;
+      // Resume on the next turn: answering synchronously inside pump() must not recurse into it.
+      setImmediate(() => {
+        pumping = false;
+        pump();
+        maybeResume();
+      });
+    }
+  };
+  socket.on('drain', maybeResume);
+  socket.on('data', (chunk: Buffer) => {
+    decoder.append(chunk);
+    pump();
   });
 }
 
