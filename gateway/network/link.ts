@@ -1,0 +1,505 @@
+/**
+ * A link to one card network: a pool of persistent TCP connections (sign-on at connect, echo
+ * when idle, reconnect with back-off), durable STANs, a bound on authorizations in flight
+ * (a clear `link_overloaded` error when full), one time-out per request, and responses
+ * matched by response MTI + STAN + DE 41 + DE 7 — never STAN alone, since a reversal reuses
+ * its authorization's STAN.
+ *
+ * When an authorization's answer does not come (time-out, or its connection dropped), the
+ * outcome is unknown, so a reversal is queued durably and repeated until acknowledged, and
+ * the stand-in rules decide. Stand-in approvals become 0120 advices in the durable,
+ * ordered store-and-forward queue, which drains whenever the link is up. A late approval
+ * that arrives after its time-out is logged; its reversal is already queued.
+ */
+import { assert, createLogger, type Logger } from '../../core/index.js';
+import type { Message } from '../../iso8583/index.js';
+import type { HsmPort } from '../../hsm-sim/index.js';
+import { LinkConnection } from './connection.js';
+import { NetworkLinkError } from './errors.js';
+import {
+  adviceMessage, authorizationMessage, checkRequest, managementMessage, repeatOf, retrievalReference, reversalMessage, transmissionDateTime,
+  type AuthorizationRequest, type Stamp,
+} from './messages.js';
+import { decideStandIn, DEFAULT_STAND_IN_RULES, type StandInReason, type StandInRules } from './standin.js';
+import type { LinkStore } from './store.js';
+import { createLinkWire, encodeForMac, matchKey, responseMti, MAC_SIZE_BYTES, type LinkWire } from './wire.js';
+
+export const CONNECTIONS_MAX = 8;
+export const IN_FLIGHT_MAX = 4_096;
+/** Authorizations whose answer was given up on, remembered to recognise late answers. */
+export const LOST_REMEMBERED_MAX = 10_000;
+/** Queue messages sent per drain pass, so one pass never monopolises the link. */
+export const DRAIN_BATCH_MAX = 256;
+const DAY_MS = 86_400_000;
+
+export interface LinkOptions {
+  /** The network's name (settlement files, logs, the store's key). */
+  readonly name: string;
+  readonly spec: string;
+  readonly host?: string;
+  readonly port: number;
+  readonly store: LinkStore;
+  readonly acquirerId: string;
+  /** Our token requestor id (11 digits). */
+  readonly trid: string;
+  readonly connections?: number;
+  readonly in_flight_max?: number;
+  readonly timeout_ms?: number;
+  readonly echo_idle_ms?: number;
+  readonly reconnect_ms_min?: number;
+  readonly reconnect_ms_max?: number;
+  /** Back-off of reversal and advice repeats. */
+  readonly retry_ms_min?: number;
+  readonly retry_ms_max?: number;
+  readonly advice_expiry_ms?: number;
+  readonly drain_interval_ms?: number;
+  readonly reversalMti?: '0400' | '0420';
+  readonly standIn?: StandInRules;
+  readonly mac?: { readonly hsm: Pick<HsmPort, 'generateMac'>; readonly keyId: string };
+  readonly logger?: Logger;
+  readonly onUnmatched?: (event: UnmatchedEvent) => void;
+}
+
+export interface AuthorizationResult {
+  readonly approved: boolean;
+  readonly responseCode: string;
+  readonly authCode: string | undefined;
+  readonly source: 'network' | 'stand-in';
+  readonly stan: string;
+  readonly rrn: string;
+  readonly transmission: string;
+  /** Why the network did not decide. */
+  readonly lost?: 'timeout' | 'disconnected' | 'link_down';
+  readonly reversalId?: number;
+  readonly adviceId?: number;
+  readonly standInReason?: StandInReason;
+}
+
+export interface UnmatchedEvent {
+  readonly kind: 'late_approval' | 'late_response' | 'unmatched';
+  readonly mti: string;
+  readonly stan: string;
+  readonly responseCode: string;
+  readonly reversalQueued: boolean;
+}
+
+export interface LinkStatus {
+  readonly up: number;
+  readonly inFlight: number;
+  readonly reversalsPending: number;
+  readonly advicesPending: number;
+  readonly counters: Readonly<Record<string, number>>;
+}
+
+type Lost = 'timeout' | 'disconnected';
+
+interface Pending {
+  readonly deadline_ms: number;
+  readonly connection: LinkConnection;
+  readonly resolve: (answer: Message | Lost) => void;
+  readonly request: Message;
+}
+
+interface Settings {
+  connections: number; in_flight_max: number; timeout_ms: number; echo_idle_ms: number; reconnect_ms_min: number; reconnect_ms_max: number;
+  retry_ms_min: number; retry_ms_max: number; advice_expiry_ms: number; drain_interval_ms: number;
+}
+
+function settingsOf(options: LinkOptions): Settings {
+  const s: Settings = {
+    connections: options.connections ?? 1, in_flight_max: options.in_flight_max ?? 256, timeout_ms: options.timeout_ms ?? 5_000,
+    echo_idle_ms: options.echo_idle_ms ?? 30_000, reconnect_ms_min: options.reconnect_ms_min ?? 100, reconnect_ms_max: options.reconnect_ms_max ?? 5_000,
+    retry_ms_min: options.retry_ms_min ?? 1_000, retry_ms_max: options.retry_ms_max ?? 60_000, advice_expiry_ms: options.advice_expiry_ms ?? 7 * DAY_MS,
+    drain_interval_ms: options.drain_interval_ms ?? 250,
+  };
+  const ok = s.connections >= 1 && s.connections <= CONNECTIONS_MAX && s.in_flight_max >= 1 && s.in_flight_max <= IN_FLIGHT_MAX
+    && s.timeout_ms >= 10 && s.echo_idle_ms >= 50 && s.reconnect_ms_min >= 1 && s.reconnect_ms_max >= s.reconnect_ms_min
+    && s.retry_ms_min >= 1 && s.retry_ms_max >= s.retry_ms_min && s.advice_expiry_ms > 0 && s.drain_interval_ms >= 5;
+  if (!ok) throw new NetworkLinkError('link_option_invalid', `link ${options.name}: options out of range`);
+  if (!/^\d{11}$/.test(options.trid) || !/^\d{1,11}$/.test(options.acquirerId)) throw new NetworkLinkError('link_option_invalid', 'trid must be 11 digits, acquirerId 1..11 digits');
+  return s;
+}
+
+/** Exponential back-off with ±20 % jitter, so a fleet of links does not reconnect in step. */
+function backoff(attempt: number, min_ms: number, max_ms: number): number {
+  const base = Math.min(max_ms, min_ms * 2 ** Math.min(attempt, 20));
+  return Math.round(base * (0.8 + Math.random() * 0.4));
+}
+
+export class NetworkLink {
+  readonly name: string;
+  private readonly wire: LinkWire;
+  private readonly settings: Settings;
+  private readonly log: Logger;
+  private readonly store: LinkStore;
+  private readonly slots: (LinkConnection | undefined)[];
+  private readonly reconnectAttempts: number[];
+  private readonly pending = new Map<string, Pending>();
+  private readonly lost = new Map<string, { reversalId: number | undefined }>();
+  private readonly counters: Record<string, number> = {};
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly upWaiters: (() => void)[] = [];
+  private macKeyId: string | undefined;
+  private authInFlight = 0;
+  private roundRobin = 0;
+  private closing = false;
+  private drainingReversals = false;
+  private drainingAdvices = false;
+
+  constructor(private readonly options: LinkOptions) {
+    this.settings = settingsOf(options);
+    this.name = options.name;
+    this.wire = createLinkWire(options.spec);
+    this.store = options.store;
+    this.log = options.logger ?? createLogger({ name: `link-${options.name}` });
+    this.slots = new Array<LinkConnection | undefined>(this.settings.connections).fill(undefined);
+    this.reconnectAttempts = new Array<number>(this.settings.connections).fill(0);
+    this.macKeyId = options.mac?.keyId;
+  }
+
+  /** Opens the pool; resolves at once (connections come up in the background). */
+  start(): void {
+    assert(this.timers.length === 0, 'a link starts once');
+    for (let slot = 0; slot < this.slots.length; slot += 1) void this.openSlot(slot);
+    const sweep_ms = Math.max(5, Math.min(50, Math.floor(this.settings.timeout_ms / 10)));
+    this.timers.push(setInterval(() => this.sweep(), sweep_ms));
+    this.timers.push(setInterval(() => this.echoIdle(), Math.max(25, Math.floor(this.settings.echo_idle_ms / 2))));
+    this.timers.push(setInterval(() => this.kickDrains(), this.settings.drain_interval_ms));
+    for (const timer of this.timers) timer.unref();
+  }
+
+  /** Resolves when at least one connection is signed on, or false after `timeout_ms`. */
+  waitUntilUp(timeout_ms: number): Promise<boolean> {
+    if (this.upCount() > 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeout_ms);
+      this.upWaiters.push(() => { clearTimeout(timer); resolve(true); });
+    });
+  }
+
+  status(): LinkStatus {
+    const counts = this.store.pendingCounts(this.name);
+    return { up: this.upCount(), inFlight: this.authInFlight, reversalsPending: counts.reversals, advicesPending: counts.advices, counters: { ...this.counters } };
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    for (const timer of this.timers) clearInterval(timer);
+    for (const connection of this.slots) connection?.close();
+    for (const [key, entry] of this.pending) {
+      this.pending.delete(key);
+      entry.resolve('disconnected');
+    }
+    await Promise.resolve();
+  }
+
+  private count(name: string): void {
+    this.counters[name] = (this.counters[name] ?? 0) + 1;
+  }
+
+  private upCount(): number {
+    let up = 0;
+    for (const connection of this.slots) if (connection?.signedOn && connection.isOpen) up += 1;
+    return up;
+  }
+
+  private pick(): LinkConnection | undefined {
+    for (let i = 0; i < this.slots.length; i += 1) {
+      this.roundRobin = (this.roundRobin + 1) % this.slots.length;
+      const connection = this.slots[this.roundRobin];
+      if (connection?.signedOn && connection.isOpen) return connection;
+    }
+    return undefined;
+  }
+
+  private stamp(now: Date): Stamp {
+    const stan = this.store.allocateStan(this.name, now.getTime());
+    if (stan === '000001' && now.getTime() % DAY_MS > 60_000) this.log.warn({ link: this.name }, 'STAN wrapped within the day');
+    return { stan, transmission: transmissionDateTime(now), rrn: retrievalReference(now, stan) };
+  }
+
+  /** Asks the network; on no answer queues the reversal and lets the stand-in rules decide. */
+  async authorize(request: AuthorizationRequest): Promise<AuthorizationResult> {
+    checkRequest(request);
+    if (this.closing) throw new NetworkLinkError('link_closed', `link ${this.name} is closed`);
+    if (this.authInFlight >= this.settings.in_flight_max) {
+      this.count('overloaded');
+      throw new NetworkLinkError('link_overloaded', `link ${this.name}: ${this.settings.in_flight_max} authorizations in flight`);
+    }
+    const now = new Date();
+    const message = authorizationMessage(this.wire, request, this.stamp(now), now, this.options.acquirerId, this.options.trid);
+    const connection = this.pick();
+    if (!connection) return this.standIn(request, message, 'link_down', undefined);
+    this.authInFlight += 1;
+    let answer: Message | Lost;
+    try {
+      answer = await this.exchange(connection, message);
+    } finally {
+      this.authInFlight -= 1;
+    }
+    if (typeof answer === 'string') return this.unknownOutcome(request, message, answer);
+    const code = String(answer.fields[39] ?? '');
+    const authCode = answer.fields[38];
+    this.count(`network_${code}`);
+    return {
+      approved: code === '00', responseCode: code, authCode: typeof authCode === 'string' ? authCode : undefined, source: 'network',
+      stan: String(message.fields[11]), rrn: String(message.fields[37]), transmission: String(message.fields[7]),
+    };
+  }
+
+  private unknownOutcome(request: AuthorizationRequest, message: Message, lost: Lost): AuthorizationResult {
+    this.count(lost);
+    let reversalId: number | undefined;
+    try {
+      reversalId = this.store.enqueueReversal(this.name, reversalMessage(message, this.options.reversalMti ?? '0400', transmissionDateTime(new Date())), Date.now());
+    } catch (error) {
+      // Without a queued reversal an approval we never saw could stand: no stand-in approval either.
+      this.log.error({ link: this.name, stan: message.fields[11], err: error instanceof Error ? error.message : String(error) }, 'reversal not queued');
+    }
+    this.rememberLost(matchKey(responseMti(message.mti), message.fields), reversalId);
+    this.kickDrains();
+    if (reversalId === undefined) return this.declined(message, 'queue_full', lost, undefined);
+    return this.standIn(request, message, lost, reversalId);
+  }
+
+  private rememberLost(key: string, reversalId: number | undefined): void {
+    if (this.lost.size >= LOST_REMEMBERED_MAX) {
+      const oldest = this.lost.keys().next().value;
+      if (oldest !== undefined) this.lost.delete(oldest);
+    }
+    this.lost.set(key, { reversalId });
+  }
+
+  private standIn(request: AuthorizationRequest, message: Message, lost: AuthorizationResult['lost'], reversalId: number | undefined): AuthorizationResult {
+    const rules = this.options.standIn ?? DEFAULT_STAND_IN_RULES;
+    const now_ms = Date.now();
+    const usage = this.store.standInUsage(request.palmIdentity, request.merchantId, now_ms, rules.velocity_window_ms);
+    const decision = decideStandIn(rules, request, usage);
+    if (!decision.approve) return this.declined(message, decision.reason, lost, reversalId);
+    const advice = adviceMessage(message, this.stamp(new Date(now_ms)), decision.authCode);
+    let adviceId: number;
+    try {
+      adviceId = this.store.enqueueAdvice(this.name, {
+        message: advice, identity: request.palmIdentity, merchant: request.merchantId, amount_minor: request.amount_minor, currency: request.currency,
+        now_ms, expires_ms: now_ms + this.settings.advice_expiry_ms,
+      });
+    } catch (error) {
+      this.log.error({ link: this.name, err: error instanceof Error ? error.message : String(error) }, 'advice not queued; declining');
+      return this.declined(message, 'queue_full', lost, reversalId);
+    }
+    this.count('stand_in_approved');
+    this.kickDrains();
+    return {
+      approved: true, responseCode: '00', authCode: decision.authCode, source: 'stand-in', stan: String(message.fields[11]), rrn: String(message.fields[37]),
+      transmission: String(message.fields[7]), ...(lost ? { lost } : {}), ...(reversalId !== undefined ? { reversalId } : {}), adviceId,
+    };
+  }
+
+  private declined(message: Message, reason: StandInReason, lost: AuthorizationResult['lost'], reversalId: number | undefined): AuthorizationResult {
+    this.count('stand_in_declined');
+    return {
+      approved: false, responseCode: '91', authCode: undefined, source: 'stand-in', stan: String(message.fields[11]), rrn: String(message.fields[37]),
+      transmission: String(message.fields[7]), standInReason: reason, ...(lost ? { lost } : {}), ...(reversalId !== undefined ? { reversalId } : {}),
+    };
+  }
+
+  /** Sends one request and waits for its answer, the time-out, or the end of its connection. */
+  private async exchange(connection: LinkConnection, message: Message): Promise<Message | Lost> {
+    const bytes = await this.encode(message);
+    const key = matchKey(responseMti(message.mti), message.fields);
+    assert(!this.pending.has(key), 'one request per match key in flight');
+    return await new Promise<Message | Lost>((resolve) => {
+      this.pending.set(key, { deadline_ms: Date.now() + this.settings.timeout_ms, connection, resolve, request: message });
+      if (!connection.send(bytes)) {
+        this.pending.delete(key);
+        resolve('disconnected');
+      }
+    });
+  }
+
+  private async encode(message: Message): Promise<Buffer> {
+    const mac = this.options.mac;
+    if (mac === undefined || this.macKeyId === undefined || message.mti === '0800') return this.wire.codec.encode(message);
+    const bytes = encodeForMac(this.wire.codec, message);
+    const code = await mac.hsm.generateMac({ keyId: this.macKeyId, data: bytes.subarray(0, bytes.length - MAC_SIZE_BYTES) });
+    assert(code.length === MAC_SIZE_BYTES, 'an 8-byte MAC');
+    code.copy(bytes, bytes.length - MAC_SIZE_BYTES);
+    return bytes;
+  }
+
+  private onMessage(message: Message, connection: LinkConnection): void {
+    if (message.mti === '0800') {
+      // The network checks on us: answer its echo or sign-on.
+      connection.send(this.wire.codec.encode({ mti: '0810', fields: { 7: message.fields[7] ?? '', 11: message.fields[11] ?? '', 39: '00', 70: message.fields[70] ?? '' } }));
+      return;
+    }
+    const key = matchKey(message.mti, message.fields);
+    const entry = this.pending.get(key);
+    if (entry) {
+      this.pending.delete(key);
+      entry.resolve(message);
+      return;
+    }
+    this.unmatched(message, key);
+  }
+
+  /** A late or unknown answer: logged; a late approval's reversal was queued at its time-out. */
+  private unmatched(message: Message, key: string): void {
+    const remembered = this.lost.get(key);
+    const code = String(message.fields[39] ?? '');
+    const approval = code === '00' && (message.mti === '0110' || message.mti === '0210');
+    const kind: UnmatchedEvent['kind'] = remembered ? (approval ? 'late_approval' : 'late_response') : 'unmatched';
+    const reversalQueued = remembered?.reversalId !== undefined;
+    this.count(kind);
+    const level = kind === 'late_approval' && !reversalQueued ? 'error' : 'warn';
+    this.log[level]({ link: this.name, mti: message.mti, stan: message.fields[11], code, reversalQueued }, kind === 'late_approval' ? 'late approval after time-out; its reversal is queued' : 'answer matches no request in flight');
+    if (approval && !remembered) this.log.error({ link: this.name, stan: message.fields[11] }, 'approval for an unknown request: finance must check it');
+    this.options.onUnmatched?.({ kind, mti: message.mti, stan: String(message.fields[11] ?? ''), responseCode: code, reversalQueued });
+  }
+
+  /** Time-outs: pending entries share one time-out, so the oldest are first in the map. */
+  private sweep(): void {
+    const now = Date.now();
+    for (const [key, entry] of this.pending) {
+      if (entry.deadline_ms > now) break;
+      this.pending.delete(key);
+      entry.resolve('timeout');
+    }
+  }
+
+  private onClose(connection: LinkConnection): void {
+    for (const [key, entry] of this.pending) {
+      if (entry.connection !== connection) continue;
+      this.pending.delete(key);
+      entry.resolve('disconnected');
+    }
+    const slot = this.slots.indexOf(connection);
+    if (slot >= 0 && !this.closing) {
+      this.log.warn({ link: this.name, connection: connection.id }, 'link connection closed; reconnecting');
+      this.count('disconnects');
+      this.scheduleReconnect(slot);
+    }
+  }
+
+  private scheduleReconnect(slot: number): void {
+    const attempt = this.reconnectAttempts[slot] ?? 0;
+    this.reconnectAttempts[slot] = attempt + 1;
+    this.slots[slot] = undefined;
+    const timer = setTimeout(() => void this.openSlot(slot), backoff(attempt, this.settings.reconnect_ms_min, this.settings.reconnect_ms_max));
+    timer.unref();
+  }
+
+  private async openSlot(slot: number): Promise<void> {
+    if (this.closing) return;
+    const connection = new LinkConnection(this.wire, this.log, {
+      onMessage: (message, from) => this.onMessage(message, from),
+      onMalformed: (error) => {
+        this.count('malformed');
+        this.log.warn({ link: this.name, err: error instanceof Error ? error.message : String(error) }, 'malformed frame from the network; skipped');
+      },
+      onClose: (closed) => this.onClose(closed),
+    });
+    this.slots[slot] = connection;
+    try {
+      await connection.connect(this.options.host ?? '127.0.0.1', this.options.port);
+    } catch {
+      if (!this.closing) this.scheduleReconnect(slot);
+      return;
+    }
+    const answer = await this.exchange(connection, managementMessage('001', this.stamp(new Date())));
+    if (typeof answer === 'string' || answer.fields[39] !== '00') {
+      this.log.warn({ link: this.name, answer: typeof answer === 'string' ? answer : answer.fields[39] }, 'sign-on refused');
+      connection.close();
+      return;
+    }
+    connection.signedOn = true;
+    this.reconnectAttempts[slot] = 0;
+    this.log.info({ link: this.name, connection: connection.id }, 'signed on');
+    for (const wake of this.upWaiters.splice(0)) wake();
+    this.kickDrains();
+  }
+
+  private echoIdle(): void {
+    const now = Date.now();
+    for (const connection of this.slots) {
+      if (!connection?.signedOn || !connection.isOpen || now - connection.lastReceived_ms < this.settings.echo_idle_ms) continue;
+      connection.lastReceived_ms = now;
+      void this.exchange(connection, managementMessage('301', this.stamp(new Date(now)))).then((answer) => {
+        if (typeof answer === 'string') {
+          this.log.warn({ link: this.name, connection: connection.id }, 'echo unanswered; dropping the connection');
+          connection.close();
+        }
+      });
+    }
+  }
+
+  /** Sends a key change (0800/161) on every connection and switches to the new MAC key when all accept it. */
+  async changeMacKey(keyId: string, kcv: string): Promise<boolean> {
+    const answers = await Promise.all(this.slots.filter((c): c is LinkConnection => c?.signedOn === true && c.isOpen)
+      .map((connection) => this.exchange(connection, managementMessage('161', this.stamp(new Date()), this.wire.keyChangeField(keyId, kcv)))));
+    const accepted = answers.length > 0 && answers.every((answer) => typeof answer !== 'string' && answer.fields[39] === '00');
+    if (accepted) this.macKeyId = keyId;
+    return accepted;
+  }
+
+  private kickDrains(): void {
+    if (this.closing || this.upCount() === 0) return;
+    void this.drainReversals();
+    void this.drainAdvices();
+  }
+
+  private async drainReversals(): Promise<void> {
+    if (this.drainingReversals) return;
+    this.drainingReversals = true;
+    try {
+      for (let sent = 0; sent < DRAIN_BATCH_MAX && !this.closing; sent += 1) {
+        const connection = this.pick();
+        const row = connection ? this.store.nextReversal(this.name, Date.now()) : undefined;
+        if (!connection || !row) break;
+        const message = row.attempts === 0 ? row.message : repeatOf(row.message);
+        const answer = await this.exchange(connection, message);
+        if (typeof answer === 'string') {
+          this.store.retryReversal(row.id, row.attempts + 1, Date.now() + backoff(row.attempts, this.settings.retry_ms_min, this.settings.retry_ms_max));
+          this.count('reversal_retries');
+          continue;
+        }
+        this.store.ackReversal(row.id, String(answer.fields[39] ?? ''));
+        this.count('reversals_acked');
+      }
+    } finally {
+      this.drainingReversals = false;
+    }
+  }
+
+  /** Advices leave strictly in order: the head is retried (0121) until answered or expired. */
+  private async drainAdvices(): Promise<void> {
+    if (this.drainingAdvices) return;
+    this.drainingAdvices = true;
+    try {
+      for (let sent = 0; sent < DRAIN_BATCH_MAX && !this.closing; sent += 1) {
+        const connection = this.pick();
+        const head = connection ? this.store.headAdvice(this.name) : undefined;
+        if (!connection || !head) break;
+        const now = Date.now();
+        if (head.expires_at <= now) {
+          this.store.finishAdvice(head.id, 'expired', null);
+          this.log.error({ link: this.name, advice: head.id }, 'advice expired unsent; flagged for finance');
+          continue;
+        }
+        if (head.next_at > now) break;
+        const answer = await this.exchange(connection, head.attempts === 0 ? head.message : repeatOf(head.message));
+        if (typeof answer === 'string') {
+          this.store.retryAdvice(head.id, head.attempts + 1, Date.now() + backoff(head.attempts, this.settings.retry_ms_min, this.settings.retry_ms_max));
+          this.count('advice_retries');
+          break;
+        }
+        const code = String(answer.fields[39] ?? '');
+        this.store.finishAdvice(head.id, code === '00' ? 'acked' : 'declined', code);
+        this.count(code === '00' ? 'advices_acked' : 'advices_declined');
+        if (code !== '00') this.log.warn({ link: this.name, advice: head.id, code }, 'advice declined by the network; flagged for finance');
+      }
+    } finally {
+      this.drainingAdvices = false;
+    }
+  }
+}

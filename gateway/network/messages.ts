@@ -1,0 +1,108 @@
+/**
+ * The messages the link builds: the 0100 of a palm payment (token PAN, token expiry, POS
+ * entry mode 072, the token cryptogram in DE 55, the token requestor id), the reversal that
+ * follows a time-out (same STAN, DE 90 naming the original), the 0120 advice of a stand-in
+ * approval, and network management 0800s. STAN, RRN and DE 7 come from the caller, which
+ * owns their allocation.
+ */
+import type { FieldValues, Message, TlvEntry } from '../../iso8583/index.js';
+import { joinOriginalDataElements } from '../../specs/index.js';
+import { NetworkLinkError } from './errors.js';
+import type { LinkWire } from './wire.js';
+
+/** What the payment pipeline asks the network for. */
+export interface AuthorizationRequest {
+  /** The network token (DE 2); never a card number. */
+  readonly tokenPan: string;
+  /** YYMM (DE 14). */
+  readonly tokenExpiry: string;
+  readonly amount_minor: bigint;
+  /** ISO 4217 numeric (DE 49). */
+  readonly currency: number;
+  /** Merchant category code (DE 18). */
+  readonly mcc: string;
+  /** Eight characters (DE 41). */
+  readonly terminalId: string;
+  /** Fifteen characters at most (DE 42). */
+  readonly merchantId: string;
+  /** The palm identity the payment was identified as (stand-in limits per identity). */
+  readonly palmIdentity: string;
+  /** EMV data for DE 55: 9F26 token cryptogram with 9F36, 9F37, 9F02, 5F2A, 9A. */
+  readonly emv?: readonly TlvEntry[];
+  readonly merchantName?: string;
+}
+
+export interface Stamp { readonly stan: string; readonly transmission: string; readonly rrn: string }
+
+const pad2 = (n: number): string => String(n).padStart(2, '0');
+
+/** DE 7 (MMDDhhmmss, UTC). */
+export function transmissionDateTime(now: Date): string {
+  return `${pad2(now.getUTCMonth() + 1)}${pad2(now.getUTCDate())}${pad2(now.getUTCHours())}${pad2(now.getUTCMinutes())}${pad2(now.getUTCSeconds())}`;
+}
+
+/** RRN (DE 37): last digit of the year, day of the year, hour, STAN — unique per link per day. */
+export function retrievalReference(now: Date, stan: string): string {
+  const start = Date.UTC(now.getUTCFullYear(), 0, 1);
+  const dayOfYear = Math.floor((now.getTime() - start) / 86_400_000) + 1;
+  return `${now.getUTCFullYear() % 10}${String(dayOfYear).padStart(3, '0')}${pad2(now.getUTCHours())}${stan}`;
+}
+
+export function checkRequest(request: AuthorizationRequest): void {
+  const problems: string[] = [];
+  if (!/^\d{12,19}$/.test(request.tokenPan)) problems.push('tokenPan must be 12..19 digits');
+  if (!/^\d{2}(0[1-9]|1[0-2])$/.test(request.tokenExpiry)) problems.push('tokenExpiry must be YYMM');
+  if (request.amount_minor <= 0n || request.amount_minor >= 10n ** 12n) problems.push('amount_minor must be 1..999999999999');
+  if (!Number.isInteger(request.currency) || request.currency < 1 || request.currency > 999) problems.push('currency must be ISO 4217 numeric');
+  if (!/^\d{4}$/.test(request.mcc)) problems.push('mcc must be 4 digits');
+  if (!/^[\x20-\x7e]{8}$/.test(request.terminalId)) problems.push('terminalId must be 8 printable characters');
+  if (!/^[\x20-\x7e]{1,15}$/.test(request.merchantId)) problems.push('merchantId must be 1..15 printable characters');
+  if (request.palmIdentity.length === 0 || request.palmIdentity.length > 64) problems.push('palmIdentity must be 1..64 characters');
+  if (problems.length > 0) throw new NetworkLinkError('link_request_invalid', problems.join('; '));
+}
+
+export function authorizationMessage(wire: LinkWire, request: AuthorizationRequest, stamp: Stamp, now: Date, acquirerId: string, trid: string): Message {
+  const fields: FieldValues = {
+    2: request.tokenPan, 3: '000000', 4: request.amount_minor.toString().padStart(12, '0'), 7: stamp.transmission, 11: stamp.stan,
+    12: `${pad2(now.getUTCHours())}${pad2(now.getUTCMinutes())}${pad2(now.getUTCSeconds())}`, 13: `${pad2(now.getUTCMonth() + 1)}${pad2(now.getUTCDate())}`,
+    14: request.tokenExpiry, 18: request.mcc, 22: '072', 25: '00', 32: acquirerId, 37: stamp.rrn, 41: request.terminalId,
+    42: request.merchantId.padEnd(15, ' '), 49: String(request.currency).padStart(3, '0'),
+  };
+  if (request.merchantName !== undefined) fields[43] = request.merchantName.slice(0, 40).padEnd(40, ' ');
+  if (request.emv !== undefined) fields[55] = request.emv.map((entry) => ({ tag: entry.tag, value: entry.value }));
+  wire.withTrid(fields, trid);
+  return { mti: '0100', fields };
+}
+
+const REVERSAL_COPIED = [2, 3, 4, 12, 13, 14, 18, 22, 25, 32, 37, 41, 42, 49];
+
+/** The reversal of an authorization whose answer never came: same STAN, new DE 7, DE 90 naming it. */
+export function reversalMessage(authorization: Message, mti: '0400' | '0420', transmission: string): Message {
+  const original = authorization.fields;
+  const fields: FieldValues = {};
+  for (const id of REVERSAL_COPIED) {
+    const value = original[id];
+    if (value !== undefined) fields[id] = value;
+  }
+  fields[7] = transmission;
+  fields[11] = original[11]!;
+  fields[90] = joinOriginalDataElements({
+    mti: authorization.mti, stan: String(original[11]), transmissionDateTime: String(original[7]),
+    acquiringInstitutionId: typeof original[32] === 'string' ? original[32] : '', forwardingInstitutionId: '',
+  });
+  return { mti, fields };
+}
+
+/** The advice of a stand-in approval: the authorization's data under a new STAN and DE 7. */
+export function adviceMessage(authorization: Message, stamp: Pick<Stamp, 'stan' | 'transmission'>, authCode: string): Message {
+  return { mti: '0120', fields: { ...authorization.fields, 7: stamp.transmission, 11: stamp.stan, 38: authCode, 39: '00' } };
+}
+
+export function managementMessage(code: '001' | '002' | '161' | '301', stamp: Pick<Stamp, 'stan' | 'transmission'>, extra: FieldValues = {}): Message {
+  return { mti: '0800', fields: { 7: stamp.transmission, 11: stamp.stan, 70: code, ...extra } };
+}
+
+/** A repeat carries the first transmission's data; only the MTI's last digit changes. */
+export function repeatOf(message: Message): Message {
+  return { mti: `${message.mti.slice(0, 3)}1`, fields: message.fields };
+}

@@ -1,0 +1,173 @@
+/**
+ * The link's durable state in one SQLite file (WAL, synchronous=FULL so a queued reversal or
+ * advice survives a power cut, not just a crash): STAN blocks per link and day, the reversal
+ * queue and the store-and-forward advice queue. STANs are reserved in blocks so allocation
+ * costs no write per message; after a restart the rest of the last block is skipped, never
+ * reused. Both queues are bounded; stand-in usage (per identity, merchant, velocity) is read
+ * from the advice queue, which keeps a few days of history for that purpose.
+ */
+import Database from 'better-sqlite3';
+import { assert } from '../../core/index.js';
+import type { Message } from '../../iso8583/index.js';
+import { NetworkLinkError } from './errors.js';
+
+export const STAN_MAX = 999_999;
+export const STAN_BLOCK_SIZE = 1_000;
+export const REVERSAL_QUEUE_ROWS_MAX = 100_000;
+export const ADVICE_QUEUE_ROWS_MAX = 100_000;
+/** Finished rows older than this are pruned at open (stand-in day limits need only today). */
+export const QUEUE_HISTORY_MS = 3 * 86_400_000;
+
+export type ReversalStatus = 'pending' | 'acked';
+export type AdviceStatus = 'pending' | 'acked' | 'declined' | 'expired';
+
+export interface QueuedMessage {
+  readonly id: number;
+  readonly message: Message;
+  readonly attempts: number;
+  readonly expires_at: number;
+}
+
+export interface AdviceRow {
+  id: number; status: AdviceStatus; attempts: number; response_code: string | null; finance_flag: number; rrn: string; amount_minor: string;
+}
+
+export interface AdviceInput {
+  message: Message; identity: string; merchant: string; amount_minor: bigint; currency: number; now_ms: number; expires_ms: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS stan (link TEXT PRIMARY KEY, day TEXT NOT NULL, reserved_upto INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS reversals (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, link TEXT NOT NULL, status TEXT NOT NULL, message TEXT NOT NULL,
+  attempts INTEGER NOT NULL, next_at INTEGER NOT NULL, created_at INTEGER NOT NULL, response_code TEXT);
+CREATE INDEX IF NOT EXISTS reversals_due ON reversals (link, status, id);
+CREATE TABLE IF NOT EXISTS advices (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, link TEXT NOT NULL, status TEXT NOT NULL, message TEXT NOT NULL,
+  identity TEXT NOT NULL, merchant TEXT NOT NULL, day TEXT NOT NULL, amount_minor TEXT NOT NULL, currency INTEGER NOT NULL,
+  attempts INTEGER NOT NULL, next_at INTEGER NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+  response_code TEXT, finance_flag INTEGER NOT NULL DEFAULT 0, rrn TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS advices_due ON advices (link, status, id);
+CREATE INDEX IF NOT EXISTS advices_identity ON advices (identity, day);
+CREATE INDEX IF NOT EXISTS advices_merchant ON advices (merchant, day);
+`;
+
+export function dayOf(now_ms: number): string {
+  return new Date(now_ms).toISOString().slice(0, 10);
+}
+
+export class LinkStore {
+  private readonly db: Database.Database;
+  private readonly stans = new Map<string, { day: string; next: number; limit: number }>();
+
+  constructor(readonly file: string) {
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.exec(SCHEMA);
+    const cutoff = Date.now() - QUEUE_HISTORY_MS;
+    this.db.prepare("DELETE FROM reversals WHERE status <> 'pending' AND created_at < ?").run(cutoff);
+    this.db.prepare("DELETE FROM advices WHERE status <> 'pending' AND created_at < ?").run(cutoff);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  /** The next STAN of `link` today: unique per link per day, across restarts. */
+  allocateStan(link: string, now_ms: number): string {
+    const day = dayOf(now_ms);
+    let state = this.stans.get(link);
+    if (!state || state.day !== day) {
+      const row = this.db.prepare('SELECT day, reserved_upto FROM stan WHERE link = ?').get(link) as { day: string; reserved_upto: number } | undefined;
+      // Restarted the same day: skip the rest of the last reserved block.
+      const next = row && row.day === day ? row.reserved_upto + 1 : 1;
+      state = { day, next, limit: next - 1 };
+      this.stans.set(link, state);
+    }
+    if (state.next > STAN_MAX) {
+      // 999,999 messages in one day on one link: wrap, as networks expect; logged by the caller.
+      state.next = 1;
+      state.limit = 0;
+    }
+    if (state.next > state.limit) {
+      state.limit = Math.min(STAN_MAX, state.next + STAN_BLOCK_SIZE - 1);
+      this.db.prepare('INSERT INTO stan (link, day, reserved_upto) VALUES (?, ?, ?) ON CONFLICT (link) DO UPDATE SET day = excluded.day, reserved_upto = excluded.reserved_upto').run(link, day, state.limit);
+    }
+    const stan = state.next;
+    state.next += 1;
+    assert(stan >= 1 && stan <= STAN_MAX, 'STAN out of range');
+    return String(stan).padStart(6, '0');
+  }
+
+  enqueueReversal(link: string, message: Message, now_ms: number): number {
+    const pending = this.db.prepare("SELECT COUNT(*) AS n FROM reversals WHERE link = ? AND status = 'pending'").get(link) as { n: number };
+    if (pending.n >= REVERSAL_QUEUE_ROWS_MAX) throw new NetworkLinkError('link_queue_full', `reversal queue of ${link} holds ${REVERSAL_QUEUE_ROWS_MAX} rows`);
+    const result = this.db.prepare("INSERT INTO reversals (link, status, message, attempts, next_at, created_at) VALUES (?, 'pending', ?, 0, ?, ?)").run(link, JSON.stringify(message), now_ms, now_ms);
+    return Number(result.lastInsertRowid);
+  }
+
+  nextReversal(link: string, now_ms: number): QueuedMessage | undefined {
+    const row = this.db.prepare("SELECT id, message, attempts FROM reversals WHERE link = ? AND status = 'pending' AND next_at <= ? ORDER BY id LIMIT 1").get(link, now_ms) as { id: number; message: string; attempts: number } | undefined;
+    return row ? { id: row.id, message: JSON.parse(row.message) as Message, attempts: row.attempts, expires_at: Number.MAX_SAFE_INTEGER } : undefined;
+  }
+
+  ackReversal(id: number, responseCode: string): void {
+    const changed = this.db.prepare("UPDATE reversals SET status = 'acked', response_code = ? WHERE id = ? AND status = 'pending'").run(responseCode, id).changes;
+    assert(changed <= 1, 'one reversal per id');
+  }
+
+  retryReversal(id: number, attempts: number, next_at: number): void {
+    this.db.prepare('UPDATE reversals SET attempts = ?, next_at = ? WHERE id = ?').run(attempts, next_at, id);
+  }
+
+  reversalStatus(id: number): { status: ReversalStatus; attempts: number; response_code: string | null } | undefined {
+    return this.db.prepare('SELECT status, attempts, response_code FROM reversals WHERE id = ?').get(id) as { status: ReversalStatus; attempts: number; response_code: string | null } | undefined;
+  }
+
+  pendingCounts(link: string): { reversals: number; advices: number } {
+    const reversals = (this.db.prepare("SELECT COUNT(*) AS n FROM reversals WHERE link = ? AND status = 'pending'").get(link) as { n: number }).n;
+    const advices = (this.db.prepare("SELECT COUNT(*) AS n FROM advices WHERE link = ? AND status = 'pending'").get(link) as { n: number }).n;
+    return { reversals, advices };
+  }
+
+  enqueueAdvice(link: string, input: AdviceInput): number {
+    const pending = this.db.prepare("SELECT COUNT(*) AS n FROM advices WHERE link = ? AND status = 'pending'").get(link) as { n: number };
+    if (pending.n >= ADVICE_QUEUE_ROWS_MAX) throw new NetworkLinkError('link_queue_full', `advice queue of ${link} holds ${ADVICE_QUEUE_ROWS_MAX} rows`);
+    const rrn = input.message.fields[37];
+    assert(typeof rrn === 'string', 'an advice carries an RRN');
+    const result = this.db.prepare(`INSERT INTO advices (link, status, message, identity, merchant, day, amount_minor, currency, attempts, next_at, created_at, expires_at, rrn)
+      VALUES (?, 'pending', ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)`).run(link, JSON.stringify(input.message), input.identity, input.merchant, dayOf(input.now_ms), input.amount_minor.toString(), input.currency, input.now_ms, input.now_ms, input.expires_ms, rrn);
+    return Number(result.lastInsertRowid);
+  }
+
+  /** The oldest pending advice: advices leave in order, so the head blocks the rest. */
+  headAdvice(link: string): (QueuedMessage & { next_at: number }) | undefined {
+    const row = this.db.prepare("SELECT id, message, attempts, next_at, expires_at FROM advices WHERE link = ? AND status = 'pending' ORDER BY id LIMIT 1").get(link) as { id: number; message: string; attempts: number; next_at: number; expires_at: number } | undefined;
+    return row ? { id: row.id, message: JSON.parse(row.message) as Message, attempts: row.attempts, next_at: row.next_at, expires_at: row.expires_at } : undefined;
+  }
+
+  finishAdvice(id: number, status: Exclude<AdviceStatus, 'pending'>, responseCode: string | null): void {
+    const flag = status === 'acked' ? 0 : 1;
+    const changed = this.db.prepare("UPDATE advices SET status = ?, response_code = ?, finance_flag = ? WHERE id = ? AND status = 'pending'").run(status, responseCode, flag, id).changes;
+    assert(changed <= 1, 'one advice per id');
+  }
+
+  retryAdvice(id: number, attempts: number, next_at: number): void {
+    this.db.prepare('UPDATE advices SET attempts = ?, next_at = ? WHERE id = ?').run(attempts, next_at, id);
+  }
+
+  advices(link: string): AdviceRow[] {
+    return this.db.prepare('SELECT id, status, attempts, response_code, finance_flag, rrn, amount_minor FROM advices WHERE link = ? ORDER BY id').all(link) as AdviceRow[];
+  }
+
+  /** Stand-in approvals already given today (any link): per identity, per merchant, and recent ones for velocity. */
+  standInUsage(identity: string, merchant: string, now_ms: number, window_ms: number): { identityAmount: bigint; identityCount: number; merchantAmount: bigint; recentCount: number } {
+    const day = dayOf(now_ms);
+    const byIdentity = this.db.prepare('SELECT amount_minor FROM advices WHERE identity = ? AND day = ?').all(identity, day) as { amount_minor: string }[];
+    const byMerchant = this.db.prepare('SELECT amount_minor FROM advices WHERE merchant = ? AND day = ?').all(merchant, day) as { amount_minor: string }[];
+    const recent = this.db.prepare('SELECT COUNT(*) AS n FROM advices WHERE identity = ? AND created_at > ?').get(identity, now_ms - window_ms) as { n: number };
+    const sum = (rows: { amount_minor: string }[]): bigint => rows.reduce((total, row) => total + BigInt(row.amount_minor), 0n);
+    return { identityAmount: sum(byIdentity), identityCount: byIdentity.length, merchantAmount: sum(byMerchant), recentCount: recent.n };
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * The link's view of a dialect: codec, framing, the visa-like network header on every
+ * request, where the token requestor id and the key-change data travel, and the MAC
+ * convention shared with the networks (the MAC is the last field — DE 64, or DE 128 when a
+ * secondary bitmap is present — and covers every message byte before it).
+ */
+import { compileSpec, encodeFrame, type FieldValues, type Framing, type Message, type MessageCodec } from '../../iso8583/index.js';
+import { dialect, encodeVisaLikeHeader, isDialectName, type DialectName } from '../../specs/index.js';
+import { NetworkLinkError } from './errors.js';
+
+export const MAC_SIZE_BYTES = 8;
+const ZERO_MAC = '0'.repeat(MAC_SIZE_BYTES * 2);
+/** Station ids of the visa-like header: ours (source) and the network's (destination). */
+const ACQUIRER_STATION = '100001';
+const NETWORK_STATION = '400000';
+
+export interface LinkWire {
+  readonly name: DialectName;
+  readonly codec: MessageCodec;
+  readonly framing: Framing;
+  frame(message: Buffer): Buffer;
+  /** Puts the token requestor id (and the palm indicator) where this dialect carries it. */
+  withTrid(fields: FieldValues, trid: string): void;
+  keyChangeField(keyId: string, kcv: string): FieldValues;
+}
+
+export function createLinkWire(name: string): LinkWire {
+  if (!isDialectName(name)) throw new NetworkLinkError('link_option_invalid', `unknown spec ${JSON.stringify(name)}`);
+  const { spec, framing } = dialect(name);
+  const codec = compileSpec(spec);
+  return {
+    name, codec, framing,
+    frame: (message) => encodeFrame(framing, message, framing.headerLength > 0 ? requestHeader(message.length) : undefined),
+    withTrid: (fields, trid) => {
+      if (name === 'visa-like') fields[126] = { 10: 'P01', 20: trid };
+      else if (name === 'mastercard-like') fields[48] = [{ tag: '33', value: trid }, { tag: '61', value: 'P0000' }];
+      else fields[48] = trid;
+    },
+    keyChangeField: (keyId, kcv) => (name === 'mastercard-like' ? { 48: [{ tag: '11', value: `${keyId}:${kcv}` }] } : { 48: `${keyId}:${kcv}` }),
+  };
+}
+
+function requestHeader(length: number): Buffer {
+  return encodeVisaLikeHeader({ destinationStationId: NETWORK_STATION, sourceStationId: ACQUIRER_STATION, roundTripInfo: 0, baseFlags: 0, messageStatusFlags: 0, batchNumber: 0, userInfo: 0 }, length);
+}
+
+export function macFieldFor(fields: FieldValues): 64 | 128 {
+  for (const key of Object.keys(fields)) {
+    const id = Number(key);
+    if (id > 64 && id !== 128) return 128;
+  }
+  return 64;
+}
+
+/** Encodes with a zero MAC in its place; the MAC of the bytes before it goes in the last 8 bytes. */
+export function encodeForMac(codec: MessageCodec, message: Message): Buffer {
+  const fields: FieldValues = { ...message.fields };
+  delete fields[64];
+  delete fields[128];
+  fields[macFieldFor(fields)] = ZERO_MAC;
+  return codec.encode({ mti: message.mti, fields });
+}
+
+/** 0100 -> 0110, 0401 -> 0410, 0800 -> 0810. */
+export function responseMti(mti: string): string {
+  return `${mti.slice(0, 2)}${String(Number(mti[2]) + 1)}0`;
+}
+
+/** What pairs a response with its request: response MTI + STAN + terminal + DE 7. */
+export function matchKey(responseMtiText: string, fields: FieldValues): string {
+  const text = (id: number): string => {
+    const value = fields[id];
+    return typeof value === 'string' ? value : '';
+  };
+  return `${responseMtiText}|${text(11)}|${text(41).trimEnd()}|${text(7)}`;
+}
