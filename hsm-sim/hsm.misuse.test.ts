@@ -5,6 +5,7 @@
  * stops the start, and no key material in clear reaches any log, response, audit line or
  * file other than the LMK file.
  */
+import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -71,6 +72,7 @@ describe('every misuse has its own error code', () => {
       [() => hsm.formKeyFromComponents({ keyId: 'bad2', usage: 'K0', algorithm: 'A', modeOfUse: 'B', exportability: 'N', components: [{ value: Buffer.alloc(32, 1) }, { value: Buffer.alloc(32, 1) }] }), 'hsm_component_invalid'],
       [() => hsm.formKeyFromComponents({ keyId: 'bad3', usage: 'K0', algorithm: 'A', modeOfUse: 'B', exportability: 'N', components: [{ value: Buffer.alloc(32, 1), kcv: '000000' }, { value: Buffer.alloc(32, 2) }] }), 'hsm_kcv_mismatch'],
       [() => hsm.registerTerminalKey({ terminalId: 'T-9', publicKey: Buffer.alloc(91, 4) }), 'hsm_terminal_key_invalid'],
+      [() => hsm.registerTerminalKey({ terminalId: 'T-10', publicKey: generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey.export({ format: 'der', type: 'spki' }) }), 'hsm_terminal_key_invalid'],
     ];
     for (const [send, code] of cases) expect(await refusal(send())).toBe(code);
     expect(await hsm.verifyMac({ keyId: 'mac-fixed', data: Buffer.alloc(8), mac: Buffer.alloc(8) })).toBe(false);
