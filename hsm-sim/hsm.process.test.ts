@@ -7,7 +7,7 @@
 import { createHmac, generateKeyPairSync, sign as nodeSign, webcrypto as nodeWebcrypto } from 'node:crypto';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HsmClient, HsmError, spawnHsmProcess, type SpawnedHsm } from './index.js';
+import { CLIENT_QUEUE_MAX, HsmClient, HsmError, spawnHsmProcess, type SpawnedHsm } from './index.js';
 import { unwrapKeyBlock } from './keyblock.js';
 import { computeCryptogram } from './cryptogram.js';
 import type { StoredKey } from './keystore.js';
@@ -198,6 +198,20 @@ describe('pipelining and the client', () => {
     const unreachable = new HsmClient({ port, timeout_ms: 500 });
     await expect(unreachable.echo(Buffer.from('x'))).rejects.toMatchObject({ code: 'hsm_connection_failed' });
     await unreachable.close();
+  });
+
+  it('bounds the wait queue: beyond it a request is refused at once; close() fails the rest', async () => {
+    const silent = net.createServer((socket) => socket.resume());
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const address = silent.address();
+    const client = new HsmClient({ port: typeof address === 'object' && address ? address.port : 0, connections: 1, in_flight_per_connection_max: 1, timeout_ms: 30_000 });
+    const outcomes = Array.from({ length: CLIENT_QUEUE_MAX + 1 }, () => client.echo(Buffer.from('x')).then(() => 'answered', (error: HsmError) => error.code));
+    const extra = await client.echo(Buffer.from('x')).then(() => 'answered', (error: HsmError) => error.code);
+    expect(extra).toBe('hsm_client_overloaded');
+    await client.close();
+    const codes = new Set(await Promise.all(outcomes));
+    expect([...codes].every((c) => c === 'hsm_client_closed' || c === 'hsm_connection_failed')).toBe(true);
+    await new Promise<void>((resolve) => silent.close(() => resolve()));
   });
 
   it('reconnects when the HSM restarts on the same port', async () => {
