@@ -128,6 +128,7 @@ describe('every misuse has its own error code', () => {
 describe('key file, audit trail and the absence of key material', () => {
   it('creates lmk.json and keys.json with mode 0600 under <dataDir>/hsm', () => {
     for (const file of ['lmk.json', 'keys.json', 'audit.log']) expect(statSync(path.join(temp.dir, 'hsm', file)).mode & 0o777).toBe(0o600);
+    expect(statSync(path.join(temp.dir, 'hsm')).mode & 0o777).toBe(0o700);
   });
 
   it('audits key management and misuse by id and KCV', () => {

@@ -90,6 +90,7 @@ export class KeyStore {
   /** Opens (or at first start creates) the key store under `dir`; a tampered file stops the start. */
   static async open(dir: string, limits: KeyStoreLimits = { keys_count_max: KEYS_COUNT_MAX, terminals_count_max: TERMINALS_COUNT_MAX }): Promise<KeyStore> {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
+    chmodSync(dir, 0o700);
     const store = new KeyStore(dir, limits);
     await store.loadLmk();
     await store.loadKeys();
