@@ -79,7 +79,7 @@ export function createHttpApp(ctx: HttpContext): Hono {
     writeFileSync(file, built.text);
     return c.json({ file, date, transactions: built.transactions, injected: built.injected });
   });
-  app.get('/stats', (c) => c.json({ ...ctx.network.stats, processing: ctx.processing.percentiles(), accounts: ctx.network.issuer.size, tokens: ctx.network.tokens.size }));
+  app.get('/stats', (c) => c.json({ ...ctx.network.stats, processing: ctx.processing.percentiles(), cpu_us: process.cpuUsage(), accounts: ctx.network.issuer.size, tokens: ctx.network.tokens.size }));
   app.post('/stats/processing/reset', (c) => { ctx.processing.reset(); return c.json({ ok: true }); });
   return app;
 }

@@ -256,8 +256,17 @@ function text(fields: FieldValues, id: number): string {
   return typeof value === 'string' ? value : '';
 }
 
+let cachedDayNumber = -1;
+let cachedDay = '';
+
+/** YYYY-MM-DD (UTC); formatted once per day, since every approval asks. */
 export function isoDate(now: Date): string {
-  return now.toISOString().slice(0, 10);
+  const dayNumber = Math.floor(now.getTime() / 86_400_000);
+  if (dayNumber !== cachedDayNumber) {
+    cachedDayNumber = dayNumber;
+    cachedDay = now.toISOString().slice(0, 10);
+  }
+  return cachedDay;
 }
 
 export function interchangeOf(amount_minor: bigint): bigint {

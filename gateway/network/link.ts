@@ -213,8 +213,9 @@ export class NetworkLink {
   }
 
   private stamp(now: Date): Stamp {
+    const wraps = this.store.stanWraps;
     const stan = this.store.allocateStan(this.name, now.getTime());
-    if (stan === '000001' && now.getTime() % DAY_MS > 60_000) this.log.warn({ link: this.name }, 'STAN wrapped within the day');
+    if (this.store.stanWraps !== wraps) this.log.warn({ link: this.name }, 'all STANs of the day used; wrapped to 000001');
     return { stan, transmission: transmissionDateTime(now), rrn: retrievalReference(now, stan) };
   }
 

@@ -52,13 +52,17 @@ CREATE INDEX IF NOT EXISTS advices_identity ON advices (identity, day);
 CREATE INDEX IF NOT EXISTS advices_merchant ON advices (merchant, day);
 `;
 
+const DAY_MS = 86_400_000;
+
 export function dayOf(now_ms: number): string {
   return new Date(now_ms).toISOString().slice(0, 10);
 }
 
 export class LinkStore {
   private readonly db: Database.Database;
-  private readonly stans = new Map<string, { day: string; next: number; limit: number }>();
+  private readonly stans = new Map<string, { day: string; dayNumber: number; next: number; limit: number }>();
+  /** Times a link used up all STANs of a day and started again at 1 (the caller logs it). */
+  stanWraps = 0;
 
   constructor(readonly file: string) {
     this.db = new Database(file);
@@ -76,23 +80,25 @@ export class LinkStore {
 
   /** The next STAN of `link` today: unique per link per day, across restarts. */
   allocateStan(link: string, now_ms: number): string {
-    const day = dayOf(now_ms);
     let state = this.stans.get(link);
-    if (!state || state.day !== day) {
+    // Day changes are rare: compare day numbers, and format the date only when one happens.
+    if (!state || state.dayNumber !== Math.floor(now_ms / DAY_MS)) {
+      const day = dayOf(now_ms);
       const row = this.db.prepare('SELECT day, reserved_upto FROM stan WHERE link = ?').get(link) as { day: string; reserved_upto: number } | undefined;
       // Restarted the same day: skip the rest of the last reserved block.
       const next = row && row.day === day ? row.reserved_upto + 1 : 1;
-      state = { day, next, limit: next - 1 };
+      state = { day, dayNumber: Math.floor(now_ms / DAY_MS), next, limit: next - 1 };
       this.stans.set(link, state);
     }
     if (state.next > STAN_MAX) {
       // 999,999 messages in one day on one link: wrap, as networks expect; logged by the caller.
       state.next = 1;
       state.limit = 0;
+      this.stanWraps += 1;
     }
     if (state.next > state.limit) {
       state.limit = Math.min(STAN_MAX, state.next + STAN_BLOCK_SIZE - 1);
-      this.db.prepare('INSERT INTO stan (link, day, reserved_upto) VALUES (?, ?, ?) ON CONFLICT (link) DO UPDATE SET day = excluded.day, reserved_upto = excluded.reserved_upto').run(link, day, state.limit);
+      this.db.prepare('INSERT INTO stan (link, day, reserved_upto) VALUES (?, ?, ?) ON CONFLICT (link) DO UPDATE SET day = excluded.day, reserved_upto = excluded.reserved_upto').run(link, state.day, state.limit);
     }
     const stan = state.next;
     state.next += 1;

@@ -68,9 +68,8 @@ export function responseMti(mti: string): string {
 
 /** What pairs a response with its request: response MTI + STAN + terminal + DE 7. */
 export function matchKey(responseMtiText: string, fields: FieldValues): string {
-  const text = (id: number): string => {
-    const value = fields[id];
-    return typeof value === 'string' ? value : '';
-  };
-  return `${responseMtiText}|${text(11)}|${text(41).trimEnd()}|${text(7)}`;
+  const stan = fields[11];
+  const terminal = fields[41];
+  const transmission = fields[7];
+  return `${responseMtiText}|${typeof stan === 'string' ? stan : ''}|${typeof terminal === 'string' ? terminal.trimEnd() : ''}|${typeof transmission === 'string' ? transmission : ''}`;
 }
