@@ -15,7 +15,7 @@ const dir = mkdtempSync(path.join(os.tmpdir(), 'palmswitch-bio-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function palmswitch(args: string[]): { stdout: string; stderr: string; status: number | null } {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], { encoding: 'utf8', timeout: 120_000 });
+  const result = spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], { encoding: 'utf8', timeout: 180_000 });
   return { stdout: result.stdout, stderr: result.stderr, status: result.status };
 }
 
@@ -46,5 +46,5 @@ describe('palmswitch bio', () => {
     const bad = palmswitch(['bio', 'compare', path.join(data, 'dataset.json'), path.join(data, 'id000001/1.png')]);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('image_invalid');
-  });
+  }, 240_000);
 });

@@ -61,7 +61,11 @@ export function openDataset(dir: string): DatasetSource {
   };
 }
 
-export interface SynthOptions { ids: number; captures: number; seed: number; kind: CaptureKind; attacksPerType: number; firstIdentity?: number }
+export interface SynthOptions {
+  ids: number; captures: number; seed: number; kind: CaptureKind; attacksPerType: number; firstIdentity?: number;
+  /** Captures of the identity at `position` (0-based) when not all need `captures` (large 1:N runs). */
+  capturesFor?: (position: number) => number;
+}
 
 const identityName = (index: number): string => `id${String(index).padStart(6, '0')}`;
 
@@ -77,7 +81,10 @@ export function syntheticSource(options: SynthOptions): DatasetSource {
   return {
     kind: options.kind,
     identities,
-    captures: (identity) => Array.from({ length: options.captures }, (_, n) => ({ kind: options.kind, ...renderCapture(options, indexOf(identity), n) })),
+    captures: (identity) => {
+      const count = options.capturesFor ? options.capturesFor(indexOf(identity) - first) : options.captures;
+      return Array.from({ length: count }, (_, n) => ({ kind: options.kind, ...renderCapture(options, indexOf(identity), n) }));
+    },
     attacks: () => syntheticAttacks(options, identities).map((a) => ({ type: a.type, identity: a.identity, capture: { kind: options.kind, ...a.capture } })),
   };
 }

@@ -5,7 +5,7 @@
  * (the sum rule on standardised scores, which assumes the two are independent for impostors).
  * Higher is more similar.
  */
-import { bestDistance, probeVariants, packGrid, packHash, palm_shift_cells_max, vein_shift_cells_max, type PackedCode, type Template, type TemplateTransform } from './template.js';
+import { bestDistance, probeVariants, packGrid, packHash, palm_shift_cells_max, palm_shift_cells_max_along, vein_shift_cells_max, type PackedCode, type Template, type TemplateTransform } from './template.js';
 import type { Extracted } from './capture.js';
 
 export interface ModalityStats { mean: number; std: number; typicalBits: number }
@@ -13,8 +13,8 @@ export interface ScoreModel { palm: ModalityStats; vein: ModalityStats }
 
 /** Starting statistics until a gallery calibrates its own (measured on synthetic impostors). */
 export const DEFAULT_SCORE_MODEL: ScoreModel = {
-  palm: { mean: 0.44, std: 0.015, typicalBits: 500 },
-  vein: { mean: 0.42, std: 0.03, typicalBits: 120 },
+  palm: { mean: 0.415, std: 0.027, typicalBits: 500 },
+  vein: { mean: 0.405, std: 0.035, typicalBits: 120 },
 };
 
 /** A probe ready for comparison: shifted variants under the gallery's transform. */
@@ -22,7 +22,7 @@ export interface Probe { palm: PackedCode[]; vein?: PackedCode[]; hash: Uint32Ar
 
 export function makeProbe(extracted: Extracted, transform: TemplateTransform): Probe {
   const probe: Probe = {
-    palm: probeVariants(extracted.palm, transform.palm, palm_shift_cells_max),
+    palm: probeVariants(extracted.palm, transform.palm, palm_shift_cells_max, palm_shift_cells_max_along),
     hash: packHash(extracted.hash, transform.hash), keyVersion: transform.version,
   };
   return extracted.vein ? { ...probe, vein: probeVariants(extracted.vein, transform.vein, vein_shift_cells_max) } : probe;

@@ -14,7 +14,10 @@ import { assert } from '../core/index.js';
 import { BiometricError } from './errors.js';
 import { orientations_count, palm_grid_cells, prefilter_bits, vein_grid_cells } from './model.js';
 
+// Residual misalignment after the valley-based ROI is larger along the palm (valley positions
+// move with finger spread) than across it.
 export const palm_shift_cells_max = 3;
+export const palm_shift_cells_max_along = 4;
 export const vein_shift_cells_max = 2;
 export const hash_words = prefilter_bits / 32;
 const code_planes = 3;
@@ -140,9 +143,9 @@ export function normalisedDistance(d: Distance, typicalBits: number): number {
 }
 
 /** Probe variants: the probe shifted by every offset within `shiftMax`, each packed. */
-export function probeVariants(grid: CodeGrid, transform: CellTransform, shiftMax: number): PackedCode[] {
+export function probeVariants(grid: CodeGrid, transform: CellTransform, shiftMax: number, shiftMaxY = shiftMax): PackedCode[] {
   const variants: PackedCode[] = [];
-  for (let dy = -shiftMax; dy <= shiftMax; dy += 1) {
+  for (let dy = -shiftMaxY; dy <= shiftMaxY; dy += 1) {
     for (let dx = -shiftMax; dx <= shiftMax; dx += 1) variants.push(packGrid(shiftGrid(grid, dx, dy), transform));
   }
   return variants;
