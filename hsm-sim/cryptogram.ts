@@ -2,8 +2,8 @@
  * Token cryptograms, EMV style. A per-token key is derived from the issuer/TSP master key
  * (usage E0) and the token PAN (EMV Book 2 A1.4.1 option A: Y = rightmost 16 digits of
  * PAN || PSN "00"; left half E(MK, Y), right half E(MK, Y xor FF..FF)). The cryptogram is a
- * MAC with that key over the transaction data — amount (n12), currency (n4), date (YYMMDD),
- * unpredictable number (4 bytes) and ATC (2 bytes) — ISO 9797-1 algorithm 3 with padding
+ * MAC with that key over the transaction data — token PAN (n19), amount (n12), currency (n4),
+ * date (YYMMDD), unpredictable number (4 bytes) and ATC (2 bytes) — ISO 9797-1 algorithm 3 with padding
  * method 2 for a TDES master key (as EMV ARQCs), AES-CMAC truncated to 8 bytes for an AES one.
  * Gateway and network simulator reach the same answer by naming the same master key id.
  */
@@ -32,18 +32,29 @@ function bcd(digits: string): Buffer {
   return Buffer.from(digits, 'hex');
 }
 
-export function derivePerTokenKey(master: StoredKey, tokenPan: string): Buffer {
-  const y = bcd((tokenPan + '00').slice(-16).padStart(16, '0'));
+/** EMV Book 2 A1.4.1 option A with a TDES issuer master key; `psn` is the 2-digit PAN sequence number. */
+export function deriveIccMasterKeyOptionA(masterKey: Uint8Array, pan: string, psn = '00'): Buffer {
+  const y = bcd((pan + psn).slice(-16).padStart(16, '0'));
   const inverted = Buffer.from(y.map((b) => b ^ 0xff));
-  if (master.algorithm === 'T') return withOddParity(Buffer.concat([encryptBlocks('tdes', master.clear, y), encryptBlocks('tdes', master.clear, inverted)]));
+  return withOddParity(Buffer.concat([encryptBlocks('tdes', masterKey, y), encryptBlocks('tdes', masterKey, inverted)]));
+}
+
+export function derivePerTokenKey(master: StoredKey, tokenPan: string): Buffer {
+  if (master.algorithm === 'T') return deriveIccMasterKeyOptionA(master.clear, tokenPan);
+  const y = bcd((tokenPan + '00').slice(-16).padStart(16, '0'));
   // AES: the 16-byte Y is the 8-byte block left-padded with zeros; halves as for TDES, cut to the master key's length.
   const y16 = Buffer.concat([Buffer.alloc(8), y]);
   const y16inverted = Buffer.from(y16.map((b) => b ^ 0xff));
   return Buffer.concat([encryptBlocks('aes', master.clear, y16), encryptBlocks('aes', master.clear, y16inverted)]).subarray(0, master.clear.length);
 }
 
+/**
+ * The MACed data. It starts with the whole token PAN (n19, F-padded): option A keeps only the
+ * rightmost 16 digits of PAN || PSN, so two tokens differing in their first digits would
+ * otherwise share a key and a cryptogram.
+ */
 export function cryptogramData(input: CryptogramInput): Buffer {
-  return Buffer.concat([bcd(input.amount), bcd('0' + input.currency), bcd(input.date), input.unpredictableNumber, input.atc]);
+  return Buffer.concat([Buffer.from(input.tokenPan.padEnd(20, 'F'), 'hex'), bcd(input.amount), bcd('0' + input.currency), bcd(input.date), input.unpredictableNumber, input.atc]);
 }
 
 export function computeCryptogram(master: StoredKey, input: CryptogramInput): Buffer {
