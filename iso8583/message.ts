@@ -8,6 +8,7 @@ import { ebcdicTables, type EbcdicTables } from './encoding.js';
 import { Iso8583Error } from './errors.js';
 import { isBitSet, readBitmap, setBit, writeBitmap } from './bitmap.js';
 import { compileField, type FieldCodec } from './field.js';
+import { decodePrimitive, encodePrimitive } from './primitive.js';
 import { MESSAGE_SIZE_BYTES_MAX, Reader, Writer } from './io.js';
 import type { FieldValue, FieldValues, Message, MessageSpec, MtiEncoding } from './spec.js';
 
@@ -37,6 +38,7 @@ export function compileSpec(spec: MessageSpec): MessageCodec {
     assert(Number.isInteger(id) && id >= 2 && id <= fieldCountMax && !bitmapSlot, `spec ${spec.name}: field ${key} out of range`);
     codecs[id] = compileField(spec.fields[id]!, String(id), ebcdic);
   }
+  const primitives = codecs.map((codec) => codec?.primitive);
   const writer = new Writer(MESSAGE_SIZE_BYTES_MAX);
   const bitmaps = new Uint8Array(24);
   const presence = new Uint8Array(24);
@@ -58,7 +60,12 @@ export function compileSpec(spec: MessageSpec): MessageCodec {
       // Bitmaps travel together up front: primary, secondary (bit 1), tertiary (bit 65).
       if (last > 64) writeBitmap(writer, spec.bitmap.encoding, ebcdic, '1', bitmaps, 8);
       if (last > 128) writeBitmap(writer, spec.bitmap.encoding, ebcdic, '65', bitmaps, 16);
-      for (let i = 0; i < ids.length; i += 1) codecs[ids[i]!]!.encode(values[i]!, writer);
+      for (let i = 0; i < ids.length; i += 1) {
+        const id = ids[i]!;
+        const primitive = primitives[id];
+        if (primitive !== undefined) encodePrimitive(primitive, values[i]!, writer);
+        else codecs[id]!.encode(values[i]!, writer);
+      }
       return writer.result();
     },
     decode(frame, start = 0, end = frame.length) {
@@ -84,7 +91,8 @@ export function compileSpec(spec: MessageSpec): MessageCodec {
           if (id === 1 || (id === 65 && spec.bitmap.tertiary === true)) continue;
           const codec = codecs[id];
           if (!codec) throw new Iso8583Error('field_unknown', `the bitmap names field ${id}, which spec ${spec.name} does not define`, String(id), bitmapEnd);
-          fields[id] = codec.decode(reader);
+          const primitive = primitives[id];
+          fields[id] = primitive !== undefined ? decodePrimitive(primitive, reader) : codec.decode(reader);
         }
       }
       if (reader.pos !== end) throw new Iso8583Error('trailing_bytes', `${end - reader.pos} bytes left after the last field`, '', reader.pos);

@@ -61,6 +61,12 @@ export function readPrefix(reader: Reader, prefix: LengthPrefix, ebcdic: EbcdicT
 
 export function writePrefix(buf: Buffer, offset: number, prefix: LengthPrefix, length: number, ebcdic: EbcdicTables | undefined): void {
   assert(length >= 0 && length <= prefixCapacity(prefix), 'prefix length out of range');
+  if (prefix.encoding === 'ascii' && prefix.digits === 2) {
+    // LL in ASCII is the most common prefix of all: two digit characters.
+    buf[offset] = 0x30 + ((length / 10) | 0);
+    buf[offset + 1] = 0x30 + (length % 10);
+    return;
+  }
   const size = prefixSize(prefix);
   if (prefix.encoding === 'binary') {
     if (size === 1) buf[offset] = length;
