@@ -5,6 +5,7 @@
  * its own results, computed as if its batch ran alone, in arrival order. Pending transfers
  * expire on time: a timer wakes at the next expiry and commits it.
  */
+import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { assert, PalmswitchError } from '../core/index.js';
 import { accountTransfersQuery, queryFilterQuery } from './query.js';
 import { StateMachine } from './state_machine.js';
@@ -31,6 +32,45 @@ export interface EmbeddedOptions {
   file: string;
   /** Nanoseconds since the UNIX epoch; tests may inject a clock. */
   clock?: () => bigint;
+  /**
+   * Open for reading only (reports, `palmswitch ledger balances`, recon): no lock, no writes,
+   * balances as of opening. Only one process may open the file for writing.
+   */
+  readonly?: boolean;
+}
+
+/**
+ * One writer per file: accounts live in the writer's memory, so a second writer would fold
+ * stale balances over newer ones. The lock file holds the writer's pid; a lock left by a dead
+ * process (SIGKILL) is taken over.
+ */
+function acquireWriterLock(file: string): string {
+  const lock = `${file}.lock`;
+  for (let attempt = 0; attempt < 2; attempt += 1) {
+    try {
+      const fd = openSync(lock, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return lock;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const pid = Number(readFileSync(lock, 'utf8'));
+      if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) {
+        throw new LedgerError('ledger_locked', `the ledger file ${file} is open for writing by process ${pid}`);
+      }
+      unlinkSync(lock);
+    }
+  }
+  throw new LedgerError('ledger_locked', `could not take the writer lock ${lock}`);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 type Request =
@@ -53,12 +93,21 @@ export class EmbeddedLedger implements Ledger {
   private closed = false;
   private expiryTimer: NodeJS.Timeout | null = null;
   private expiryArmedFor: bigint | null = null;
+  private readonly readonly: boolean;
+  private readonly lock: string | null;
 
   constructor(options: EmbeddedOptions) {
     this.clock = options.clock ?? wallClockNs;
-    this.storage = new Storage(options.file);
+    this.readonly = options.readonly === true;
+    this.lock = this.readonly ? null : acquireWriterLock(options.file);
+    try {
+      this.storage = new Storage(options.file, this.readonly);
+    } catch (error) {
+      if (this.lock) unlinkSync(this.lock);
+      throw new LedgerError('ledger_open_failed', `cannot open the ledger file ${options.file}: ${(error as Error).message}`, { cause: error });
+    }
     this.machine = new StateMachine(this.storage, this.clock);
-    this.armExpiry();
+    if (!this.readonly) this.armExpiry();
   }
 
   createAccounts(batch: readonly Account[]): Promise<CreateAccountResult[]> {
@@ -123,11 +172,14 @@ export class EmbeddedLedger implements Ledger {
     while (this.queue.length > 0 || this.scheduled) await new Promise((resolve) => setImmediate(resolve));
     this.closed = true;
     if (this.expiryTimer) clearTimeout(this.expiryTimer);
-    // Leave a tidy file: balances folded into the accounts table, the account log empty.
-    this.storage.begin();
-    this.machine.fold();
-    this.storage.commit();
+    if (!this.readonly) {
+      // Leave a tidy file: balances folded into the accounts table, the account log empty.
+      this.storage.begin();
+      this.machine.fold();
+      this.storage.commit();
+    }
     this.storage.close();
+    if (this.lock) unlinkSync(this.lock);
   }
 
   private checkOpen(): void {
@@ -136,6 +188,7 @@ export class EmbeddedLedger implements Ledger {
 
   private enqueue(request: Request): void {
     if (this.closed) { request.reject(new LedgerError('ledger_closed', 'the ledger is closed')); return; }
+    if (this.readonly) { request.reject(new LedgerError('ledger_read_only', 'the ledger was opened read-only')); return; }
     if (request.batch.length > batch_events_max) {
       request.reject(new LedgerError('ledger_batch_too_large', `at most ${batch_events_max} events per request`));
       return;

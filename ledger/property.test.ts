@@ -72,6 +72,7 @@ function modelEvent(m: ModelState, e: Event): string {
   if (p.event.kind !== 'pending') return 'pending_transfer_not_pending';
   const amount = e.kind === 'void' ? p.amount : e.amount === u128_max ? p.amount : e.amount;
   if (e.kind === 'post' && amount > p.amount) return 'exceeds_pending_transfer_amount';
+  if (e.kind === 'void' && e.amount !== 0n && e.amount !== p.amount) return 'pending_transfer_has_different_amount';
   if (p.state === 'posted') return 'pending_transfer_already_posted';
   if (p.state === 'voided') return 'pending_transfer_already_voided';
   const dr = m.accounts[p.dr]!;
@@ -191,6 +192,6 @@ async function runSteps(steps: Step[]): Promise<void> {
 
 describe('ledger property: embedded adapter against a reference model', () => {
   it('agrees on statuses and balances, keeps debits = credits and limits, and replays change nothing', async () => {
-    await fc.assert(fc.asyncProperty(fc.array(stepArb, { minLength: 1, maxLength: 25 }), runSteps), { numRuns: 60 });
-  });
+    await fc.assert(fc.asyncProperty(fc.array(stepArb, { minLength: 1, maxLength: 20 }), runSteps), { numRuns: Number(process.env.LEDGER_PROPERTY_RUNS ?? 40) });
+  }, 150_000);
 });

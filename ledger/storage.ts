@@ -68,8 +68,9 @@ CREATE TABLE IF NOT EXISTS failed_ids (id BLOB PRIMARY KEY, status INTEGER NOT N
 /** The transfers table and its indexes alone: the bare insert ceiling in the benchmark uses it. */
 export const TRANSFERS_SCHEMA_SQL = SCHEMA;
 
-export function openDatabase(file: string): DatabaseType {
-  const db = new Database(file);
+export function openDatabase(file: string, readonly = false): DatabaseType {
+  const db = new Database(file, { readonly, fileMustExist: readonly });
+  if (readonly) return db;
   db.pragma('journal_mode = WAL');
   // FULL: the WAL is fsynced at every commit, so an acknowledged request is on disk.
   db.pragma('synchronous = FULL');
@@ -181,10 +182,12 @@ export class Storage {
   readonly db: DatabaseType;
   private readonly statements: Record<string, Statement>;
 
-  constructor(file: string) {
-    this.db = openDatabase(file);
-    this.db.exec(SCHEMA);
-    this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING').run('schema_version', schema_version);
+  constructor(file: string, readonly = false) {
+    this.db = openDatabase(file, readonly);
+    if (!readonly) {
+      this.db.exec(SCHEMA);
+      this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING').run('schema_version', schema_version);
+    }
     const version = this.db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get('schema_version');
     assert(version === schema_version, `ledger file has schema version ${String(version)}, expected ${schema_version}`);
     const prepare = (sql: string): Statement => this.db.prepare(sql).safeIntegers(true);

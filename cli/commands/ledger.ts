@@ -38,7 +38,7 @@ async function runRecon(options: ReconOptions): Promise<number> {
   if (parsed.network !== options.network) {
     throw new PalmswitchError('argument_invalid', `the file is from network ${parsed.network}, not ${options.network}`);
   }
-  const ledger = openLedger(loadConfig());
+  const ledger = openLedger(loadConfig(), { readonly: true });
   try {
     const report = await reconcile(ledger, parsed, options.date);
     const text = options.format === 'json' ? reconReportJson(report) : reconReportCsv(report);
@@ -67,7 +67,7 @@ function printSheet(sheet: CurrencySheet, out: NodeJS.WritableStream): void {
 }
 
 async function runBalances(options: { json?: boolean }): Promise<number> {
-  const ledger = openLedger(loadConfig());
+  const ledger = openLedger(loadConfig(), { readonly: true });
   try {
     const sheets = await balanceSheet(ledger);
     if (options.json === true) {
