@@ -12,8 +12,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CreateAccountStatus, CreateTransferStatus, EmbeddedLedger, account, transfer, type Transfer } from '../ledger/index.js';
-import { INSERT_TRANSFER_SQL, Storage, transferToRow } from '../ledger/storage.js';
+import {
+  CreateAccountStatus, CreateTransferStatus, EmbeddedLedger, INSERT_TRANSFER_SQL, TRANSFERS_SCHEMA_SQL, account, openLedgerDatabase,
+  transfer, transferToRow, type Transfer,
+} from '../ledger/index.js';
 import type { Figure } from './harness.js';
 
 type Shape = 'acquiring' | 'uniform';
@@ -73,19 +75,23 @@ async function embeddedBatches(dir: string, shape: Shape): Promise<Measured> {
   return measured;
 }
 
+/** The ceiling: better-sqlite3 alone, same pragmas, same schema, same row encoding, no checks. */
 async function bareCeiling(dir: string, shape: Shape): Promise<Measured> {
-  const storage = new Storage(path.join(dir, `${shape}-bare.sqlite`));
-  const insert = storage.db.prepare(INSERT_TRANSFER_SQL);
+  const db = openLedgerDatabase(path.join(dir, `${shape}-bare.sqlite`));
+  db.exec(TRANSFERS_SCHEMA_SQL);
+  const insert = db.prepare(INSERT_TRANSFER_SQL);
+  const begin = db.prepare('BEGIN IMMEDIATE');
+  const commit = db.prepare('COMMIT');
   const batches = Array.from({ length: batches_count + 1 }, (_, b) => makeTransfers(shape, batch_size, BigInt(1 + b * batch_size), b + 1));
   let timestamp = timestamp_base;
   const insertBatch = (batch: Transfer[]): void => {
-    storage.begin();
+    begin.run();
     for (const t of batch) { timestamp += 1n; insert.run(...transferToRow({ ...t, timestamp })); }
-    storage.commit();
+    commit.run();
   };
   insertBatch(batches[batches_count]!); // warm-up
   const measured = await timed(batches_count * batch_size, () => { for (let b = 0; b < batches_count; b += 1) insertBatch(batches[b]!); });
-  storage.close();
+  db.close();
   return measured;
 }
 

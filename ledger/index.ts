@@ -23,3 +23,5 @@ export {
 } from './settlement.js';
 export { reconcile, reconReportJson, reconReportCsv, type ReconReport, type ReconLine, type ReconTotal, type ReconStatus } from './recon.js';
 export { balanceSheet, type CurrencySheet, type BalanceRow } from './balances.js';
+/** The embedded file's schema and row encoding, for the benchmark's bare better-sqlite3 ceiling. */
+export { openDatabase as openLedgerDatabase, TRANSFERS_SCHEMA_SQL, INSERT_TRANSFER_SQL, transferToRow } from './storage.js';
