@@ -35,6 +35,8 @@ export const FaultSchema = z.object({
   issuer_unavailable_rate: rate,
   /** Total outage: no connection is accepted, open ones are closed, nothing is answered. */
   outage: z.boolean(),
+  /** Which requests the per-request faults hit (MTI classes 01/02 authorization, 012x advice, 04xx reversal). */
+  applies_to: z.array(z.enum(['authorization', 'advice', 'reversal'])).max(3),
 }).strict();
 
 export type Faults = z.infer<typeof FaultSchema>;
@@ -42,7 +44,16 @@ export type Faults = z.infer<typeof FaultSchema>;
 export const NO_FAULTS: Faults = {
   latency: { kind: 'fixed', min_ms: 0, max_ms: 0, mean_ms: 0 },
   drop_rate: 0, disconnect_rate: 0, late_rate: 0, late_ms: 0, malformed_rate: 0, issuer_unavailable_rate: 0, outage: false,
+  applies_to: ['authorization', 'advice', 'reversal'],
 };
+
+/** The fault kind of a request MTI, or undefined for network management (only outages hit those). */
+export function faultTarget(mti: string): Faults['applies_to'][number] | undefined {
+  if (mti[1] === '4') return 'reversal';
+  if (mti[1] === '1' && mti[2] === '2') return 'advice';
+  if (mti[1] === '1' || mti[1] === '2') return 'authorization';
+  return undefined;
+}
 
 /** Merges a partial fault setting into the current one and validates the result. */
 export function mergeFaults(current: Faults, patch: unknown): Faults {

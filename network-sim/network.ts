@@ -43,6 +43,7 @@ export interface NetworkOptions {
 export interface Session { signedOn: boolean }
 
 export class NetworkStats {
+  /** Requests received per MTI, before any fault (a dropped request counts). */
   readonly byMti: Record<string, number> = {};
   readonly byCode: Record<string, number> = {};
   duplicates = 0;
@@ -81,7 +82,6 @@ export class CardNetwork {
   /** Answers one request; undefined for messages that get no answer (responses, unknown MTIs). */
   handle(message: Message, bytes: Buffer, session: Session, now: Date): Answer {
     const mti = message.mti;
-    this.stats.byMti[mti] = (this.stats.byMti[mti] ?? 0) + 1;
     if (mti === '0800') return this.networkManagement(message, session);
     if (!/^0[124][02][01]$/.test(mti)) return undefined;
     if (!session.signedOn) return this.reply(message, '91');
@@ -154,7 +154,7 @@ export class CardNetwork {
   private decide(message: Message, account: Account, now: Date): Message {
     const amount_minor = BigInt(text(message.fields, 4));
     const currency = Number(text(message.fields, 49));
-    const originalKey = clearedKey(text(message.fields, 11), text(message.fields, 41), text(message.fields, 7));
+    const originalKey = clearedKey(text(message.fields, 32), text(message.fields, 11), text(message.fields, 41), text(message.fields, 7));
     if (message.mti.startsWith('012')) return this.bookAdvice(message, account, amount_minor, currency, originalKey, now);
     const decision = this.issuer.authorize(account, { amount_minor, currency, mcc: text(message.fields, 18), expiry: account.expiry, now });
     if (decision.code !== '00') return this.reply(message, decision.code);
@@ -175,7 +175,7 @@ export class CardNetwork {
     const de90 = text(message.fields, 90);
     if (!/^\d{42}$/.test(de90)) return this.reply(message, '96');
     const original = splitOriginalDataElements(de90);
-    const record = this.cleared.get(clearedKey(original.stan, text(message.fields, 41), original.transmissionDateTime));
+    const record = this.cleared.get(clearedKey(text(message.fields, 32), original.stan, text(message.fields, 41), original.transmissionDateTime));
     if (record && !record.reversed) {
       record.reversed = true;
       if (record.account) this.issuer.release(record.account, record.amount_minor);
@@ -242,13 +242,14 @@ export class CardNetwork {
   }
 }
 
-/** MTI class and function + STAN + terminal + DE 7: what identifies one request and its repeats. */
+/** MTI class and function + acquirer + STAN + terminal + DE 7: what identifies one request and its repeats. */
 export function requestKey(message: Message): string {
-  return `${message.mti.slice(1, 3)}|${text(message.fields, 11)}|${text(message.fields, 41)}|${text(message.fields, 7)}`;
+  return `${message.mti.slice(1, 3)}|${text(message.fields, 32)}|${text(message.fields, 11)}|${text(message.fields, 41)}|${text(message.fields, 7)}`;
 }
 
-function clearedKey(stan: string, terminal: string, transmitted: string): string {
-  return `${stan}|${terminal}|${transmitted}`;
+/** STANs are unique per acquirer (DE 32), so the acquirer is part of every key. */
+function clearedKey(acquirer: string, stan: string, terminal: string, transmitted: string): string {
+  return `${acquirer}|${stan}|${terminal}|${transmitted}`;
 }
 
 function text(fields: FieldValues, id: number): string {

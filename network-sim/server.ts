@@ -10,7 +10,7 @@ import { FrameDecoder, type Frame, type Message } from '../iso8583/index.js';
 import { decodeVisaLikeHeader } from '../specs/index.js';
 import type { Logger } from '../core/index.js';
 import { NetworkSimError } from './errors.js';
-import { drawFault, type Faults } from './faults.js';
+import { drawFault, faultTarget, type Faults } from './faults.js';
 import type { CardNetwork, Session } from './network.js';
 import type { Wire } from './wire.js';
 
@@ -122,8 +122,11 @@ function onFrame(frame: Frame, session: Session, out: Outbox, ctx: IsoServerCont
   const started = performance.now();
   const message = decodeRequest(frame, ctx);
   if (!message || ctx.faults().outage) { settle(); return; }
-  const management = message.mti === '0800';
-  const action = management ? { kind: 'answer' as const, delay_ms: 0 } : drawFault(ctx.faults(), ctx.random);
+  const byMti = ctx.network.stats.byMti;
+  byMti[message.mti] = (byMti[message.mti] ?? 0) + 1;
+  const faults = ctx.faults();
+  const target = faultTarget(message.mti);
+  const action = target === undefined || !faults.applies_to.includes(target) ? { kind: 'answer' as const, delay_ms: 0 } : drawFault(faults, ctx.random);
   if (action.kind !== 'answer') ctx.network.stats.faults[action.kind] = (ctx.network.stats.faults[action.kind] ?? 0) + 1;
   if (action.kind === 'drop') { settle(); return; }
   if (action.kind === 'disconnect') { settle(); socket.destroy(); return; }

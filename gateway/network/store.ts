@@ -78,32 +78,38 @@ export class LinkStore {
     this.db.close();
   }
 
-  /** The next STAN of `link` today: unique per link per day, across restarts. */
+  /**
+   * The next STAN of `link` today: unique per link per day, across restarts and across
+   * processes sharing the file (each block is taken from the file's high-water mark).
+   */
   allocateStan(link: string, now_ms: number): string {
+    const dayNumber = Math.floor(now_ms / DAY_MS);
     let state = this.stans.get(link);
     // Day changes are rare: compare day numbers, and format the date only when one happens.
-    if (!state || state.dayNumber !== Math.floor(now_ms / DAY_MS)) {
-      const day = dayOf(now_ms);
-      const row = this.db.prepare('SELECT day, reserved_upto FROM stan WHERE link = ?').get(link) as { day: string; reserved_upto: number } | undefined;
-      // Restarted the same day: skip the rest of the last reserved block.
-      const next = row && row.day === day ? row.reserved_upto + 1 : 1;
-      state = { day, dayNumber: Math.floor(now_ms / DAY_MS), next, limit: next - 1 };
+    if (!state || state.dayNumber !== dayNumber) {
+      state = { day: dayOf(now_ms), dayNumber, next: 1, limit: 0 };
       this.stans.set(link, state);
     }
-    if (state.next > STAN_MAX) {
-      // 999,999 messages in one day on one link: wrap, as networks expect; logged by the caller.
-      state.next = 1;
-      state.limit = 0;
-      this.stanWraps += 1;
-    }
-    if (state.next > state.limit) {
-      state.limit = Math.min(STAN_MAX, state.next + STAN_BLOCK_SIZE - 1);
-      this.db.prepare('INSERT INTO stan (link, day, reserved_upto) VALUES (?, ?, ?) ON CONFLICT (link) DO UPDATE SET day = excluded.day, reserved_upto = excluded.reserved_upto').run(link, state.day, state.limit);
-    }
+    if (state.next > state.limit) this.reserveBlock(link, state);
     const stan = state.next;
     state.next += 1;
-    assert(stan >= 1 && stan <= STAN_MAX, 'STAN out of range');
+    assert(stan >= 1 && stan <= STAN_MAX && stan <= state.limit, 'STAN out of range');
     return String(stan).padStart(6, '0');
+  }
+
+  private reserveBlock(link: string, state: { day: string; next: number; limit: number }): void {
+    this.db.transaction(() => {
+      const row = this.db.prepare('SELECT day, reserved_upto FROM stan WHERE link = ?').get(link) as { day: string; reserved_upto: number } | undefined;
+      let start = row && row.day === state.day ? row.reserved_upto + 1 : 1;
+      if (start > STAN_MAX) {
+        // 999,999 messages in one day on one link: wrap, as networks expect; the caller logs it.
+        start = 1;
+        this.stanWraps += 1;
+      }
+      state.next = start;
+      state.limit = Math.min(STAN_MAX, start + STAN_BLOCK_SIZE - 1);
+      this.db.prepare('INSERT INTO stan (link, day, reserved_upto) VALUES (?, ?, ?) ON CONFLICT (link) DO UPDATE SET day = excluded.day, reserved_upto = excluded.reserved_upto').run(link, state.day, state.limit);
+    }).immediate();
   }
 
   enqueueReversal(link: string, message: Message, now_ms: number): number {
