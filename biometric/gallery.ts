@@ -106,14 +106,13 @@ export class Gallery {
     return weakest;
   }
 
-  /** Compares a new enrolee with random enrolled palms: unbiased impostor scores for calibration. */
+  /** Compares a new enrolee with spread-out enrolled palms: unbiased impostor scores for calibration. */
   private sampleImpostors(probe: Probe): void {
     const size = this.index.size;
-    if (size === 0) return;
-    const entries = [...this.index.entries()];
     for (let k = 0; k < Math.min(calibration_samples_per_enrolment, size); k += 1) {
-      const entry = entries[Math.floor((k * 2654435761) % size)]!;
-      this.reservoir.add(compare(probe, entry.template, this.index.scoreModel).score);
+      // Golden-ratio stride: distinct, evenly spread slots without materialising the index.
+      const slot = Math.floor(((k + 1) * 0.6180339887498949 * size + size) % size);
+      this.reservoir.add(compare(probe, this.index.template(slot), this.index.scoreModel).score);
     }
   }
 
