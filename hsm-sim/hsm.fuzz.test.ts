@@ -13,7 +13,7 @@ import { HSM_ERRORS, HsmClient, spawnHsmProcess, type SpawnedHsm } from './index
 import { FRAME_HEADER_BYTES } from './protocol.js';
 import { frame, makeTempDir, rawExchange } from './testing.js';
 
-const FRAMED_RUNS = 1_000;
+const FRAMED_RUNS = 600;
 const RAW_RUNS = 200;
 const RAW_STREAM_BYTES_MAX = 4_096;
 const KNOWN_WIRES = new Set(['00', ...Object.values(HSM_ERRORS).map((e) => e.wire)]);

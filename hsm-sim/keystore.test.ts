@@ -1,9 +1,10 @@
 /**
  * The key store on real files in a temporary directory: its bounds, persistence across
- * reopening, and LMK rotation racing with key generation (every key must still load).
+ * reopening, LMK rotation racing with key generation (every key must still load), and the
+ * refusals that stop the HSM from starting: a tampered key store, an LMK file others can read.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { KeyStore } from './keystore.js';
@@ -40,5 +41,29 @@ describe('KeyStore', () => {
     for (const info of infos) expect(reopened.get(info.id).kcv).toBe(info.kcv);
     const file = JSON.parse(readFileSync(path.join(dir, 'keys.json'), 'utf8')) as { keys: { lmkVersion: number }[] };
     expect(file.keys.every((k) => k.lmkVersion === 3)).toBe(true);
+  });
+
+  it('refuses to open a key store with swapped ids or an edited block, or an LMK file others can read', async () => {
+    const dir = path.join(temp.dir, 'tamper');
+    const store = await KeyStore.open(dir);
+    await store.add('k1', MAC, randomBytes(32));
+    await store.add('k2', MAC, randomBytes(32));
+    const keysFile = path.join(dir, 'keys.json');
+    const original = readFileSync(keysFile, 'utf8');
+    // Swapping two blocks' ids must not go unnoticed: the id is bound inside each block.
+    const swapped = JSON.parse(original) as { keys: { id: string; block: string }[] };
+    const [a, b] = swapped.keys;
+    if (a && b) [a.id, b.id] = [b.id, a.id];
+    writeFileSync(keysFile, JSON.stringify(swapped), { mode: 0o600 });
+    await expect(KeyStore.open(dir)).rejects.toMatchObject({ code: 'hsm_key_block_tampered' });
+    const edited = JSON.parse(original) as { keys: { block: string }[] };
+    const first = edited.keys[0];
+    if (first) first.block = first.block.slice(0, 40) + (first.block[40] === 'A' ? 'B' : 'A') + first.block.slice(41);
+    writeFileSync(keysFile, JSON.stringify(edited), { mode: 0o600 });
+    await expect(KeyStore.open(dir)).rejects.toMatchObject({ code: 'hsm_key_block_tampered' });
+    writeFileSync(keysFile, original, { mode: 0o600 });
+    expect((await KeyStore.open(dir)).keyCount).toBe(2);
+    chmodSync(path.join(dir, 'lmk.json'), 0o644);
+    await expect(KeyStore.open(dir)).rejects.toMatchObject({ code: 'hsm_key_file_insecure' });
   });
 });
