@@ -64,7 +64,13 @@ export class LinkStore {
   /** Times a link used up all STANs of a day and started again at 1 (the caller logs it). */
   stanWraps = 0;
 
-  constructor(readonly file: string) {
+  private readonly reversalRowsMax: number;
+  private readonly adviceRowsMax: number;
+
+  constructor(readonly file: string, bounds: { reversal_rows_max?: number; advice_rows_max?: number } = {}) {
+    this.reversalRowsMax = bounds.reversal_rows_max ?? REVERSAL_QUEUE_ROWS_MAX;
+    this.adviceRowsMax = bounds.advice_rows_max ?? ADVICE_QUEUE_ROWS_MAX;
+    assert(this.reversalRowsMax >= 1 && this.reversalRowsMax <= REVERSAL_QUEUE_ROWS_MAX && this.adviceRowsMax >= 1 && this.adviceRowsMax <= ADVICE_QUEUE_ROWS_MAX, 'queue bounds within the maxima');
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
@@ -114,7 +120,7 @@ export class LinkStore {
 
   enqueueReversal(link: string, message: Message, now_ms: number): number {
     const pending = this.db.prepare("SELECT COUNT(*) AS n FROM reversals WHERE link = ? AND status = 'pending'").get(link) as { n: number };
-    if (pending.n >= REVERSAL_QUEUE_ROWS_MAX) throw new NetworkLinkError('link_queue_full', `reversal queue of ${link} holds ${REVERSAL_QUEUE_ROWS_MAX} rows`);
+    if (pending.n >= this.reversalRowsMax) throw new NetworkLinkError('link_queue_full', `reversal queue of ${link} holds ${this.reversalRowsMax} rows`);
     const result = this.db.prepare("INSERT INTO reversals (link, status, message, attempts, next_at, created_at) VALUES (?, 'pending', ?, 0, ?, ?)").run(link, JSON.stringify(message), now_ms, now_ms);
     return Number(result.lastInsertRowid);
   }
@@ -145,7 +151,7 @@ export class LinkStore {
 
   enqueueAdvice(link: string, input: AdviceInput): number {
     const pending = this.db.prepare("SELECT COUNT(*) AS n FROM advices WHERE link = ? AND status = 'pending'").get(link) as { n: number };
-    if (pending.n >= ADVICE_QUEUE_ROWS_MAX) throw new NetworkLinkError('link_queue_full', `advice queue of ${link} holds ${ADVICE_QUEUE_ROWS_MAX} rows`);
+    if (pending.n >= this.adviceRowsMax) throw new NetworkLinkError('link_queue_full', `advice queue of ${link} holds ${this.adviceRowsMax} rows`);
     const rrn = input.message.fields[37];
     assert(typeof rrn === 'string', 'an advice carries an RRN');
     const result = this.db.prepare(`INSERT INTO advices (link, status, message, identity, merchant, day, amount_minor, currency, attempts, next_at, created_at, expires_at, rrn)
