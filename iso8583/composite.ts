@@ -136,11 +136,14 @@ function bitmapped(composite: BitmappedComposite, path: string, ebcdic: EbcdicTa
 function expectEntries(value: FieldValue, path: string, offset: number): TlvEntry[] {
   if (!Array.isArray(value)) throw new Iso8583Error('value_invalid', 'expected an array of { tag, value } entries', path, offset);
   if (value.length > TLV_ENTRIES_MAX) throw new Iso8583Error('value_invalid', `more than ${TLV_ENTRIES_MAX} entries`, path, offset);
-  for (const entry of value as unknown[]) {
-    const ok = typeof entry === 'object' && entry !== null && typeof (entry as TlvEntry).tag === 'string' && typeof (entry as TlvEntry).value === 'string';
-    if (!ok) throw new Iso8583Error('value_invalid', 'each entry must be { tag: string, value: string }', path, offset);
-  }
   return value;
+}
+
+/** Each entry is checked as it is written (one pass): `{ tag: string, value: string }`. */
+function expectEntry(entry: unknown, path: string, offset: number): TlvEntry {
+  const ok = typeof entry === 'object' && entry !== null && typeof (entry as TlvEntry).tag === 'string' && typeof (entry as TlvEntry).value === 'string';
+  if (!ok) throw new Iso8583Error('value_invalid', 'each entry must be { tag: string, value: string }', path, offset);
+  return entry as TlvEntry;
 }
 
 function decimalTlv(composite: TlvComposite, path: string, ebcdic: EbcdicTables | undefined): ContentCodec {
@@ -170,7 +173,8 @@ function decimalTlv(composite: TlvComposite, path: string, ebcdic: EbcdicTables 
       return entries;
     },
     encode(value, writer) {
-      for (const entry of expectEntries(value, path, writer.pos)) {
+      for (const unchecked of expectEntries(value, path, writer.pos)) {
+        const entry = expectEntry(unchecked, path, writer.pos);
         const tagPath = `${path}.${entry.tag}`;
         if (entry.tag.length !== composite.tagLength) throw new Iso8583Error('value_invalid', `tag must be ${composite.tagLength} characters`, tagPath, writer.pos);
         if (entry.value.length > composite.valueLengthMax) throw new Iso8583Error('length_exceeds_max', `length ${entry.value.length} exceeds ${composite.valueLengthMax}`, tagPath, writer.pos);
@@ -199,7 +203,9 @@ function berTlv(_composite: BerTlvComposite, path: string): ContentCodec {
       return entries;
     },
     encode(value, writer) {
-      for (const entry of expectEntries(value, path, writer.pos)) {
+      const entries = expectEntries(value, path, writer.pos);
+      for (let i = 0; i < entries.length; i += 1) {
+        const entry = expectEntry(entries[i], path, writer.pos);
         const tagAt = writer.pos;
         const tagBytes = writeHexAsBytes(writer.buf, writer.reserve(entry.tag.length >> 1, path), entry.tag, path, tagAt);
         checkBerTag(writer.buf, tagAt, tagBytes, entry.tag, path);

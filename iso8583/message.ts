@@ -42,6 +42,7 @@ export function compileSpec(spec: MessageSpec): MessageCodec {
   const writer = new Writer(MESSAGE_SIZE_BYTES_MAX);
   const bitmaps = new Uint8Array(24);
   const presence = new Uint8Array(24);
+  const ids: number[] = [];
   const values: FieldValue[] = [];
 
   return {
@@ -50,7 +51,7 @@ export function compileSpec(spec: MessageSpec): MessageCodec {
     encode(message) {
       writer.pos = 0;
       writeMti(writer, message.mti, spec.mti.encoding, ebcdic);
-      const ids = presentFieldIds(message.fields, codecs, values);
+      presentFieldIds(message.fields, codecs, ids, values);
       bitmaps.fill(0);
       for (const id of ids) setBit(bitmaps, id);
       const last = ids[ids.length - 1] ?? 0;
@@ -106,11 +107,11 @@ export function compileSpec(spec: MessageSpec): MessageCodec {
  * order from Object.keys (ECMAScript OrdinaryOwnPropertyKeys), so one pass suffices; a key
  * that is not a field the spec defines is an error, never silently dropped.
  */
-function presentFieldIds(fields: FieldValues, codecs: readonly (FieldCodec | undefined)[], values: FieldValue[]): number[] {
+function presentFieldIds(fields: FieldValues, codecs: readonly (FieldCodec | undefined)[], ids: number[], values: FieldValue[]): void {
   if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) throw new Iso8583Error('input_invalid', 'fields must be an object keyed by field number', '', 0);
   const keys = Object.keys(fields);
-  const ids: number[] = [];
   let previous = 0;
+  ids.length = 0;
   values.length = 0;
   for (const key of keys) {
     const id = fieldNumber(key);
@@ -125,7 +126,6 @@ function presentFieldIds(fields: FieldValues, codecs: readonly (FieldCodec | und
     ids.push(id);
     values.push(value);
   }
-  return ids;
 }
 
 /** The field number a key names (`"2"`..`"192"`), or -1; no leading zeros, no signs. */

@@ -7,7 +7,7 @@
 import { bytesToHex, type EbcdicTables } from './encoding.js';
 import { Iso8583Error } from './errors.js';
 import { allowedClasses, readBcd, readText, writeBcd, writeHexAsBytes, writeText } from './content.js';
-import type { Reader, Writer } from './io.js';
+import { CHAR_CLASS, type Reader, type Writer } from './io.js';
 import { prefixSize, readPrefix, writePrefix } from './prefix.js';
 import type { BcdPad, FieldSpec, FieldValue, LengthPrefix, LengthUnit } from './spec.js';
 
@@ -93,7 +93,8 @@ export function encodePrimitive(field: PrimitiveField, value: FieldValue, writer
   const contentAt = at + field.prefixBytes;
   switch (field.kind) {
     case KIND_TEXT:
-      writeText(writer.buf, contentAt, text, field.classes, field.textTables ?? undefined, field.path);
+      if (field.textTables === null) writeAscii(writer.buf, contentAt, text, field);
+      else writeText(writer.buf, contentAt, text, field.classes, field.textTables, field.path);
       return;
     case KIND_BCD:
       writeBcd(writer.buf, contentAt, contentBytes, text, field.bcdPad, field.track, field.path);
@@ -104,6 +105,16 @@ export function encodePrimitive(field: PrimitiveField, value: FieldValue, writer
     default:
       // The uppercase-hex character class checks every digit as it is written.
       writeText(writer.buf, contentAt, text, field.classes, undefined, field.path);
+  }
+}
+
+/** ASCII text, the commonest case, checked and written in one loop. */
+function writeAscii(buf: Buffer, offset: number, text: string, field: PrimitiveField): void {
+  const classes = field.classes;
+  for (let i = 0; i < text.length; i += 1) {
+    const code = text.charCodeAt(i);
+    if (code > 0xff || (CHAR_CLASS[code]! & classes) === 0) writeText(buf, offset, text, classes, undefined, field.path);
+    buf[offset + i] = code;
   }
 }
 
