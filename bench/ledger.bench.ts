@@ -52,7 +52,7 @@ async function openWithAccounts(file: string): Promise<EmbeddedLedger> {
   return ledger;
 }
 
-async function timed(count: number, body: () => Promise<void> | void): Promise<Measured> {
+async function timed(count: number, body: () => Promise<void>): Promise<Measured> {
   const cpu = process.cpuUsage();
   const start = performance.now();
   await body();
@@ -61,38 +61,49 @@ async function timed(count: number, body: () => Promise<void> | void): Promise<M
   return { rate: count / (elapsed_ms / 1000), cpu_us_per_transfer: (used.user + used.system) / count };
 }
 
-async function embeddedBatches(dir: string, shape: Shape): Promise<Measured> {
+/**
+ * (a) and its ceiling, interleaved request by request (bare, then embedded, on the same rows), so
+ * that a disk or CPU shared with other work slows both alike and the ratio stays meaningful.
+ * The ceiling is better-sqlite3 alone: same pragmas, same schema, same row encoding, no checks.
+ */
+async function batchesAgainstCeiling(dir: string, shape: Shape): Promise<{ batches: Measured; ceiling: Measured }> {
   const ledger = await openWithAccounts(path.join(dir, `${shape}-batches.sqlite`));
-  const batches = Array.from({ length: batches_count }, (_, b) => makeTransfers(shape, batch_size, BigInt(1 + b * batch_size), b + 1));
-  await ledger.createTransfers(makeTransfers(shape, batch_size, 10_000_000n, 99)); // warm-up
-  const measured = await timed(batches_count * batch_size, async () => {
-    for (const batch of batches) {
-      const results = await ledger.createTransfers(batch);
-      if (results.some((r) => r.status !== CreateTransferStatus.created)) throw new Error('bench transfer failed');
-    }
-  });
-  await ledger.close();
-  return measured;
-}
-
-/** The ceiling: better-sqlite3 alone, same pragmas, same schema, same row encoding, no checks. */
-async function bareCeiling(dir: string, shape: Shape): Promise<Measured> {
   const db = openLedgerDatabase(path.join(dir, `${shape}-bare.sqlite`));
   db.exec(TRANSFERS_SCHEMA_SQL);
   const insert = db.prepare(INSERT_TRANSFER_SQL);
   const begin = db.prepare('BEGIN IMMEDIATE');
   const commit = db.prepare('COMMIT');
-  const batches = Array.from({ length: batches_count + 1 }, (_, b) => makeTransfers(shape, batch_size, BigInt(1 + b * batch_size), b + 1));
   let timestamp = timestamp_base;
-  const insertBatch = (batch: Transfer[]): void => {
+  const bare = (batch: Transfer[]): Promise<void> => {
     begin.run();
     for (const t of batch) { timestamp += 1n; insert.run(...transferToRow({ ...t, timestamp })); }
     commit.run();
+    return Promise.resolve();
   };
-  insertBatch(batches[batches_count]!); // warm-up
-  const measured = await timed(batches_count * batch_size, () => { for (let b = 0; b < batches_count; b += 1) insertBatch(batches[b]!); });
+  const embedded = async (batch: Transfer[]): Promise<void> => {
+    const results = await ledger.createTransfers(batch);
+    if (results.some((r) => r.status !== CreateTransferStatus.created)) throw new Error('bench transfer failed');
+  };
+  const warmup = makeTransfers(shape, batch_size, 10_000_000n, 99);
+  await bare(warmup);
+  await embedded(warmup);
+  const totals = { bare: { ms: 0, cpu: 0 }, embedded: { ms: 0, cpu: 0 } };
+  for (let b = 0; b < batches_count; b += 1) {
+    const batch = makeTransfers(shape, batch_size, BigInt(1 + b * batch_size), b + 1);
+    for (const [name, body] of [['bare', bare], ['embedded', embedded]] as const) {
+      const cpu = process.cpuUsage();
+      const start = performance.now();
+      await body(batch);
+      totals[name].ms += performance.now() - start;
+      const used = process.cpuUsage(cpu);
+      totals[name].cpu += used.user + used.system;
+    }
+  }
+  await ledger.close();
   db.close();
-  return measured;
+  const count = batches_count * batch_size;
+  const measured = (t: { ms: number; cpu: number }): Measured => ({ rate: count / (t.ms / 1000), cpu_us_per_transfer: t.cpu / count });
+  return { batches: measured(totals.embedded), ceiling: measured(totals.bare) };
 }
 
 async function embeddedConcurrent(dir: string, shape: Shape): Promise<Measured> {
@@ -120,8 +131,7 @@ export async function run(): Promise<{ figures: Figure[]; notes?: string[] }> {
     const figures: Figure[] = [];
     const notes: string[] = [];
     for (const shape of ['acquiring', 'uniform'] as const) {
-      const ceiling = await bareCeiling(dir, shape);
-      const batches = await embeddedBatches(dir, shape);
+      const { batches, ceiling } = await batchesAgainstCeiling(dir, shape);
       const concurrent = await embeddedConcurrent(dir, shape);
       const ratio = batches.rate / ceiling.rate;
       const barred = shape === 'acquiring';
@@ -136,7 +146,7 @@ export async function run(): Promise<{ figures: Figure[]; notes?: string[] }> {
         `256 callers ${concurrent.cpu_us_per_transfer.toFixed(1)} us (wall-clock rates suffer first when the disk or CPUs are shared)`);
     }
     notes.push(`${batches_count} requests of ${batch_size} transfers; ${concurrent_transfers_total} single-transfer requests from ${callers_count} callers; ` +
-      `the bare loop inserts the same rows into the same schema (table + id, debit, credit, user_data_128 indexes), one transaction per ${batch_size} rows`);
+      `the bare loop inserts the same rows into the same schema (table + id, debit, credit, user_data_128 indexes), one transaction per ${batch_size} rows, interleaved request by request with the embedded run`);
     notes.push(`acquiring: ${networks_count} network receivables debited, ${accounts_count - networks_count} merchant payables credited; uniform: ${accounts_count} accounts, both sides random`);
     notes.push(`files in ${os.tmpdir()} (journal_mode=WAL, synchronous=FULL); load average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
     return { figures, notes };

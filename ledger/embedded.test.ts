@@ -33,6 +33,21 @@ describe('embedded adapter specifics', () => {
     await again.close();
   });
 
+  it('groups concurrent callers into one commit, and a malformed request fails alone', async () => {
+    const ledger = new EmbeddedLedger({ file: path.join(dir, 'group.sqlite') });
+    await ledger.createAccounts([account({ id: 1n, ledger: 1, code: 1 }), account({ id: 2n, ledger: 1, code: 1 })]);
+    const good = Array.from({ length: 50 }, (_, i) => ledger.createTransfers([
+      transfer({ id: BigInt(100 + i), debit_account_id: 1n, credit_account_id: 2n, amount: 1n, ledger: 1, code: 1 })]));
+    const bad = ledger.createTransfers([transfer({ id: 99n, debit_account_id: 1n, credit_account_id: 2n, amount: -1n, ledger: 1, code: 1 })]);
+    await expect(bad).rejects.toMatchObject({ code: 'ledger_event_invalid' });
+    const results = await Promise.all(good);
+    expect(results.map((r) => r[0]?.status)).toEqual(good.map(() => CreateTransferStatus.created));
+    const stamps = results.map((r) => r[0]!.timestamp);
+    expect(new Set(stamps).size).toBe(50);
+    expect((await ledger.lookupAccounts([1n]))[0]?.debits_posted).toBe(50n);
+    await ledger.close();
+  });
+
   it('expires pending transfers by its clock, durably, and keeps balances across a reopen without a fold', async () => {
     const file = path.join(dir, 'clock.sqlite');
     let now = 1_800_000_000_000_000_000n;

@@ -77,6 +77,29 @@ type Request =
   | { kind: 'accounts'; batch: readonly Account[]; resolve: (r: CreateAccountResult[]) => void; reject: (e: unknown) => void }
   | { kind: 'transfers'; batch: readonly Transfer[]; resolve: (r: CreateTransferResult[]) => void; reject: (e: unknown) => void };
 
+const u128_limit = 1n << 128n;
+const u64_limit = 1n << 64n;
+const isU128 = (v: unknown): boolean => typeof v === 'bigint' && v >= 0n && v < u128_limit;
+const isU64 = (v: unknown): boolean => typeof v === 'bigint' && v >= 0n && v < u64_limit;
+const isUint = (v: unknown, max: number): boolean => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max;
+
+/**
+ * Field types and ranges, checked when a request is queued: a malformed event fails its own
+ * request (as the TigerBeetle client throws on it) instead of the commit it would share.
+ */
+function malformedEvent(kind: Request['kind'], event: Account | Transfer): string | null {
+  const e = event as unknown as Record<string, unknown>;
+  const u128 = kind === 'accounts'
+    ? ['id', 'debits_pending', 'debits_posted', 'credits_pending', 'credits_posted', 'user_data_128']
+    : ['id', 'debit_account_id', 'credit_account_id', 'amount', 'pending_id', 'user_data_128'];
+  for (const field of u128) if (!isU128(e[field])) return `${field} must be a u128 bigint`;
+  for (const field of ['user_data_64', 'timestamp']) if (!isU64(e[field])) return `${field} must be a u64 bigint`;
+  const u32 = kind === 'accounts' ? ['user_data_32', 'reserved', 'ledger'] : ['user_data_32', 'timeout', 'ledger'];
+  for (const field of u32) if (!isUint(e[field], 0xffff_ffff)) return `${field} must be a u32 number`;
+  for (const field of ['code', 'flags']) if (!isUint(e[field], 0xffff)) return `${field} must be a u16 number`;
+  return null;
+}
+
 export function wallClockNs(): bigint {
   // Date.now() is milliseconds; performance.now() adds sub-millisecond precision.
   return BigInt(Math.floor((performance.timeOrigin + performance.now()) * 1000)) * 1000n;
@@ -192,6 +215,13 @@ export class EmbeddedLedger implements Ledger {
     if (request.batch.length > batch_events_max) {
       request.reject(new LedgerError('ledger_batch_too_large', `at most ${batch_events_max} events per request`));
       return;
+    }
+    for (const [index, event] of request.batch.entries()) {
+      const problem = malformedEvent(request.kind, event);
+      if (problem !== null) {
+        request.reject(new LedgerError('ledger_event_invalid', `event ${index}: ${problem}`));
+        return;
+      }
     }
     if (this.queuedEvents + request.batch.length > queue_events_max) {
       request.reject(new LedgerError('ledger_overloaded', `more than ${queue_events_max} events are waiting; retry later`));
