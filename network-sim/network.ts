@@ -111,7 +111,7 @@ export class CardNetwork {
     const checked = this.checkToken(message);
     if (typeof checked === 'string') return this.remember(key, this.reply(message, checked));
     const tspKeyId = this.options.tspKeyId;
-    if (tspKeyId !== undefined && message.fields[22]?.toString().startsWith('07')) {
+    if (tspKeyId !== undefined && text(message.fields, 22).startsWith('07')) {
       return this.checkCryptogram(message, checked.tokenPan, tspKeyId).then((ok) => {
         if (!ok) { this.stats.cryptogramFailures += 1; return this.remember(key, this.reply(message, '63')); }
         return this.remember(key, this.decide(message, checked.account, now));
@@ -126,7 +126,7 @@ export class CardNetwork {
     const token = this.tokens.byTokenPan(pan);
     if (!token) {
       const account = this.issuer.find(pan);
-      return account && message.fields[22]?.toString().startsWith('07') !== true ? { account, tokenPan: pan } : '14';
+      return account && text(message.fields, 22).startsWith('07') !== true ? { account, tokenPan: pan } : '14';
     }
     if (token.status === 'deleted') return '14';
     if (token.status === 'suspended') return '62';

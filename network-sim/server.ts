@@ -26,7 +26,7 @@ export interface IsoServerContext {
   readonly network: CardNetwork;
   readonly log: Logger;
   faults(): Faults;
-  random(): number;
+  readonly random: () => number;
   readonly processing: ProcessingTimes;
 }
 

@@ -22,7 +22,7 @@ import {
 } from './messages.js';
 import { decideStandIn, DEFAULT_STAND_IN_RULES, type StandInReason, type StandInRules } from './standin.js';
 import type { LinkStore } from './store.js';
-import { createLinkWire, encodeForMac, matchKey, responseMti, MAC_SIZE_BYTES, type LinkWire } from './wire.js';
+import { createLinkWire, encodeForMac, fieldText, matchKey, responseMti, MAC_SIZE_BYTES, type LinkWire } from './wire.js';
 
 export const CONNECTIONS_MAX = 8;
 export const IN_FLIGHT_MAX = 4_096;
@@ -239,12 +239,12 @@ export class NetworkLink {
       this.authInFlight -= 1;
     }
     if (typeof answer === 'string') return this.unknownOutcome(request, message, answer);
-    const code = String(answer.fields[39] ?? '');
+    const code = fieldText(answer.fields, 39);
     const authCode = answer.fields[38];
     this.count(`network_${code}`);
     return {
       approved: code === '00', responseCode: code, authCode: typeof authCode === 'string' ? authCode : undefined, source: 'network',
-      stan: String(message.fields[11]), rrn: String(message.fields[37]), transmission: String(message.fields[7]),
+      stan: fieldText(message.fields, 11), rrn: fieldText(message.fields, 37), transmission: fieldText(message.fields, 7),
     };
   }
 
@@ -291,16 +291,16 @@ export class NetworkLink {
     this.count('stand_in_approved');
     this.kickDrains();
     return {
-      approved: true, responseCode: '00', authCode: decision.authCode, source: 'stand-in', stan: String(message.fields[11]), rrn: String(message.fields[37]),
-      transmission: String(message.fields[7]), ...(lost ? { lost } : {}), ...(reversalId !== undefined ? { reversalId } : {}), adviceId,
+      approved: true, responseCode: '00', authCode: decision.authCode, source: 'stand-in', stan: fieldText(message.fields, 11), rrn: fieldText(message.fields, 37),
+      transmission: fieldText(message.fields, 7), ...(lost ? { lost } : {}), ...(reversalId !== undefined ? { reversalId } : {}), adviceId,
     };
   }
 
   private declined(message: Message, reason: StandInReason, lost: AuthorizationResult['lost'], reversalId: number | undefined): AuthorizationResult {
     this.count('stand_in_declined');
     return {
-      approved: false, responseCode: '91', authCode: undefined, source: 'stand-in', stan: String(message.fields[11]), rrn: String(message.fields[37]),
-      transmission: String(message.fields[7]), standInReason: reason, ...(lost ? { lost } : {}), ...(reversalId !== undefined ? { reversalId } : {}),
+      approved: false, responseCode: '91', authCode: undefined, source: 'stand-in', stan: fieldText(message.fields, 11), rrn: fieldText(message.fields, 37),
+      transmission: fieldText(message.fields, 7), standInReason: reason, ...(lost ? { lost } : {}), ...(reversalId !== undefined ? { reversalId } : {}),
     };
   }
 
@@ -347,7 +347,7 @@ export class NetworkLink {
   /** A late or unknown answer: logged; a late approval's reversal was queued at its time-out. */
   private unmatched(message: Message, key: string): void {
     const remembered = this.lost.get(key);
-    const code = String(message.fields[39] ?? '');
+    const code = fieldText(message.fields, 39);
     const approval = code === '00' && (message.mti === '0110' || message.mti === '0210');
     const kind: UnmatchedEvent['kind'] = remembered ? (approval ? 'late_approval' : 'late_response') : 'unmatched';
     const reversalQueued = remembered?.reversalId !== undefined;
@@ -355,7 +355,7 @@ export class NetworkLink {
     const level = kind === 'late_approval' && !reversalQueued ? 'error' : 'warn';
     this.log[level]({ link: this.name, mti: message.mti, stan: message.fields[11], code, reversalQueued }, kind === 'late_approval' ? 'late approval after time-out; its reversal is queued' : 'answer matches no request in flight');
     if (approval && !remembered) this.log.error({ link: this.name, stan: message.fields[11] }, 'approval for an unknown request: finance must check it');
-    this.options.onUnmatched?.({ kind, mti: message.mti, stan: String(message.fields[11] ?? ''), responseCode: code, reversalQueued });
+    this.options.onUnmatched?.({ kind, mti: message.mti, stan: fieldText(message.fields, 11), responseCode: code, reversalQueued });
   }
 
   /** Time-outs: pending entries share one time-out, so the oldest are first in the map. */
@@ -464,7 +464,7 @@ export class NetworkLink {
           this.count('reversal_retries');
           continue;
         }
-        this.store.ackReversal(row.id, String(answer.fields[39] ?? ''));
+        this.store.ackReversal(row.id, fieldText(answer.fields, 39));
         this.count('reversals_acked');
       }
     } finally {
@@ -494,7 +494,7 @@ export class NetworkLink {
           this.count('advice_retries');
           break;
         }
-        const code = String(answer.fields[39] ?? '');
+        const code = fieldText(answer.fields, 39);
         this.store.finishAdvice(head.id, code === '00' ? 'acked' : 'declined', code);
         this.count(code === '00' ? 'advices_acked' : 'advices_declined');
         if (code !== '00') this.log.warn({ link: this.name, advice: head.id, code }, 'advice declined by the network; flagged for finance');

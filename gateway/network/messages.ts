@@ -8,7 +8,7 @@
 import type { FieldValues, Message, TlvEntry } from '../../iso8583/index.js';
 import { joinOriginalDataElements } from '../../specs/index.js';
 import { NetworkLinkError } from './errors.js';
-import type { LinkWire } from './wire.js';
+import { fieldText, type LinkWire } from './wire.js';
 
 /** What the payment pipeline asks the network for. */
 export interface AuthorizationRequest {
@@ -87,7 +87,7 @@ export function reversalMessage(authorization: Message, mti: '0400' | '0420', tr
   fields[7] = transmission;
   fields[11] = original[11]!;
   fields[90] = joinOriginalDataElements({
-    mti: authorization.mti, stan: String(original[11]), transmissionDateTime: String(original[7]),
+    mti: authorization.mti, stan: fieldText(original, 11), transmissionDateTime: fieldText(original, 7),
     acquiringInstitutionId: typeof original[32] === 'string' ? original[32] : '', forwardingInstitutionId: '',
   });
   return { mti, fields };

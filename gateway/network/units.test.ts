@@ -14,7 +14,7 @@ import { NetworkRouter } from './router.js';
 import { decideStandIn, DEFAULT_STAND_IN_RULES } from './standin.js';
 import { LinkStore } from './store.js';
 import { tempDir } from './testing.js';
-import { createLinkWire, matchKey, responseMti } from './wire.js';
+import { createLinkWire, fieldText, matchKey, responseMti } from './wire.js';
 
 const temp = tempDir('palmswitch-link-units-');
 afterAll(() => temp.remove());
@@ -90,7 +90,7 @@ describe('messages', () => {
         expect(codec.decode(codec.encode(message)).mti).toBe(message.mti);
       }
       expect(reversal.fields[11]).toBe('000123');
-      expect(splitOriginalDataElements(String(reversal.fields[90]))).toMatchObject({ mti: '0100', stan: '000123', transmissionDateTime: '1124101530' });
+      expect(splitOriginalDataElements(fieldText(reversal.fields, 90))).toMatchObject({ mti: '0100', stan: '000123', transmissionDateTime: '1124101530' });
       expect(matchKey(responseMti(reversal.mti), reversal.fields)).not.toBe(matchKey(responseMti(authorization.mti), authorization.fields));
       expect(responseMti('0401')).toBe('0410');
     }

@@ -61,6 +61,12 @@ export function encodeForMac(codec: MessageCodec, message: Message): Buffer {
   return codec.encode({ mti: message.mti, fields });
 }
 
+/** A field's text, or '' when it is absent or not text (composite fields are never keys). */
+export function fieldText(fields: FieldValues, id: number): string {
+  const value = fields[id];
+  return typeof value === 'string' ? value : '';
+}
+
 /** 0100 -> 0110, 0401 -> 0410, 0800 -> 0810. */
 export function responseMti(mti: string): string {
   return `${mti.slice(0, 2)}${String(Number(mti[2]) + 1)}0`;
