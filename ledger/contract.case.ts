@@ -116,6 +116,32 @@ export function describeLedgerContract(name: string, open: () => Promise<Ledger>
       expect(await balances(a!)).toEqual([0n, 0n, 0n, 0n]);
     });
 
+    it('rejects invalid post/void references and imported timestamps with their statuses', async () => {
+      const [a, b] = await accounts(2);
+      const holdId = next();
+      expect((await ledger.createTransfers([transfer({ id: holdId, debit_account_id: a!, credit_account_id: b!, amount: 5n, ledger: L, code: 1, flags: F.pending })]))[0]!.status).toBe(T.created);
+      const selfId = next();
+      const results = await ledger.createTransfers([
+        transfer({ id: selfId, pending_id: selfId, flags: F.void_pending_transfer }),
+        transfer({ id: next(), pending_id: u128_max, flags: F.void_pending_transfer }),
+        transfer({ id: next(), pending_id: holdId, timeout: 5, flags: F.void_pending_transfer }),
+        transfer({ id: next(), pending_id: holdId, credit_account_id: a!, flags: F.void_pending_transfer }),
+      ]);
+      expect(results.map((r) => r.status)).toEqual([T.pending_id_must_be_different, T.pending_id_must_not_be_int_max,
+        T.timeout_reserved_for_pending_transfer, T.pending_transfer_has_different_credit_account_id]);
+      const imported = (timestamp: bigint): Transfer => transfer({ id: next(), debit_account_id: a!, credit_account_id: b!, amount: 1n, ledger: L, code: 1, flags: F.imported, timestamp });
+      expect((await ledger.createTransfers([imported(1n << 63n)]))[0]!.status).toBe(T.imported_event_timestamp_out_of_range);
+      expect((await ledger.createTransfers([imported(BigInt(Date.now() + 3_600_000) * 1_000_000n)]))[0]!.status).toBe(T.imported_event_timestamp_must_not_advance);
+    });
+
+    it('names the first differing field of a resent pending transfer', async () => {
+      const [a, b] = await accounts(2);
+      const base = transfer({ id: next(), debit_account_id: a!, credit_account_id: b!, amount: 4n, ledger: L, code: 1, flags: F.pending, timeout: 3600 });
+      expect((await ledger.createTransfers([base]))[0]!.status).toBe(T.created);
+      const results = await ledger.createTransfers([base, { ...base, timeout: 7200 }, { ...base, pending_id: 9n }, { ...base, ledger: L + 1 }]);
+      expect(results.map((r) => r.status)).toEqual([T.exists, T.exists_with_different_timeout, T.exists_with_different_pending_id, T.exists_with_different_ledger]);
+    });
+
     it('answers a resent transfer with exists and a changed one with exists_with_different_*', async () => {
       const [a, b, c] = await accounts(3);
       const base = transfer({ id: next(), debit_account_id: a!, credit_account_id: b!, amount: 10n, ledger: L, code: 1,

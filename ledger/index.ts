@@ -14,7 +14,7 @@ export {
 export {
   TransferCode, LedgerOperationError, holdTransfers, captureTransfers, voidTransfers, reversalTransfers, refundTransfers,
   settlementTransfers, payoutTransfers, standInClearedTransfers, execute, ensureChart, operationId, encodeRrn, decodeRrn,
-  encodeAuthCode, decodeAuthCode, hold_timeout_seconds_max,
+  encodeAuthCode, decodeAuthCode, hold_timeout_seconds_max, holdTimeoutSeconds,
   type HoldInput, type CaptureInput, type ReversalInput, type RefundInput, type SettlementInput,
 } from './operations.js';
 export {

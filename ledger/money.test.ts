@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AccountKind, EmbeddedLedger, LedgerOperationError, accountId, balanceSheet, captureTransfers, decodeAuthCode, encodeAuthCode,
-  ensureChart, execute, holdTransfers, house_owner, payoutTransfers, refundTransfers, reversalTransfers, settlementTransfers,
+  ensureChart, execute, holdTimeoutSeconds, holdTransfers, house_owner, payoutTransfers, refundTransfers, reversalTransfers, settlementTransfers,
   standInClearedTransfers, voidTransfers, type Ledger,
 } from './index.js';
 
@@ -35,6 +35,11 @@ async function expectBalanced(): Promise<void> {
 }
 
 describe('acquiring money model', () => {
+  it('turns an authorization expiry into a hold timeout, refusing one that has passed', () => {
+    expect(holdTimeoutSeconds(10_500, 0)).toBe(11);
+    expect(() => holdTimeoutSeconds(1_000, 1_000)).toThrow(LedgerOperationError);
+  });
+
   it('encodes authorization codes into user_data_32 and back', () => {
     for (const code of ['000000', 'ZZZZZZ', 'A1B2C3']) expect(decodeAuthCode(encodeAuthCode(code))).toBe(code);
     expect(() => encodeAuthCode('abc')).toThrow(LedgerOperationError);

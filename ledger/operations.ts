@@ -71,9 +71,21 @@ function positive(amount_minor: bigint, what: string): bigint {
 
 export interface HoldInput {
   authorization_id: bigint; network: string; merchant: string; currency: string; amount_minor: bigint;
-  rrn: string; auth_code: string; timeout_seconds: number;
+  rrn: string; auth_code: string;
+  /** The hold's life in seconds; see `holdTimeoutSeconds` to derive it from the authorization's expiry. */
+  timeout_seconds: number;
   /** Approved by stand-in while the network was unreachable: the exposure is ours until it accepts the advice. */
   stand_in?: boolean;
+}
+
+/**
+ * A TigerBeetle timeout is relative to the transfer's arrival (robust to clock skew), so an
+ * authorization's absolute expiry becomes whole seconds from now, rounded up, at least one.
+ */
+export function holdTimeoutSeconds(expires_at_ms: number, now_ms: number = Date.now()): number {
+  const seconds = Math.ceil((expires_at_ms - now_ms) / 1000);
+  if (!Number.isFinite(seconds) || seconds < 1) throw new LedgerOperationError('authorization_expired', 'the authorization has already expired');
+  return Math.min(seconds, hold_timeout_seconds_max);
 }
 
 export function holdTransfers(input: HoldInput): Transfer[] {
