@@ -6,7 +6,7 @@
  * when a secondary bitmap is present) and covers every byte of the message before it.
  */
 import { compileSpec, encodeFrame, type FieldValues, type Framing, type Message, type MessageCodec } from '../iso8583/index.js';
-import { decodeVisaLikeHeader, dialect, encodeVisaLikeHeader, isDialectName, type DialectName } from '../specs/index.js';
+import { dialect, encodeVisaLikeHeader, isDialectName, type DialectName } from '../specs/index.js';
 import { NetworkSimError } from './errors.js';
 
 export const MAC_SIZE_BYTES = 8;
@@ -34,10 +34,17 @@ export function createWire(name: string): Wire {
   };
 }
 
+/** Bytes 5..7 and 8..10 of the visa-like header: destination and source station ids. */
+const STATION_AT = { destination: 5, source: 8, size: 3 } as const;
+
 function replyHeader(length: number, replyTo: Buffer | undefined): Buffer {
   if (replyTo) {
-    const request = decodeVisaLikeHeader(replyTo, replyTo.readUInt16BE(3) - replyTo.length);
-    return encodeVisaLikeHeader({ ...request, destinationStationId: request.sourceStationId, sourceStationId: request.destinationStationId }, length);
+    // The request header was checked on arrival: answer with the stations swapped and our length.
+    const header = Buffer.from(replyTo);
+    replyTo.copy(header, STATION_AT.destination, STATION_AT.source, STATION_AT.source + STATION_AT.size);
+    replyTo.copy(header, STATION_AT.source, STATION_AT.destination, STATION_AT.destination + STATION_AT.size);
+    header.writeUInt16BE(header.length + length, 3);
+    return header;
   }
   return encodeVisaLikeHeader({ destinationStationId: '100001', sourceStationId: '400000', roundTripInfo: 0, baseFlags: 0, messageStatusFlags: 0, batchNumber: 0, userInfo: 0 }, length);
 }

@@ -40,8 +40,13 @@ export function createLinkWire(name: string): LinkWire {
   };
 }
 
+const HEADER_TEMPLATE = encodeVisaLikeHeader({ destinationStationId: NETWORK_STATION, sourceStationId: ACQUIRER_STATION, roundTripInfo: 0, baseFlags: 0, messageStatusFlags: 0, batchNumber: 0, userInfo: 0 }, 0);
+
+/** Every request header is the same but for the total length (bytes 3..4). */
 function requestHeader(length: number): Buffer {
-  return encodeVisaLikeHeader({ destinationStationId: NETWORK_STATION, sourceStationId: ACQUIRER_STATION, roundTripInfo: 0, baseFlags: 0, messageStatusFlags: 0, batchNumber: 0, userInfo: 0 }, length);
+  const header = Buffer.from(HEADER_TEMPLATE);
+  header.writeUInt16BE(HEADER_TEMPLATE.length + length, 3);
+  return header;
 }
 
 export function macFieldFor(fields: FieldValues): 64 | 128 {
