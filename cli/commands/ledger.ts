@@ -17,7 +17,12 @@ const exit_bad_input = 2;
 const settlement_file_read_bytes_max = 64 * 1024 * 1024;
 
 function readSettlementText(file: string): string {
-  const buffer = readFileSync(file);
+  let buffer: Buffer;
+  try {
+    buffer = readFileSync(file);
+  } catch (error) {
+    throw new PalmswitchError('settlement_file_unreadable', `cannot read ${file}: ${(error as Error).message}`, { cause: error });
+  }
   if (buffer.length > settlement_file_read_bytes_max) throw new PalmswitchError('settlement_file_invalid', `${file} is larger than ${settlement_file_read_bytes_max} bytes`);
   return buffer.toString('utf8');
 }
