@@ -153,6 +153,31 @@ describe('time-outs, reversals, stand-in and store-and-forward', () => {
     store.close();
   });
 
+  it('flags for finance the advices the network declines and those that expire unsent', async () => {
+    const { link, store } = openLink(sim, storeFile(), { advice_expiry_ms: 300 });
+    await link.waitUntilUp(10_000);
+    const blocked = await issueCard(sim);
+    await setFaults({ outage: true });
+    await eventually(() => link.status().up === 0);
+    const declined = await link.authorize(requestFor(blocked, { amount_minor: 400n }));
+    await sim.api('PATCH', `/accounts/${blocked.ref}`, { status: 'blocked' });
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    expect(declined).toMatchObject({ approved: true, source: 'stand-in' });
+    const expiring = store.advices('visa-like').length;
+    await setFaults({ outage: false });
+    await eventually(() => link.status().advicesPending === 0);
+    expect(store.advices('visa-like').slice(-expiring).map((row) => [row.status, row.finance_flag])).toEqual([['expired', 1]]);
+    // A fresh advice of the blocked card reaches the network, which refuses it: 05, flagged.
+    await setFaults({ outage: true });
+    await eventually(() => link.status().up === 0);
+    await link.authorize(requestFor(blocked, { amount_minor: 400n }));
+    await setFaults({ outage: false });
+    await eventually(() => link.status().advicesPending === 0);
+    expect(store.advices('visa-like').at(-1)).toMatchObject({ status: 'declined', response_code: '05', finance_flag: 1 });
+    await link.close();
+    store.close();
+  });
+
   it('handles a late approval after its reversal: logged, reversed, not settled', async () => {
     const events: UnmatchedEvent[] = [];
     const { link, store } = openLink(sim, storeFile(), { standIn: { enabled: false, amount_minor_max: 0n, identity_day_amount_minor_max: 0n, identity_day_count_max: 0, merchant_day_amount_minor_max: 0n, velocity_count_max: 0, velocity_window_ms: 1, mcc_declined: [] }, onUnmatched: (event) => events.push(event) });

@@ -143,8 +143,8 @@ export class NetworkLink {
   private authInFlight = 0;
   private roundRobin = 0;
   private closing = false;
-  private drainingReversals = false;
-  private drainingAdvices = false;
+  private drainingReversals: Promise<void> | undefined;
+  private drainingAdvices: Promise<void> | undefined;
 
   constructor(private readonly options: LinkOptions) {
     this.settings = settingsOf(options);
@@ -190,7 +190,8 @@ export class NetworkLink {
       this.pending.delete(key);
       entry.resolve('disconnected');
     }
-    await Promise.resolve();
+    // Queue drains still write their outcome to the store: the caller may close it after us.
+    await Promise.all([this.drainingReversals, this.drainingAdvices]);
   }
 
   private count(name: string): void {
@@ -445,62 +446,51 @@ export class NetworkLink {
 
   private kickDrains(): void {
     if (this.closing || this.upCount() === 0) return;
-    void this.drainReversals();
-    void this.drainAdvices();
+    const failed = (error: unknown): void => { this.log.error({ link: this.name, err: error instanceof Error ? error.message : String(error) }, 'queue drain failed; retried on the next pass'); };
+    this.drainingReversals ??= this.drainReversals().catch(failed).finally(() => { this.drainingReversals = undefined; });
+    this.drainingAdvices ??= this.drainAdvices().catch(failed).finally(() => { this.drainingAdvices = undefined; });
   }
 
   private async drainReversals(): Promise<void> {
-    if (this.drainingReversals) return;
-    this.drainingReversals = true;
-    try {
-      for (let sent = 0; sent < DRAIN_BATCH_MAX && !this.closing; sent += 1) {
-        const connection = this.pick();
-        const row = connection ? this.store.nextReversal(this.name, Date.now()) : undefined;
-        if (!connection || !row) break;
-        const message = row.attempts === 0 ? row.message : repeatOf(row.message);
-        const answer = await this.exchange(connection, message);
-        if (typeof answer === 'string') {
-          this.store.retryReversal(row.id, row.attempts + 1, Date.now() + backoff(row.attempts, this.settings.retry_ms_min, this.settings.retry_ms_max));
-          this.count('reversal_retries');
-          continue;
-        }
-        this.store.ackReversal(row.id, fieldText(answer.fields, 39));
-        this.count('reversals_acked');
+    for (let sent = 0; sent < DRAIN_BATCH_MAX && !this.closing; sent += 1) {
+      const connection = this.pick();
+      const row = connection ? this.store.nextReversal(this.name, Date.now()) : undefined;
+      if (!connection || !row) break;
+      const message = row.attempts === 0 ? row.message : repeatOf(row.message);
+      const answer = await this.exchange(connection, message);
+      if (typeof answer === 'string') {
+        this.store.retryReversal(row.id, row.attempts + 1, Date.now() + backoff(row.attempts, this.settings.retry_ms_min, this.settings.retry_ms_max));
+        this.count('reversal_retries');
+        continue;
       }
-    } finally {
-      this.drainingReversals = false;
+      this.store.ackReversal(row.id, fieldText(answer.fields, 39));
+      this.count('reversals_acked');
     }
   }
 
   /** Advices leave strictly in order: the head is retried (0121) until answered or expired. */
   private async drainAdvices(): Promise<void> {
-    if (this.drainingAdvices) return;
-    this.drainingAdvices = true;
-    try {
-      for (let sent = 0; sent < DRAIN_BATCH_MAX && !this.closing; sent += 1) {
-        const connection = this.pick();
-        const head = connection ? this.store.headAdvice(this.name) : undefined;
-        if (!connection || !head) break;
-        const now = Date.now();
-        if (head.expires_at <= now) {
-          this.store.finishAdvice(head.id, 'expired', null);
-          this.log.error({ link: this.name, advice: head.id }, 'advice expired unsent; flagged for finance');
-          continue;
-        }
-        if (head.next_at > now) break;
-        const answer = await this.exchange(connection, head.attempts === 0 ? head.message : repeatOf(head.message));
-        if (typeof answer === 'string') {
-          this.store.retryAdvice(head.id, head.attempts + 1, Date.now() + backoff(head.attempts, this.settings.retry_ms_min, this.settings.retry_ms_max));
-          this.count('advice_retries');
-          break;
-        }
-        const code = fieldText(answer.fields, 39);
-        this.store.finishAdvice(head.id, code === '00' ? 'acked' : 'declined', code);
-        this.count(code === '00' ? 'advices_acked' : 'advices_declined');
-        if (code !== '00') this.log.warn({ link: this.name, advice: head.id, code }, 'advice declined by the network; flagged for finance');
+    for (let sent = 0; sent < DRAIN_BATCH_MAX && !this.closing; sent += 1) {
+      const connection = this.pick();
+      const head = connection ? this.store.headAdvice(this.name) : undefined;
+      if (!connection || !head) break;
+      const now = Date.now();
+      if (head.expires_at <= now) {
+        this.store.finishAdvice(head.id, 'expired', null);
+        this.log.error({ link: this.name, advice: head.id }, 'advice expired unsent; flagged for finance');
+        continue;
       }
-    } finally {
-      this.drainingAdvices = false;
+      if (head.next_at > now) break;
+      const answer = await this.exchange(connection, head.attempts === 0 ? head.message : repeatOf(head.message));
+      if (typeof answer === 'string') {
+        this.store.retryAdvice(head.id, head.attempts + 1, Date.now() + backoff(head.attempts, this.settings.retry_ms_min, this.settings.retry_ms_max));
+        this.count('advice_retries');
+        break;
+      }
+      const code = fieldText(answer.fields, 39);
+      this.store.finishAdvice(head.id, code === '00' ? 'acked' : 'declined', code);
+      this.count(code === '00' ? 'advices_acked' : 'advices_declined');
+      if (code !== '00') this.log.warn({ link: this.name, advice: head.id, code }, 'advice declined by the network; flagged for finance');
     }
   }
 }
