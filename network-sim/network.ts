@@ -64,7 +64,11 @@ export class CardNetwork {
   readonly issuer = new Issuer();
   readonly tokens: TokenService;
   readonly stats = new NetworkStats();
-  private readonly answers = new Map<string, Message>();
+  /**
+   * The first answer's DE 39 (+ DE 38) per request key: a repeat carries the same fields as its
+   * original, so its answer is rebuilt from it — far less memory than keeping whole messages.
+   */
+  private readonly answers = new Map<string, string>();
   private readonly cleared = new Map<string, Cleared>();
 
   constructor(private readonly options: NetworkOptions) {
@@ -87,8 +91,11 @@ export class CardNetwork {
     if (!session.signedOn) return this.reply(message, '91');
     const key = requestKey(message);
     const remembered = this.answers.get(key);
-    if (remembered) {
-      if (mti.endsWith('1')) { this.stats.repeatsAnswered += 1; return remembered; }
+    if (remembered !== undefined) {
+      if (mti.endsWith('1')) {
+        this.stats.repeatsAnswered += 1;
+        return this.reply(message, remembered.slice(0, 2), remembered.length > 2 ? remembered.slice(2) : undefined);
+      }
       this.stats.duplicates += 1;
       return this.reply(message, '94');
     }
@@ -201,7 +208,8 @@ export class CardNetwork {
       const oldest = this.answers.keys().next().value;
       if (oldest !== undefined) this.answers.delete(oldest);
     }
-    this.answers.set(key, answer);
+    const authCode = answer.fields[38];
+    this.answers.set(key, text(answer.fields, 39) + (typeof authCode === 'string' ? authCode : ''));
     return answer;
   }
 

@@ -36,16 +36,29 @@ export interface Stamp { readonly stan: string; readonly transmission: string; r
 
 const pad2 = (n: number): string => String(n).padStart(2, '0');
 
+/** The date-time texts of one second, formatted once per second (every message asks). */
+interface SecondTexts { second: number; transmission: string; rrnPrefix: string; localTime: string; localDate: string }
+let cached: SecondTexts = { second: -1, transmission: '', rrnPrefix: '', localTime: '', localDate: '' };
+
+function textsOf(now: Date): SecondTexts {
+  const second = Math.floor(now.getTime() / 1000);
+  if (second === cached.second) return cached;
+  const start = Date.UTC(now.getUTCFullYear(), 0, 1);
+  const dayOfYear = Math.floor((now.getTime() - start) / 86_400_000) + 1;
+  const localDate = `${pad2(now.getUTCMonth() + 1)}${pad2(now.getUTCDate())}`;
+  const localTime = `${pad2(now.getUTCHours())}${pad2(now.getUTCMinutes())}${pad2(now.getUTCSeconds())}`;
+  cached = { second, transmission: localDate + localTime, rrnPrefix: `${now.getUTCFullYear() % 10}${String(dayOfYear).padStart(3, '0')}${pad2(now.getUTCHours())}`, localTime, localDate };
+  return cached;
+}
+
 /** DE 7 (MMDDhhmmss, UTC). */
 export function transmissionDateTime(now: Date): string {
-  return `${pad2(now.getUTCMonth() + 1)}${pad2(now.getUTCDate())}${pad2(now.getUTCHours())}${pad2(now.getUTCMinutes())}${pad2(now.getUTCSeconds())}`;
+  return textsOf(now).transmission;
 }
 
 /** RRN (DE 37): last digit of the year, day of the year, hour, STAN — unique per link per day. */
 export function retrievalReference(now: Date, stan: string): string {
-  const start = Date.UTC(now.getUTCFullYear(), 0, 1);
-  const dayOfYear = Math.floor((now.getTime() - start) / 86_400_000) + 1;
-  return `${now.getUTCFullYear() % 10}${String(dayOfYear).padStart(3, '0')}${pad2(now.getUTCHours())}${stan}`;
+  return textsOf(now).rrnPrefix + stan;
 }
 
 export function checkRequest(request: AuthorizationRequest): void {
@@ -64,7 +77,7 @@ export function checkRequest(request: AuthorizationRequest): void {
 export function authorizationMessage(wire: LinkWire, request: AuthorizationRequest, stamp: Stamp, now: Date, acquirerId: string, trid: string): Message {
   const fields: FieldValues = {
     2: request.tokenPan, 3: '000000', 4: request.amount_minor.toString().padStart(12, '0'), 7: stamp.transmission, 11: stamp.stan,
-    12: `${pad2(now.getUTCHours())}${pad2(now.getUTCMinutes())}${pad2(now.getUTCSeconds())}`, 13: `${pad2(now.getUTCMonth() + 1)}${pad2(now.getUTCDate())}`,
+    12: textsOf(now).localTime, 13: textsOf(now).localDate,
     14: request.tokenExpiry, 18: request.mcc, 22: '072', 25: '00', 32: acquirerId, 37: stamp.rrn, 41: request.terminalId,
     42: request.merchantId.padEnd(15, ' '), 49: String(request.currency).padStart(3, '0'),
   };
