@@ -35,6 +35,9 @@ describe('palmswitch iso8583', () => {
     expect(masked.stdout).toContain('489537******5678');
     expect(masked.stdout).not.toContain('4895370012345678');
     expect(masked.stdout).toContain('"14":"****"');
+    const pretty = palmswitch(['iso8583', 'decode', '--spec', 'iso87-ascii', '--pretty', '--hex', hex]);
+    expect(pretty.stdout).toMatch(/DE 002 +Primary account number \(token PAN\) +489537\*{6}5678/);
+    expect(pretty.stdout).toMatch(/tag 9F26 +Application cryptogram/);
   });
 
   it('reports a bad line with its number, code, field and byte, and stops without --keep-going', () => {

@@ -6,7 +6,7 @@
  * `--keep-going` the rest is still processed (the exit code is then 1 if any line failed).
  */
 import type { Command } from 'commander';
-import { compileSpec, describeSpec, Iso8583Error, maskMessage, type Message, type MessageCodec, type MessageSpec } from '../../iso8583/index.js';
+import { compileSpec, describeSpec, formatMessage, Iso8583Error, maskMessage, type Message, type MessageCodec, type MessageSpec } from '../../iso8583/index.js';
 import { dialect, DIALECT_NAMES } from '../../specs/index.js';
 import { readLines } from '../lines.js';
 
@@ -17,6 +17,7 @@ interface RunOptions {
   spec: string;
   hex?: string;
   unmask?: boolean;
+  pretty?: boolean;
   keepGoing?: boolean;
 }
 
@@ -30,9 +31,10 @@ export function registerIso8583Commands(program: Command): void {
     .requiredOption('--spec <name>', specHelp)
     .option('--hex <hex>', 'decode this one message instead of reading stdin')
     .option('--unmask', 'show PAN, track and secret data in clear')
+    .option('--pretty', 'print each message field by field with names instead of JSON')
     .option('--keep-going', 'report bad lines and go on with the rest')
     .action(async (options: RunOptions) => {
-      process.exitCode = await run(options, (line, codec) => decodeLine(line, codec, options.unmask === true));
+      process.exitCode = await run(options, (line, codec) => decodeLine(line, codec, options));
     });
   iso.command('encode')
     .description('JSON Lines { mti, fields } (stdin) to hex, one message per line')
@@ -77,9 +79,10 @@ function parseHex(line: string): Buffer {
   return Buffer.from(compact, 'hex');
 }
 
-function decodeLine(line: string, codec: MessageCodec, unmask: boolean): string {
+function decodeLine(line: string, codec: MessageCodec, options: RunOptions): string {
   const message = codec.decode(parseHex(line));
-  return JSON.stringify(unmask ? message : maskMessage(message, codec.spec));
+  if (options.pretty) return formatMessage(message, codec.spec, { unmask: options.unmask === true }) + '\n';
+  return JSON.stringify(options.unmask ? message : maskMessage(message, codec.spec));
 }
 
 function encodeLine(line: string, codec: MessageCodec): string {
