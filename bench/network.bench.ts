@@ -15,6 +15,7 @@ import { createLogger } from '../core/index.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 const IN_FLIGHT = 256;
 const DURATION_MS = 5_000;
@@ -64,7 +65,9 @@ async function closedLoop(link: NetworkLink, token: TokenView, duration_ms: numb
 }
 
 /** Open loop at a fixed rate: latency counts from the scheduled start, so stalls are not hidden. */
-async function paced(link: NetworkLink, token: TokenView, rate: number, duration_ms: number): Promise<{ latencies_ms: number[]; other: number; overloaded: number }> {
+async function paced(link: NetworkLink, token: TokenView, rate: number, duration_ms: number): Promise<{ latencies_ms: number[]; other: number; overloaded: number; loopDelayP99_ms: number }> {
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+  loopDelay.enable();
   const latencies_ms: number[] = [];
   let overloaded = 0;
   const runs: Promise<void>[] = [];
@@ -83,7 +86,8 @@ async function paced(link: NetworkLink, token: TokenView, rate: number, duration
     await new Promise((resolve) => setTimeout(resolve, 1));
   }
   await Promise.all(runs);
-  return { latencies_ms, other, overloaded };
+  loopDelay.disable();
+  return { latencies_ms, other, overloaded, loopDelayP99_ms: loopDelay.percentile(99) / 1e6 };
 }
 
 async function withLink<T>(dir: string, sim: SpawnedNetworkSim, mac: { hsm: HsmClient; keyId: string } | undefined, body: (link: NetworkLink) => Promise<T>): Promise<T> {
@@ -128,6 +132,7 @@ export async function run(): Promise<{ figures: Figure[]; notes?: string[] }> {
       figures.push({ name: 'network-sim own processing p50 / p99 at 5,000 auth/s', value: simTimes.p50_us / 1000, unit: `ms (p99 ${(simTimes.p99_us / 1000).toFixed(3)} ms)` });
       figures.push({ name: 'time the link adds over the simulator, p50', value: Math.max(0, p50 - simTimes.p50_us / 1000), unit: 'ms' });
       figures.push({ name: 'time the link adds over the simulator, p99', value: Math.max(0, p99 - simTimes.p99_us / 1000), unit: 'ms' });
+      figures.push({ name: 'bench process event-loop delay p99 during the paced run (scheduling stalls, not link work)', value: pacedRun.loopDelayP99_ms, unit: 'ms' });
       if (pacedRun.overloaded > 0) notes.push(`paced run: ${pacedRun.overloaded} authorizations refused with link_overloaded (256 in flight)`);
       if (pacedRun.other > 0) notes.push(`paced run: ${pacedRun.other} authorizations were not network approvals`);
     });

@@ -8,6 +8,7 @@
 import net from 'node:net';
 import { FrameDecoder, type Frame, type Message } from '../../iso8583/index.js';
 import type { Logger } from '../../core/index.js';
+import { decodeVisaLikeHeader } from '../../specs/index.js';
 import type { LinkWire } from './wire.js';
 
 export const CONNECT_TIMEOUT_MS = 2_000;
@@ -80,6 +81,7 @@ export class LinkConnection {
   private deliver(frame: Frame): void {
     let message: Message;
     try {
+      if (frame.header.length > 0) decodeVisaLikeHeader(frame.header, frame.message.length);
       message = this.wire.codec.decode(frame.message);
     } catch (error) {
       this.events.onMalformed(error, this);
