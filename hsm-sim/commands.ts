@@ -10,7 +10,7 @@ import { HsmError } from './errors.js';
 import type { AuditTrail } from './audit.js';
 import { unwrapKeyBlock, versionForKbpk, wrapKeyBlock } from './keyblock.js';
 import { computeKcv, KEY_ID_PATTERN, type KeyInfo, type KeyStore, type StoredKey } from './keystore.js';
-import { aesCmac, aesCmacKey, hasOddParity, MacContext, macMatches, webcrypto, withOddParity, type WebCryptoKey } from './primitives.js';
+import { CmacContext, hasOddParity, MacContext, macMatches, webcrypto, withOddParity, type WebCryptoKey } from './primitives.js';
 import type { CommandName, FieldReader } from './protocol.js';
 import { checkAttributes, requireUsage } from './usages.js';
 import { cryptogramCommand } from './cryptogram.js';
@@ -146,25 +146,17 @@ function deleteKey(r: FieldReader, ctx: CommandContext): Fields {
 }
 
 /** Cipher objects kept per key (by its clear-key buffer, so a deleted key's context goes with it). */
-const MAC_CONTEXTS = new WeakMap<Buffer, MacContext>();
+const MAC_CONTEXTS = new WeakMap<Buffer, MacContext | CmacContext>();
 
-function desMac(key: StoredKey, data: Buffer, padding: 1 | 2): Buffer {
+/** M1/M3: ISO 9797-1 algorithms 1 and 3 (padding from the request); M6: AES-CMAC (its own padding). */
+function computeMac(key: StoredKey, data: Buffer, padding: 1 | 2): Buffer {
   let context = MAC_CONTEXTS.get(key.clear);
   if (!context) {
-    context = new MacContext(key.clear);
+    context = key.usage === 'M6' ? new CmacContext(key.clear) : new MacContext(key.clear);
     MAC_CONTEXTS.set(key.clear, context);
   }
+  if (context instanceof CmacContext) return context.mac(data);
   return key.usage === 'M3' ? context.retail(data, padding) : context.algorithm1(data, padding);
-}
-
-async function computeMac(key: StoredKey, data: Buffer, padding: 1 | 2): Promise<Buffer> {
-  if (key.usage === 'M3' || key.usage === 'M1') return desMac(key, data, padding);
-  let handle = key.handles.get('cmac');
-  if (!handle) {
-    handle = await aesCmacKey(key.clear);
-    key.handles.set('cmac', handle);
-  }
-  return await aesCmac(handle, data);
 }
 
 function readMacRequest(r: FieldReader, ctx: CommandContext, verify: boolean): { key: StoredKey; data: Buffer; padding: 1 | 2; mac?: Buffer } {
@@ -177,16 +169,15 @@ function readMacRequest(r: FieldReader, ctx: CommandContext, verify: boolean): {
   return { key, data, padding, ...(mac ? { mac } : {}) };
 }
 
-function generateMac(r: FieldReader, ctx: CommandContext): Fields | Promise<Fields> {
+function generateMac(r: FieldReader, ctx: CommandContext): Fields {
   const { key, data, padding } = readMacRequest(r, ctx, false);
-  // Retail and CBC MACs are synchronous: answering without a promise keeps the hot path short.
-  if (key.usage !== 'M6') return [desMac(key, data, padding)];
-  return computeMac(key, data, padding).then((mac) => [mac]);
+  // Synchronous: answering without a promise keeps the hot path short.
+  return [computeMac(key, data, padding)];
 }
 
-async function verifyMac(r: FieldReader, ctx: CommandContext): Promise<Fields> {
+function verifyMac(r: FieldReader, ctx: CommandContext): Fields {
   const { key, data, padding, mac } = readMacRequest(r, ctx, true);
-  if (!mac || !macMatches(await computeMac(key, data, padding), mac)) throw new HsmError('hsm_verification_failed', 'MAC does not verify');
+  if (!mac || !macMatches(computeMac(key, data, padding), mac)) throw new HsmError('hsm_verification_failed', 'MAC does not verify');
   return [];
 }
 
