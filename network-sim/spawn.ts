@@ -39,6 +39,10 @@ export async function spawnNetworkSim(options: SpawnOptions): Promise<SpawnedNet
   if (options.faults !== undefined) args.push('--faults', JSON.stringify(options.faults));
   if (options.seed !== undefined) args.push('--seed', String(options.seed));
   const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'warn', ...options.env } });
+  // A test or benchmark that dies must not leave simulators behind.
+  const killOnExit = (): void => { child.kill('SIGKILL'); };
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.off('exit', killOnExit));
   let output = '';
   const append = (chunk: Buffer): void => { output = (output + chunk.toString('utf8')).slice(-OUTPUT_CHARS_MAX); };
   child.stdout?.on('data', append);
