@@ -59,12 +59,13 @@ export async function spawnNetworkSim(options: SpawnOptions): Promise<SpawnedNet
       if (match?.[1] && match[2]) {
         clearTimeout(timer);
         child.stdout?.off('data', check);
-        child.removeAllListeners('exit');
+        child.off('exit', onEarlyExit);
         resolve([Number(match[1]), Number(match[2])]);
       }
     };
+    const onEarlyExit = (code: number | null): void => fail(`exited with ${code ?? 'signal'}`);
     child.stdout?.on('data', check);
-    child.once('exit', (code) => fail(`exited with ${code ?? 'signal'}`));
+    child.once('exit', onEarlyExit);
   });
   return {
     port, httpPort, child,
