@@ -238,6 +238,15 @@ export function describeLedgerContract(name: string, open: () => Promise<Ledger>
       expect((await ledger.createTransfers([{ ...post, amount: 21n }]))[0]!.status).toBe(T.exists_with_different_amount);
       const [stored] = await ledger.lookupTransfers([post.id]);
       expect(stored).toMatchObject({ debit_account_id: a!, credit_account_id: b!, amount: 20n, ledger: L, code: 3, user_data_128: 77n });
+      // A zero must match what the pending transfer had; an explicit value must match what was stored.
+      const tagged = transfer({ id: next(), pending_id: holdId, amount: 5n, user_data_128: 88n, flags: F.void_pending_transfer });
+      expect((await ledger.createTransfers([tagged]))[0]!.status).toBe(T.pending_transfer_has_different_amount);
+      const holdTwo = next();
+      await ledger.createTransfers([transfer({ id: holdTwo, debit_account_id: a!, credit_account_id: b!, amount: 9n, ledger: L, code: 3, user_data_128: 77n, flags: F.pending })]);
+      const voidTagged = transfer({ id: next(), pending_id: holdTwo, user_data_128: 88n, flags: F.void_pending_transfer });
+      expect((await ledger.createTransfers([voidTagged]))[0]!.status).toBe(T.created);
+      const resent = await ledger.createTransfers([{ ...voidTagged, user_data_128: 0n }, { ...voidTagged, amount: 9n }, { ...voidTagged, amount: 10n }]);
+      expect(resent.map((r) => r.status)).toEqual([T.exists_with_different_user_data_128, T.exists, T.exists_with_different_amount]);
     });
 
     it('expires a pending transfer on time and refuses to post it afterwards', async () => {
@@ -272,6 +281,8 @@ export function describeLedgerContract(name: string, open: () => Promise<Ledger>
       expect(((await ledger.lookupAccounts([a!]))[0]!.flags & AccountFlags.closed) !== 0).toBe(true);
       expect(await one({ debit_account_id: a!, credit_account_id: b!, amount: 1n })).toBe(T.debit_account_already_closed);
       expect(await one({ debit_account_id: b!, credit_account_id: a!, amount: 1n })).toBe(T.credit_account_already_closed);
+      // The only movement a closed account allows is a void: even the closing transfer cannot be posted.
+      expect(await one({ pending_id: closeId, amount: u128_max, flags: F.post_pending_transfer })).toBe(T.debit_account_already_closed);
       expect(await one({ pending_id: closeId, flags: F.void_pending_transfer })).toBe(T.created);
       expect(((await ledger.lookupAccounts([a!]))[0]!.flags & AccountFlags.closed)).toBe(0);
       expect(await one({ debit_account_id: a!, credit_account_id: b!, amount: 1n })).toBe(T.created);

@@ -70,9 +70,10 @@ function modelEvent(m: ModelState, e: Event): string {
   const p = m.transfers.get(e.pending);
   if (!p) return 'pending_transfer_not_found';
   if (p.event.kind !== 'pending') return 'pending_transfer_not_pending';
-  const amount = e.kind === 'void' ? p.amount : e.amount === u128_max ? p.amount : e.amount;
-  if (e.kind === 'post' && amount > p.amount) return 'exceeds_pending_transfer_amount';
-  if (e.kind === 'void' && e.amount !== 0n && e.amount !== p.amount) return 'pending_transfer_has_different_amount';
+  // A void moves the whole pending amount (0 says "all"); a post moves its amount (AMOUNT_MAX says "all").
+  const amount = e.kind === 'void' ? (e.amount > 0n ? e.amount : p.amount) : e.amount === u128_max ? p.amount : e.amount;
+  if (amount > p.amount) return 'exceeds_pending_transfer_amount';
+  if (e.kind === 'void' && amount < p.amount) return 'pending_transfer_has_different_amount';
   if (p.state === 'posted') return 'pending_transfer_already_posted';
   if (p.state === 'voided') return 'pending_transfer_already_voided';
   const dr = m.accounts[p.dr]!;

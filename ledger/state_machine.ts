@@ -313,18 +313,26 @@ export class StateMachine {
     const plan = this.planTransfer(t, ts, imported);
     if (typeof plan === 'number') {
       const existing = this.storage.transferById(t.id);
-      if (existing) return { status: compareTransfer(t, existing), timestamp: existing.timestamp };
+      if (existing) return { status: this.compareExisting(t, existing), timestamp: existing.timestamp };
       return { status: plan, timestamp: ts };
     }
     // The insert doubles as the existence check: it does nothing when the id is taken.
     if (!this.storage.insertTransferIfAbsent(plan.stored)) {
       const existing = this.storage.transferById(t.id);
       assert(existing, 'an id that blocked the insert must exist');
-      return { status: compareTransfer(t, existing), timestamp: existing.timestamp };
+      return { status: this.compareExisting(t, existing), timestamp: existing.timestamp };
     }
     this.applyTransfer(plan);
     this.lastObject = plan.stored.timestamp;
     return { status: CreateTransferStatus.created, timestamp: plan.stored.timestamp };
+  }
+
+  private compareExisting(t: Transfer, e: Transfer): CreateTransferStatus {
+    const resolving = (t.flags & (TransferFlags.post_pending_transfer | TransferFlags.void_pending_transfer)) !== 0;
+    if (!resolving || t.flags !== e.flags || t.pending_id !== e.pending_id) return compareTransfer(t, e, null);
+    const p = this.storage.transferById(t.pending_id);
+    assert(p, 'the pending transfer of a stored post or void must exist');
+    return compareTransfer(t, e, p);
   }
 
   private transferHeader(t: Transfer, imported: boolean): CreateTransferStatus | null {
@@ -393,9 +401,6 @@ export class StateMachine {
   }
 
   private planPostOrVoid(t: Transfer, ts: bigint, imported: boolean, post: boolean): TransferPlan | CreateTransferStatus {
-    if (t.debit_account_id === u128_max) return CreateTransferStatus.debit_account_id_must_not_be_int_max;
-    if (t.credit_account_id === u128_max) return CreateTransferStatus.credit_account_id_must_not_be_int_max;
-    if (t.debit_account_id !== 0n && t.debit_account_id === t.credit_account_id) return CreateTransferStatus.accounts_must_be_different;
     if (t.pending_id === 0n) return CreateTransferStatus.pending_id_must_not_be_zero;
     if (t.pending_id === u128_max) return CreateTransferStatus.pending_id_must_not_be_int_max;
     if (t.pending_id === t.id) return CreateTransferStatus.pending_id_must_be_different;
@@ -405,20 +410,18 @@ export class StateMachine {
     if ((p.flags & TransferFlags.pending) === 0) return CreateTransferStatus.pending_transfer_not_pending;
     const mismatch = pendingMismatch(t, p);
     if (mismatch !== null) return mismatch;
-    const amount = post ? (t.amount === u128_max ? p.amount : t.amount) : p.amount;
-    if (post && amount > p.amount) return CreateTransferStatus.exceeds_pending_transfer_amount;
-    if (!post && t.amount !== 0n && t.amount !== p.amount) return CreateTransferStatus.pending_transfer_has_different_amount;
+    const amount = resolvedAmount(t, p, post);
+    if (amount > p.amount) return CreateTransferStatus.exceeds_pending_transfer_amount;
+    if (!post && amount < p.amount) return CreateTransferStatus.pending_transfer_has_different_amount;
     const state = this.pendingStateAt(p, ts);
     if (state === PendingState.posted) return CreateTransferStatus.pending_transfer_already_posted;
     if (state === PendingState.voided) return CreateTransferStatus.pending_transfer_already_voided;
     if (state === PendingState.expired) return CreateTransferStatus.pending_transfer_expired;
     const { dr, cr } = this.pendingAccounts(p);
-    const importedStatus = this.importedChecks(t, imported, dr, cr);
-    if (importedStatus !== null) return importedStatus;
-    if (post && (dr.flags & AccountFlags.closed) !== 0 && (p.flags & TransferFlags.closing_debit) === 0) return CreateTransferStatus.debit_account_already_closed;
-    if (post && (cr.flags & AccountFlags.closed) !== 0 && (p.flags & TransferFlags.closing_credit) === 0) return CreateTransferStatus.credit_account_already_closed;
-    if (dr.debits_posted + amount > u128_max) return CreateTransferStatus.overflows_debits_posted;
-    if (cr.credits_posted + amount > u128_max) return CreateTransferStatus.overflows_credits_posted;
+    if (imported && t.timestamp <= this.lastObject) return CreateTransferStatus.imported_event_timestamp_must_not_regress;
+    // The only movement a closed account allows is voiding a pending transfer.
+    if (post && (dr.flags & AccountFlags.closed) !== 0) return CreateTransferStatus.debit_account_already_closed;
+    if (post && (cr.flags & AccountFlags.closed) !== 0) return CreateTransferStatus.credit_account_already_closed;
     const stored: Transfer = {
       ...t, debit_account_id: p.debit_account_id, credit_account_id: p.credit_account_id, amount,
       user_data_128: t.user_data_128 === 0n ? p.user_data_128 : t.user_data_128,
@@ -506,34 +509,45 @@ export function compareAccount(a: Account, e: Account): CreateAccountStatus {
 }
 
 /**
- * `exists` when the request matches what was stored. Posts and voids inherit zero fields from
- * their pending transfer, so a zero there matches anything; a balancing transfer's amount is a
- * maximum, so a retry matches when it allows at least what was actually moved.
+ * `exists` when the request matches what was stored, else the first differing field. A post or
+ * void is stored with the fields it inherited from its pending transfer, so a zero in the request
+ * must match what the pending transfer had; a balancing transfer's amount is a maximum, so a
+ * retry matches when it allows at least what was actually moved.
  */
-export function compareTransfer(t: Transfer, e: Transfer): CreateTransferStatus {
+export function compareTransfer(t: Transfer, e: Transfer, p: Transfer | null): CreateTransferStatus {
   const S = CreateTransferStatus;
   if (t.flags !== e.flags) return S.exists_with_different_flags;
   if (t.pending_id !== e.pending_id) return S.exists_with_different_pending_id;
   if (t.timeout !== e.timeout) return S.exists_with_different_timeout;
-  const resolving = (t.flags & (TransferFlags.post_pending_transfer | TransferFlags.void_pending_transfer)) !== 0;
-  const differs = (request: bigint | number, stored: bigint | number): boolean =>
-    resolving ? request !== 0 && request !== 0n && request !== stored : request !== stored;
-  if (differs(t.debit_account_id, e.debit_account_id)) return S.exists_with_different_debit_account_id;
-  if (differs(t.credit_account_id, e.credit_account_id)) return S.exists_with_different_credit_account_id;
-  if (amountDiffers(t, e)) return S.exists_with_different_amount;
-  if (differs(t.user_data_128, e.user_data_128)) return S.exists_with_different_user_data_128;
-  if (differs(t.user_data_64, e.user_data_64)) return S.exists_with_different_user_data_64;
-  if (differs(t.user_data_32, e.user_data_32)) return S.exists_with_different_user_data_32;
-  if (differs(t.ledger, e.ledger)) return S.exists_with_different_ledger;
-  if (differs(t.code, e.code)) return S.exists_with_different_code;
+  if (p === null) {
+    if (t.debit_account_id !== e.debit_account_id) return S.exists_with_different_debit_account_id;
+    if (t.credit_account_id !== e.credit_account_id) return S.exists_with_different_credit_account_id;
+    const balancing = (t.flags & (TransferFlags.balancing_debit | TransferFlags.balancing_credit)) !== 0;
+    if (balancing ? t.amount < e.amount : t.amount !== e.amount) return S.exists_with_different_amount;
+    if (t.user_data_128 !== e.user_data_128) return S.exists_with_different_user_data_128;
+    if (t.user_data_64 !== e.user_data_64) return S.exists_with_different_user_data_64;
+    if (t.user_data_32 !== e.user_data_32) return S.exists_with_different_user_data_32;
+    if (t.ledger !== e.ledger) return S.exists_with_different_ledger;
+    if (t.code !== e.code) return S.exists_with_different_code;
+    return S.exists;
+  }
+  if (t.debit_account_id !== 0n && t.debit_account_id !== e.debit_account_id) return S.exists_with_different_debit_account_id;
+  if (t.credit_account_id !== 0n && t.credit_account_id !== e.credit_account_id) return S.exists_with_different_credit_account_id;
+  const post = (t.flags & TransferFlags.post_pending_transfer) !== 0;
+  const whole = post ? t.amount === u128_max : t.amount === 0n;
+  if (whole ? e.amount !== p.amount : t.amount !== e.amount) return S.exists_with_different_amount;
+  if ((t.user_data_128 === 0n ? p.user_data_128 : t.user_data_128) !== e.user_data_128) return S.exists_with_different_user_data_128;
+  if ((t.user_data_64 === 0n ? p.user_data_64 : t.user_data_64) !== e.user_data_64) return S.exists_with_different_user_data_64;
+  if ((t.user_data_32 === 0 ? p.user_data_32 : t.user_data_32) !== e.user_data_32) return S.exists_with_different_user_data_32;
+  if (t.ledger !== 0 && t.ledger !== e.ledger) return S.exists_with_different_ledger;
+  if (t.code !== 0 && t.code !== e.code) return S.exists_with_different_code;
   return S.exists;
 }
 
-function amountDiffers(t: Transfer, e: Transfer): boolean {
-  if ((t.flags & (TransferFlags.balancing_debit | TransferFlags.balancing_credit)) !== 0) return t.amount < e.amount;
-  if ((t.flags & TransferFlags.post_pending_transfer) !== 0) return t.amount !== u128_max && t.amount !== e.amount;
-  if ((t.flags & TransferFlags.void_pending_transfer) !== 0) return t.amount !== 0n && t.amount !== e.amount;
-  return t.amount !== e.amount;
+/** What a post or void moves: a void the whole pending amount (0 means "all"), a post AMOUNT_MAX = all. */
+function resolvedAmount(t: Transfer, p: Transfer, post: boolean): bigint {
+  if (post) return t.amount === u128_max ? p.amount : t.amount;
+  return t.amount > 0n ? t.amount : p.amount;
 }
 
 function pendingMismatch(t: Transfer, p: Transfer): CreateTransferStatus | null {
@@ -564,10 +578,10 @@ function limitChecks(t: Transfer, dr: Account, cr: Account): CreateTransferStatu
   if ((t.flags & TransferFlags.pending) !== 0) {
     if (dr.debits_pending + amount > u128_max) return S.overflows_debits_pending;
     if (cr.credits_pending + amount > u128_max) return S.overflows_credits_pending;
-  } else {
-    if (dr.debits_posted + amount > u128_max) return S.overflows_debits_posted;
-    if (cr.credits_posted + amount > u128_max) return S.overflows_credits_posted;
   }
+  // Checked for pending transfers too: a pending amount must still fit once posted.
+  if (dr.debits_posted + amount > u128_max) return S.overflows_debits_posted;
+  if (cr.credits_posted + amount > u128_max) return S.overflows_credits_posted;
   if (dr.debits_pending + dr.debits_posted + amount > u128_max) return S.overflows_debits;
   if (cr.credits_pending + cr.credits_posted + amount > u128_max) return S.overflows_credits;
   if (t.timestamp + BigInt(t.timeout) * ns_per_second > u64_max) return S.overflows_timeout;
