@@ -497,9 +497,9 @@ function accountBody(a: Account): CreateAccountStatus | null {
   return null;
 }
 
-/** `exists` only for an identical account; the `closed` bit is state, not part of the request. */
+/** `exists` only for an identical account; the flags compare whole, `closed` included, as TigerBeetle does. */
 export function compareAccount(a: Account, e: Account): CreateAccountStatus {
-  if ((a.flags & ~AccountFlags.closed) !== (e.flags & ~AccountFlags.closed)) return CreateAccountStatus.exists_with_different_flags;
+  if (a.flags !== e.flags) return CreateAccountStatus.exists_with_different_flags;
   if (a.user_data_128 !== e.user_data_128) return CreateAccountStatus.exists_with_different_user_data_128;
   if (a.user_data_64 !== e.user_data_64) return CreateAccountStatus.exists_with_different_user_data_64;
   if (a.user_data_32 !== e.user_data_32) return CreateAccountStatus.exists_with_different_user_data_32;
