@@ -6,6 +6,7 @@
  * skipped; a broken length prefix closes the connection (the stream cannot be resynchronised).
  */
 import net from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { FrameDecoder, type Frame, type Message } from '../iso8583/index.js';
 import { decodeVisaLikeHeader } from '../specs/index.js';
 import type { Logger } from '../core/index.js';
@@ -33,6 +34,12 @@ export interface IsoServerContext {
 export class ProcessingTimes {
   private readonly samples = new Float64Array(PROCESSING_SAMPLES_MAX);
   private count = 0;
+  /** Event-loop delay: time a frame may wait before any of this is measured (GC, CPU starvation). */
+  private readonly loopDelay = monitorEventLoopDelay({ resolution: 1 });
+
+  constructor() {
+    this.loopDelay.enable();
+  }
 
   add(duration_us: number): void {
     this.samples[this.count % PROCESSING_SAMPLES_MAX] = duration_us;
@@ -41,13 +48,15 @@ export class ProcessingTimes {
 
   reset(): void {
     this.count = 0;
+    this.loopDelay.reset();
   }
 
-  percentiles(): { count: number; p50_us: number; p99_us: number } {
+  percentiles(): { count: number; p50_us: number; p99_us: number; loop_delay_p99_ms: number; loop_delay_max_ms: number } {
+    const loop = { loop_delay_p99_ms: this.loopDelay.percentile(99) / 1e6, loop_delay_max_ms: this.loopDelay.max / 1e6 };
     const n = Math.min(this.count, PROCESSING_SAMPLES_MAX);
-    if (n === 0) return { count: 0, p50_us: 0, p99_us: 0 };
+    if (n === 0) return { count: 0, p50_us: 0, p99_us: 0, ...loop };
     const sorted = this.samples.slice(0, n).sort();
-    return { count: this.count, p50_us: sorted[Math.floor(n * 0.5)] ?? 0, p99_us: sorted[Math.min(n - 1, Math.floor(n * 0.99))] ?? 0 };
+    return { count: this.count, p50_us: sorted[Math.floor(n * 0.5)] ?? 0, p99_us: sorted[Math.min(n - 1, Math.floor(n * 0.99))] ?? 0, ...loop };
   }
 }
 
