@@ -13,7 +13,8 @@ import { makeTempDir, splitIntoComponents } from './testing.js';
 
 const MAIN = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
 const CLI_TIMEOUT_MS = 30_000;
-const temp = makeTempDir('hsm-cli');
+// Made in beforeAll, not at import: a filtered or aborted run must not leave directories behind.
+let temp: ReturnType<typeof makeTempDir>;
 let proc: SpawnedHsm;
 
 function palmswitch(args: string[], stdin = ''): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -25,7 +26,10 @@ function palmswitch(args: string[], stdin = ''): Promise<{ code: number; stdout:
   });
 }
 
-beforeAll(async () => { proc = await spawnHsmProcess({ dataDir: temp.dir }); });
+beforeAll(async () => {
+  temp = makeTempDir('hsm-cli');
+  proc = await spawnHsmProcess({ dataDir: temp.dir });
+});
 afterAll(async () => { await proc.stop(); temp.remove(); });
 
 describe('palmswitch hsm key ceremonies', () => {

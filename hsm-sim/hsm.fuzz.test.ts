@@ -17,12 +17,14 @@ const FRAMED_RUNS = 600;
 const RAW_RUNS = 200;
 const RAW_STREAM_BYTES_MAX = 4_096;
 const KNOWN_WIRES = new Set(['00', ...Object.values(HSM_ERRORS).map((e) => e.wire)]);
-const temp = makeTempDir('hsm-fuzz');
+// Made in beforeAll, not at import: a filtered or aborted run must not leave directories behind.
+let temp: ReturnType<typeof makeTempDir>;
 let proc: SpawnedHsm;
 let hsm: HsmClient;
 let corpus: Buffer[] = [];
 
 beforeAll(async () => {
+  temp = makeTempDir('hsm-fuzz');
   proc = await spawnHsmProcess({ dataDir: temp.dir });
   hsm = new HsmClient({ port: proc.port });
   await hsm.generateKey({ keyId: 'fz-zmk', usage: 'K0', algorithm: 'A', modeOfUse: 'B', exportability: 'N' });

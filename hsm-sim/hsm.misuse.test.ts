@@ -14,7 +14,8 @@ import { kcvAes, kcvTdes } from './primitives.js';
 import { frame, makeTempDir, rawExchange, splitIntoComponents } from './testing.js';
 
 const hex = (text: string): Buffer => Buffer.from(text, 'hex');
-const temp = makeTempDir('hsm-misuse');
+// Made in beforeAll, not at import: a filtered or aborted run must not leave directories behind.
+let temp: ReturnType<typeof makeTempDir>;
 const ZMK = hex('1f2e3d4c5b6a79880f1e2d3c4b5a6978a1b2c3d4e5f60718293a4b5c6d7e8f90');
 let proc: SpawnedHsm;
 let hsm: HsmClient;
@@ -31,6 +32,7 @@ async function refusal(promise: Promise<unknown>): Promise<string> {
 }
 
 beforeAll(async () => {
+  temp = makeTempDir('hsm-misuse');
   proc = await spawnHsmProcess({ dataDir: temp.dir });
   hsm = new HsmClient({ port: proc.port });
   await hsm.formKeyFromComponents({ keyId: 'zmk', usage: 'K0', algorithm: 'A', modeOfUse: 'B', exportability: 'N', components: components.map((value) => ({ value })) });

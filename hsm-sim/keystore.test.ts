@@ -6,12 +6,14 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeyStore } from './keystore.js';
 import { makeTempDir } from './testing.js';
 import type { KeyAttributes } from './usages.js';
 
-const temp = makeTempDir('hsm-keystore');
+// Made in beforeAll, not at import: a filtered or aborted run must not leave directories behind.
+let temp: ReturnType<typeof makeTempDir>;
+beforeAll(() => { temp = makeTempDir('hsm-keystore'); });
 afterAll(() => temp.remove());
 const MAC: KeyAttributes = { usage: 'M6', algorithm: 'A', modeOfUse: 'C', exportability: 'N' };
 
