@@ -13,7 +13,7 @@ import { parseSettlementFile } from '../../ledger/index.js';
 import type { SpawnedNetworkSim } from '../../network-sim/index.js';
 import type { UnmatchedEvent } from './link.js';
 import type { AuthorizationRequest } from './messages.js';
-import { eventually, issueCard, openLink, requestFor, startSim, tempDir, type Card } from './testing.js';
+import { closedPort, eventually, issueCard, openLink, requestFor, startSim, tempDir, type Card } from './testing.js';
 
 interface Stats { byMti: Record<string, number>; byCode: Record<string, number>; duplicates: number; advicesBooked: number; reversalsMatched: number; macFailures: number; cryptogramFailures: number }
 interface AccountView { balance_minor: string }
@@ -279,6 +279,20 @@ describe('MACs and token cryptograms through hsm-sim', () => {
       await opened.link.close();
       opened.store.close();
     }
+  });
+
+  it('falls back to stand-in when its own HSM cannot MAC the request (nothing is sent, nothing reversed)', async () => {
+    const deadHsm = new HsmClient({ port: await closedPort(), connections: 1, connect_timeout_ms: 500 });
+    const { link, store } = openLink(secure, storeFile(), { mac: { hsm: deadHsm, keyId: 'zak-a' } });
+    await link.waitUntilUp(10_000);
+    const card = await issueCard(secure);
+    const result = await link.authorize(requestFor(card, { amount_minor: 100n }));
+    expect(result).toMatchObject({ source: 'stand-in', lost: 'link_down', approved: true });
+    expect(result.reversalId).toBeUndefined();
+    expect(link.status().counters.unsent).toBe(1);
+    await link.close();
+    store.close();
+    await deadHsm.close();
   });
 
   it('changes the MAC key with an 0800/161 key change both sides accept', async () => {

@@ -11,7 +11,7 @@
  * ordered store-and-forward queue, which drains whenever the link is up. A late approval
  * that arrives after its time-out is logged; its reversal is already queued.
  */
-import { assert, createLogger, type Logger } from '../../core/index.js';
+import { assert, AssertionError, createLogger, type Logger } from '../../core/index.js';
 import type { Message } from '../../iso8583/index.js';
 import type { HsmPort } from '../../hsm-sim/index.js';
 import { LinkConnection } from './connection.js';
@@ -236,6 +236,12 @@ export class NetworkLink {
     let answer: Message | Lost;
     try {
       answer = await this.exchange(connection, message);
+    } catch (error) {
+      if (error instanceof AssertionError) throw error;
+      // Nothing was sent: the request could not be MACed (HSM unreachable), so only stand-in can answer.
+      this.log.error({ link: this.name, stan: message.fields[11], err: error instanceof Error ? error.message : String(error) }, 'authorization not sent');
+      this.count('unsent');
+      return this.standIn(request, message, 'link_down', undefined);
     } finally {
       this.authInFlight -= 1;
     }

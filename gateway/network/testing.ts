@@ -4,6 +4,7 @@
  * SQLite file, and a request builder.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createLogger } from '../../core/index.js';
@@ -85,4 +86,14 @@ export async function eventually(check: () => boolean | Promise<boolean>, timeou
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   throw new Error(`condition not met within ${timeout_ms} ms`);
+}
+
+/** A loopback port nothing listens on (bound once by us, then released). */
+export async function closedPort(): Promise<number> {
+  return await new Promise<number>((resolve) => {
+    const probe = net.createServer().listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 1));
+    });
+  });
 }
