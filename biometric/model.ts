@@ -15,7 +15,7 @@ export const palm_grid_cells = 32;
 export const vein_grid_cells = 16;
 export const prefilter_bits = 256;
 const prefilter_pool_cells = 8;
-export const model_version = '1';
+export const model_version = '2';
 
 export interface GaborSpec { size: number; wavelength: number; sigma: number; aspect: number }
 // Palm lines and creases in a 128-pixel ROI are 2-8 pixels wide (CompCode uses similarly large filters); veins in NIR (after 2x down-sampling) 3-6.
@@ -95,8 +95,10 @@ function prefilterNodes(): Node[] {
   return [
     { op: 'Neg', name: 'hash_neg', inputs: ['palm_response'], outputs: ['hash_dark'] },
     { op: 'Relu', name: 'hash_relu', inputs: ['hash_dark'], outputs: ['hash_energy'] },
+    // Overlapping cells (twice the stride): a residual shift of the ROI moves energy between
+    // neighbouring cells gradually instead of across a hard cell border.
     { op: 'AveragePool', name: 'hash_pool', inputs: ['hash_energy'], outputs: ['hash_cells'],
-      attributes: [attr.ints('kernel_shape', [pool, pool]), attr.ints('strides', [pool, pool])] },
+      attributes: [attr.ints('kernel_shape', [2 * pool, 2 * pool]), attr.ints('strides', [pool, pool]), attr.ints('pads', [pool / 2, pool / 2, pool / 2, pool / 2])] },
     // Orientation contrast per cell, so overall brightness and contrast do not move the hash.
     { op: 'ReduceMean', name: 'hash_mean', inputs: ['hash_cells'], outputs: ['hash_cell_mean'], attributes: [attr.ints('axes', [1]), attr.int('keepdims', 1)] },
     { op: 'Sub', name: 'hash_center', inputs: ['hash_cells', 'hash_cell_mean'], outputs: ['hash_contrast'] },
