@@ -61,7 +61,8 @@ export function fieldValue(spec: FieldSpec): fc.Arbitrary<FieldValue> {
     case 'positional':
       return fc.record(Object.fromEntries(Object.entries(composite.subfields).map(([id, sub]) => [id, fieldValue(sub)])));
     case 'bitmapped':
-      return fc.record(Object.fromEntries(Object.entries(composite.subfields).map(([id, sub]) => [id, fieldValue(sub)])), { requiredKeys: [] });
+      // Absent subfields are left out of the object (not set to undefined), as a decoder returns them.
+      return fc.record(Object.fromEntries(Object.entries(composite.subfields).map(([id, sub]) => [id, fieldValue(sub)])), { requiredKeys: [] }) as fc.Arbitrary<FieldValue>;
   }
 }
 
