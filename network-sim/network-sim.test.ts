@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileSpec, encodeFrame, FrameDecoder, type Message } from '../iso8583/index.js';
-import { dialect, encodeVisaLikeHeader } from '../specs/index.js';
+import { dialect, encodeVisaLikeHeader, joinOriginalDataElements } from '../specs/index.js';
 import { parseSettlementFile } from '../ledger/index.js';
 import { eventually, issueCard, openLink, requestFor, startSim, tempDir } from '../gateway/network/testing.js';
 import { seededRandom } from './faults.js';
@@ -102,6 +102,25 @@ describe('ISO 8583 side', () => {
     const repeat = await client.ask({ ...fresh, mti: '0101' });
     expect(repeat).toEqual(first);
     expect((await sim.api<{ balance_minor: string }>('GET', `/accounts/${card.ref}`)).balance_minor).toBe('9000');
+    client.close();
+  });
+
+  it('undoes an original that arrives after its own reversal', async () => {
+    const card = await issueCard(sim, { balance_minor: 10_000n });
+    const client = await RawClient.open(sim.port);
+    await client.ask(signOn);
+    const original = authorization(card.token.tokenPan, card.token.tokenExpiry, '000901');
+    const reversal: Message = {
+      mti: '0400',
+      fields: {
+        2: card.token.tokenPan, 3: '000000', 4: '000000001000', 7: '1124101600', 11: '000901', 12: '101530', 13: '1124', 22: '072', 32: '49999',
+        37: '632810000901', 41: 'RAWTERM1', 42: 'MERCHANT0000042', 49: '978',
+        90: joinOriginalDataElements({ mti: '0100', stan: '000901', transmissionDateTime: '1124101530', acquiringInstitutionId: '49999', forwardingInstitutionId: '' }),
+      },
+    };
+    expect((await client.ask(reversal)).fields[39]).toBe('00');
+    expect((await client.ask(original)).fields[39]).toBe('00');
+    expect((await sim.api<{ balance_minor: string }>('GET', `/accounts/${card.ref}`)).balance_minor).toBe('10000');
     client.close();
   });
 

@@ -18,6 +18,8 @@ import { macFieldFor, macParts, responseMti, type Wire } from './wire.js';
 export const ANSWERS_REMEMBERED_MAX = 200_000;
 /** Cleared transactions kept for the settlement file. */
 export const CLEARED_MAX = 2_000_000;
+/** Reversals that arrived before their original (remembered so the original, when it comes, is undone). */
+export const EARLY_REVERSALS_MAX = 10_000;
 const INTERCHANGE_BASIS_POINTS = 20n;
 
 export interface Cleared {
@@ -70,6 +72,7 @@ export class CardNetwork {
    */
   private readonly answers = new Map<string, string>();
   private readonly cleared = new Map<string, Cleared>();
+  private readonly earlyReversals = new Set<string>();
 
   constructor(private readonly options: NetworkOptions) {
     this.tokens = new TokenService(options.wire.name === 'mastercard-like' ? '539923' : '489537', options.wire.name === 'mastercard-like' ? 'M001' : 'V001');
@@ -165,7 +168,9 @@ export class CardNetwork {
     if (message.mti.startsWith('012')) return this.bookAdvice(message, account, amount_minor, currency, originalKey, now);
     const decision = this.issuer.authorize(account, { amount_minor, currency, mcc: text(message.fields, 18), expiry: account.expiry, now });
     if (decision.code !== '00') return this.reply(message, decision.code);
-    this.clear(originalKey, { rrn: text(message.fields, 37), authCode: decision.authCode, amount_minor, currency, date: isoDate(now), account, reversed: false });
+    const reversedEarly = this.earlyReversals.delete(originalKey);
+    this.clear(originalKey, { rrn: text(message.fields, 37), authCode: decision.authCode, amount_minor, currency, date: isoDate(now), account, reversed: reversedEarly });
+    if (reversedEarly) this.issuer.release(account, amount_minor);
     return this.reply(message, '00', decision.authCode);
   }
 
@@ -182,14 +187,20 @@ export class CardNetwork {
     const de90 = text(message.fields, 90);
     if (!/^\d{42}$/.test(de90)) return this.reply(message, '96');
     const original = splitOriginalDataElements(de90);
-    const record = this.cleared.get(clearedKey(text(message.fields, 32), original.stan, text(message.fields, 41), original.transmissionDateTime));
+    const key = clearedKey(text(message.fields, 32), original.stan, text(message.fields, 41), original.transmissionDateTime);
+    const record = this.cleared.get(key);
     if (record && !record.reversed) {
       record.reversed = true;
       if (record.account) this.issuer.release(record.account, record.amount_minor);
       this.stats.reversalsMatched += 1;
     } else {
-      // Nothing to undo (the original never arrived or was declined): acknowledged all the same.
+      // Nothing to undo (the original never arrived, was declined, or is still being checked):
+      // acknowledged all the same, and remembered in case the original is still on its way.
       this.stats.reversalsUnmatched += 1;
+      if (!record) {
+        if (this.earlyReversals.size >= EARLY_REVERSALS_MAX) this.earlyReversals.delete(this.earlyReversals.values().next().value!);
+        this.earlyReversals.add(key);
+      }
     }
     return this.reply(message, '00');
   }
