@@ -8,7 +8,7 @@ import { ebcdicTables, type EbcdicTables } from './encoding.js';
 import { Iso8583Error } from './errors.js';
 import { isBitSet, readBitmap, setBit, writeBitmap } from './bitmap.js';
 import { compileField, type FieldCodec } from './field.js';
-import { decodePrimitive, encodePrimitive } from './primitive.js';
+import { decodePrimitive, encodePrimitive, encodeTextFixed, encodeTextVariable, HANDLER_TEXT_FIXED, HANDLER_TEXT_VARIABLE } from './primitive.js';
 import { MESSAGE_SIZE_BYTES_MAX, Reader, Writer } from './io.js';
 import type { FieldValue, FieldValues, Message, MessageSpec, MtiEncoding } from './spec.js';
 
@@ -64,8 +64,10 @@ export function compileSpec(spec: MessageSpec): MessageCodec {
       for (let i = 0; i < ids.length; i += 1) {
         const id = ids[i]!;
         const primitive = primitives[id];
-        if (primitive !== undefined) encodePrimitive(primitive, values[i]!, writer);
-        else codecs[id]!.encode(values[i]!, writer);
+        if (primitive === undefined) codecs[id]!.encode(values[i]!, writer);
+        else if (primitive.handler === HANDLER_TEXT_FIXED) encodeTextFixed(primitive, values[i]!, writer);
+        else if (primitive.handler === HANDLER_TEXT_VARIABLE) encodeTextVariable(primitive, values[i]!, writer);
+        else encodePrimitive(primitive, values[i]!, writer);
       }
       return writer.result();
     },

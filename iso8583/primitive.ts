@@ -32,6 +32,8 @@ export class PrimitiveField {
   readonly track: boolean;
   /** BCD and hex lengths counted in bytes rather than digits. */
   readonly byBytes: boolean;
+  /** Which encoder handles this field: a small specialised one for the common shapes. */
+  readonly handler: number;
 
   constructor(spec: FieldSpec, unit: LengthUnit | 'chars', readonly path: string, ebcdic: EbcdicTables | undefined) {
     this.kind = spec.encoding === 'bcd' ? KIND_BCD : spec.encoding === 'binary' ? KIND_BINARY : spec.encoding === 'hex' ? KIND_HEX : KIND_TEXT;
@@ -46,6 +48,60 @@ export class PrimitiveField {
     this.bcdPad = spec.bcdPad;
     this.track = spec.type === 'z';
     this.byBytes = unit === 'bytes';
+    this.handler = this.kind !== KIND_TEXT ? HANDLER_GENERAL
+      : this.prefix === null ? HANDLER_TEXT_FIXED
+      : this.prefix.encoding === 'ascii' || this.prefix.encoding === 'ebcdic' ? HANDLER_TEXT_VARIABLE
+      : HANDLER_GENERAL;
+  }
+}
+
+export const HANDLER_GENERAL = 0;
+export const HANDLER_TEXT_FIXED = 1;
+export const HANDLER_TEXT_VARIABLE = 2;
+
+/**
+ * Fixed-length text (ASCII or EBCDIC): the commonest field of all, kept small enough for the
+ * message loop to inline. Anything unusual falls back to the general encoder, which reports it.
+ */
+export function encodeTextFixed(field: PrimitiveField, value: FieldValue, writer: Writer): void {
+  const length = field.lengthMax;
+  const at = writer.pos;
+  if (typeof value !== 'string' || value.length !== length || at + length > writer.buf.length) {
+    encodePrimitive(field, value, writer);
+    return;
+  }
+  writeChars(writer.buf, at, value, field);
+  writer.pos = at + length;
+}
+
+/** Variable-length text behind a decimal ASCII or EBCDIC prefix. */
+export function encodeTextVariable(field: PrimitiveField, value: FieldValue, writer: Writer): void {
+  const at = writer.pos;
+  const digits = field.prefixBytes;
+  if (typeof value !== 'string' || value.length > field.lengthMax || at + digits + value.length > writer.buf.length) {
+    encodePrimitive(field, value, writer);
+    return;
+  }
+  const buf = writer.buf;
+  const table = field.textTables ?? field.ebcdic;
+  let rest = value.length;
+  for (let i = digits - 1; i >= 0; i -= 1) {
+    const code = 0x30 + (rest % 10);
+    rest = (rest / 10) | 0;
+    buf[at + i] = field.prefix !== null && field.prefix.encoding === 'ebcdic' && table !== undefined ? table.fromLatin1[code]! : code;
+  }
+  writeChars(buf, at + digits, value, field);
+  writer.pos = at + digits + value.length;
+}
+
+/** Checks and writes each character; the first bad one is reported by the general text writer. */
+function writeChars(buf: Buffer, offset: number, value: string, field: PrimitiveField): void {
+  const classes = field.classes;
+  const table = field.textTables;
+  for (let i = 0; i < value.length; i += 1) {
+    const code = value.charCodeAt(i);
+    if (code > 0xff || (CHAR_CLASS[code]! & classes) === 0) writeText(buf, offset, value, classes, table ?? undefined, field.path);
+    buf[offset + i] = table === null ? code : table.fromLatin1[code]!;
   }
 }
 
