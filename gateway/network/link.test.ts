@@ -153,6 +153,28 @@ describe('time-outs, reversals, stand-in and store-and-forward', () => {
     store.close();
   });
 
+  it('repeats an unanswered advice as 0121 with back-off, and it is booked once', async () => {
+    const { link, store } = openLink(sim, storeFile());
+    await link.waitUntilUp(10_000);
+    const card = await issueCard(sim, { balance_minor: 10_000n });
+    await setFaults({ outage: true });
+    await eventually(() => link.status().up === 0);
+    await link.authorize(requestFor(card, { amount_minor: 250n }));
+    const before = await stats();
+    // The network books the 0120 but answers too late: the repeat must not book it again.
+    await setFaults({ outage: false, late_rate: 1, late_ms: 1_000, applies_to: ['advice'] });
+    await eventually(async () => ((await stats()).byMti['0121'] ?? 0) >= (before.byMti['0121'] ?? 0) + 1);
+    await setFaults(NO_FAULTS);
+    await eventually(() => link.status().advicesPending === 0);
+    const after = await stats();
+    expect(after.advicesBooked - before.advicesBooked).toBe(1);
+    expect(store.advices('visa-like').at(-1)).toMatchObject({ status: 'acked', finance_flag: 0 });
+    expect(store.advices('visa-like').at(-1)!.attempts).toBeGreaterThanOrEqual(1);
+    expect(await balance(card)).toBe(10_000n - 250n);
+    await link.close();
+    store.close();
+  });
+
   it('flags for finance the advices the network declines and those that expire unsent', async () => {
     const { link, store } = openLink(sim, storeFile(), { advice_expiry_ms: 300 });
     await link.waitUntilUp(10_000);
