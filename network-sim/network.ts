@@ -50,6 +50,8 @@ export class NetworkStats {
   readonly byCode: Record<string, number> = {};
   duplicates = 0;
   repeatsAnswered = 0;
+  signOns = 0;
+  signOffs = 0;
   macFailures = 0;
   cryptogramFailures = 0;
   reversalsMatched = 0;
@@ -226,8 +228,8 @@ export class CardNetwork {
 
   private networkManagement(message: Message, session: Session): Answer {
     const code = text(message.fields, 70);
-    if (code === '001') session.signedOn = true;
-    else if (code === '002') session.signedOn = false;
+    if (code === '001') { session.signedOn = true; this.stats.signOns += 1; }
+    else if (code === '002') { session.signedOn = false; this.stats.signOffs += 1; }
     else if (code === '161') return this.keyChange(message);
     else if (code !== '301') return this.reply(message, '12');
     return this.reply(message, '00');

@@ -14,6 +14,7 @@ import type { LinkWire } from './wire.js';
 export const CONNECT_TIMEOUT_MS = 2_000;
 /** Unsent bytes above which the peer is taken as stuck and the connection is dropped. */
 export const WRITE_BACKLOG_BYTES_MAX = 4 * 1024 * 1024;
+const FINISH_GRACE_MS = 1_000;
 
 export interface ConnectionEvents {
   onMessage(message: Message, connection: LinkConnection): void;
@@ -118,5 +119,17 @@ export class LinkConnection {
   close(): void {
     if (this.socket) this.socket.destroy();
     this.closed = true;
+  }
+
+  /** Sends what is queued plus a last message (the sign-off), then ends the connection. */
+  finish(last: Buffer): void {
+    const socket = this.socket;
+    if (!socket || this.closed) return;
+    this.closed = true;
+    const frames = [...this.pending, this.wire.frame(last)];
+    this.pending = [];
+    socket.end(Buffer.concat(frames));
+    // A peer that never closes its side must not hold the socket open.
+    setTimeout(() => socket.destroy(), FINISH_GRACE_MS).unref();
   }
 }

@@ -240,7 +240,7 @@ describe('time-outs, reversals, stand-in and store-and-forward', () => {
     store.close();
   });
 
-  it('echoes when idle and reconnects with a new sign-on after the network drops it', async () => {
+  it('echoes when idle, reconnects with a new sign-on after the network drops it, and signs off when closed', async () => {
     const { link, store } = openLink(sim, storeFile(), { echo_idle_ms: 100 });
     await link.waitUntilUp(10_000);
     const before = await stats();
@@ -250,8 +250,10 @@ describe('time-outs, reversals, stand-in and store-and-forward', () => {
     await eventually(() => (link.status().counters.disconnects ?? 0) >= 1 && link.status().up === 1);
     const card = await issueCard(sim);
     expect((await link.authorize(requestFor(card))).responseCode).toBe('00');
+    const signOffs = (await sim.api<{ signOffs: number }>('GET', '/stats')).signOffs;
     await link.close();
     store.close();
+    await eventually(async () => (await sim.api<{ signOffs: number }>('GET', '/stats')).signOffs === signOffs + 1);
   });
 });
 

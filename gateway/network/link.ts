@@ -185,7 +185,11 @@ export class NetworkLink {
   async close(): Promise<void> {
     this.closing = true;
     for (const timer of this.timers) clearInterval(timer);
-    for (const connection of this.slots) connection?.close();
+    for (const connection of this.slots) {
+      // Signed-on connections sign off (0800/002) on the way out; the answer is not awaited.
+      if (connection?.signedOn && connection.isOpen) connection.finish(this.wire.codec.encode(managementMessage('002', this.stamp(new Date()))));
+      else connection?.close();
+    }
     for (const [key, entry] of this.pending) {
       this.pending.delete(key);
       entry.resolve('disconnected');
