@@ -18,6 +18,8 @@ import { closedPort, eventually, issueCard, openLink, requestFor, startSim, temp
 interface Stats { byMti: Record<string, number>; byCode: Record<string, number>; duplicates: number; advicesBooked: number; reversalsMatched: number; macFailures: number; cryptogramFailures: number }
 interface AccountView { balance_minor: string }
 
+/** For the tests about time-outs; the others keep the default (2 s), so a loaded CI machine does not turn answers into time-outs. */
+const SHORT_TIMEOUT_MS = 400;
 const temp = tempDir('palmswitch-link-');
 let sim: SpawnedNetworkSim;
 let hsm: SpawnedHsm;
@@ -87,7 +89,7 @@ describe('answers from the issuer', () => {
 
 describe('time-outs, reversals, stand-in and store-and-forward', () => {
   it('reverses an authorization that timed out, repeating the reversal (0401) until it is acknowledged', async () => {
-    const { link, store } = openLink(sim, storeFile());
+    const { link, store } = openLink(sim, storeFile(), { timeout_ms: SHORT_TIMEOUT_MS });
     await link.waitUntilUp(10_000);
     const card = await issueCard(sim);
     const before = await stats();
@@ -154,7 +156,7 @@ describe('time-outs, reversals, stand-in and store-and-forward', () => {
   });
 
   it('repeats an unanswered advice as 0121 with back-off, and it is booked once', async () => {
-    const { link, store } = openLink(sim, storeFile());
+    const { link, store } = openLink(sim, storeFile(), { timeout_ms: SHORT_TIMEOUT_MS });
     await link.waitUntilUp(10_000);
     const card = await issueCard(sim, { balance_minor: 10_000n });
     await setFaults({ outage: true });
@@ -202,7 +204,7 @@ describe('time-outs, reversals, stand-in and store-and-forward', () => {
 
   it('handles a late approval after its reversal: logged, reversed, not settled', async () => {
     const events: UnmatchedEvent[] = [];
-    const { link, store } = openLink(sim, storeFile(), { standIn: { enabled: false, amount_minor_max: 0n, identity_day_amount_minor_max: 0n, identity_day_count_max: 0, merchant_day_amount_minor_max: 0n, velocity_count_max: 0, velocity_window_ms: 1, mcc_declined: [] }, onUnmatched: (event) => events.push(event) });
+    const { link, store } = openLink(sim, storeFile(), { timeout_ms: SHORT_TIMEOUT_MS, standIn: { enabled: false, amount_minor_max: 0n, identity_day_amount_minor_max: 0n, identity_day_count_max: 0, merchant_day_amount_minor_max: 0n, velocity_count_max: 0, velocity_window_ms: 1, mcc_declined: [] }, onUnmatched: (event) => events.push(event) });
     await link.waitUntilUp(10_000);
     const card = await issueCard(sim, { balance_minor: 50_000n });
     await setFaults({ late_rate: 1, late_ms: 1_000, applies_to: ['authorization'] });
@@ -223,7 +225,7 @@ describe('time-outs, reversals, stand-in and store-and-forward', () => {
   });
 
   it('survives malformed answers on the same connection and bounds requests in flight', async () => {
-    const { link, store } = openLink(sim, storeFile(), { in_flight_max: 2, standIn: { enabled: false, amount_minor_max: 0n, identity_day_amount_minor_max: 0n, identity_day_count_max: 0, merchant_day_amount_minor_max: 0n, velocity_count_max: 0, velocity_window_ms: 1, mcc_declined: [] } });
+    const { link, store } = openLink(sim, storeFile(), { timeout_ms: 1_000, in_flight_max: 2, standIn: { enabled: false, amount_minor_max: 0n, identity_day_amount_minor_max: 0n, identity_day_count_max: 0, merchant_day_amount_minor_max: 0n, velocity_count_max: 0, velocity_window_ms: 1, mcc_declined: [] } });
     await link.waitUntilUp(10_000);
     const card = await issueCard(sim);
     await setFaults({ malformed_rate: 1, applies_to: ['authorization'] });

@@ -71,7 +71,7 @@ export function openLink(sim: { port: number }, storeFile: string, options: Part
   const store = new LinkStore(storeFile);
   acquirerSerial += 1;
   const link = new NetworkLink({
-    name: 'visa-like', spec: 'visa-like', port: sim.port, store, acquirerId: `4${String(process.pid % 100_000).padStart(5, '0')}${String(acquirerSerial).padStart(3, '0')}`, trid: TRID, timeout_ms: 400, echo_idle_ms: 30_000,
+    name: 'visa-like', spec: 'visa-like', port: sim.port, store, acquirerId: `4${String(process.pid % 100_000).padStart(5, '0')}${String(acquirerSerial).padStart(3, '0')}`, trid: TRID, timeout_ms: 2_000, echo_idle_ms: 30_000,
     reconnect_ms_min: 20, reconnect_ms_max: 200, retry_ms_min: 50, retry_ms_max: 400, drain_interval_ms: 25, logger: quietLogger, ...options,
   });
   link.start();
