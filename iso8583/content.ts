@@ -67,6 +67,25 @@ function charError(code: number, offset: number, path: string, ebcdic: boolean):
  * pads differently is reported rather than silently re-encoded into other bytes.
  */
 export function readBcd(buf: Buffer, start: number, bytes: number, digits: number, pad: BcdPad | undefined, track: boolean, path: string): string {
+  if (!track && digits === bytes * 2) {
+    const text = readBcdPairs(buf, start, bytes);
+    if (text !== undefined) return text;
+  }
+  return readBcdNibbles(buf, start, bytes, digits, pad, track, path);
+}
+
+/** Whole bytes of two decimal digits, the common case; undefined if any nibble is not one. */
+function readBcdPairs(buf: Buffer, start: number, bytes: number): string | undefined {
+  for (let i = 0; i < bytes; i += 1) {
+    const byte = buf[start + i]!;
+    if (byte > 0x99 || (byte & 0x0f) > 9) return undefined;
+    scratch[2 * i] = 0x30 + (byte >> 4);
+    scratch[2 * i + 1] = 0x30 + (byte & 0x0f);
+  }
+  return latin1String(scratch, 0, bytes * 2);
+}
+
+function readBcdNibbles(buf: Buffer, start: number, bytes: number, digits: number, pad: BcdPad | undefined, track: boolean, path: string): string {
   const nibbles = bytes * 2;
   assert(digits === nibbles || digits === nibbles - 1, 'BCD digit count must fill the bytes');
   const odd = digits !== nibbles;
