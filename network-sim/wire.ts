@@ -6,11 +6,12 @@
  * when a secondary bitmap is present) and covers every byte of the message before it.
  */
 import { compileSpec, encodeFrame, type FieldValues, type Framing, type Message, type MessageCodec } from '../iso8583/index.js';
-import { dialect, encodeVisaLikeHeader, isDialectName, type DialectName } from '../specs/index.js';
+import { dialect, encodeVisaLikeHeader, isDialectName, MAC_SIZE_BYTES, type DialectName } from '../specs/index.js';
+
+// The MAC and response-MTI rules are shared with the other end of the link.
+export { MAC_SIZE_BYTES, macFieldFor, encodeForMac, responseMti } from '../specs/index.js';
 import { NetworkSimError } from './errors.js';
 
-export const MAC_SIZE_BYTES = 8;
-const ZERO_MAC = '0'.repeat(MAC_SIZE_BYTES * 2);
 
 export interface Wire {
   readonly name: DialectName;
@@ -68,24 +69,6 @@ function textOfDe48(name: DialectName, fields: FieldValues, tag: string): string
   return typeof de48 === 'string' ? de48 : undefined;
 }
 
-/** The MAC field for a field set: DE 128 when any field above 64 is present, else DE 64. */
-export function macFieldFor(fields: FieldValues): 64 | 128 {
-  for (const key of Object.keys(fields)) {
-    const id = Number(key);
-    if (id > 64 && id !== 128) return 128;
-  }
-  return 64;
-}
-
-/** Encodes with a zero MAC placeholder; the caller overwrites the last 8 bytes. */
-export function encodeForMac(codec: MessageCodec, message: Message): Buffer {
-  const fields: FieldValues = { ...message.fields };
-  delete fields[64];
-  delete fields[128];
-  fields[macFieldFor(fields)] = ZERO_MAC;
-  return codec.encode({ mti: message.mti, fields });
-}
-
 /** The bytes a MAC covers and the MAC itself, or undefined when the message carries none. */
 export function macParts(message: Message, bytes: Buffer): { data: Buffer; mac: Buffer } | undefined {
   const has64 = message.fields[64] !== undefined;
@@ -94,7 +77,3 @@ export function macParts(message: Message, bytes: Buffer): { data: Buffer; mac: 
   return { data: bytes.subarray(0, bytes.length - MAC_SIZE_BYTES), mac: bytes.subarray(bytes.length - MAC_SIZE_BYTES) };
 }
 
-/** The response MTI of a request MTI (0100 -> 0110, 0401 -> 0410). */
-export function responseMti(mti: string): string {
-  return `${mti.slice(0, 2)}${String(Number(mti[2]) + 1)}0`;
-}

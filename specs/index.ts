@@ -45,3 +45,4 @@ export { encodeVisaLikeHeader, decodeVisaLikeHeader, VISA_HEADER_LENGTH, type Vi
 export {
   SAMPLE_MESSAGES, sampleAuthorization, sampleAuthorizationResponse, sampleReversal, sampleAdvice, sampleSignOn, sampleReconciliation,
 } from './samples.js';
+export { MAC_SIZE_BYTES, macFieldFor, encodeForMac, responseMti } from './mac.js';

@@ -4,12 +4,13 @@
  * convention shared with the networks (the MAC is the last field — DE 64, or DE 128 when a
  * secondary bitmap is present — and covers every message byte before it).
  */
-import { compileSpec, encodeFrame, type FieldValues, type Framing, type Message, type MessageCodec } from '../../iso8583/index.js';
+import { compileSpec, encodeFrame, type FieldValues, type Framing, type MessageCodec } from '../../iso8583/index.js';
 import { dialect, encodeVisaLikeHeader, isDialectName, type DialectName } from '../../specs/index.js';
+
+// The MAC and response-MTI rules are shared with the other end of the link.
+export { MAC_SIZE_BYTES, macFieldFor, encodeForMac, responseMti } from '../../specs/index.js';
 import { NetworkLinkError } from './errors.js';
 
-export const MAC_SIZE_BYTES = 8;
-const ZERO_MAC = '0'.repeat(MAC_SIZE_BYTES * 2);
 /** Station ids of the visa-like header: ours (source) and the network's (destination). */
 const ACQUIRER_STATION = '100001';
 const NETWORK_STATION = '400000';
@@ -49,32 +50,10 @@ function requestHeader(length: number): Buffer {
   return header;
 }
 
-export function macFieldFor(fields: FieldValues): 64 | 128 {
-  for (const key of Object.keys(fields)) {
-    const id = Number(key);
-    if (id > 64 && id !== 128) return 128;
-  }
-  return 64;
-}
-
-/** Encodes with a zero MAC in its place; the MAC of the bytes before it goes in the last 8 bytes. */
-export function encodeForMac(codec: MessageCodec, message: Message): Buffer {
-  const fields: FieldValues = { ...message.fields };
-  delete fields[64];
-  delete fields[128];
-  fields[macFieldFor(fields)] = ZERO_MAC;
-  return codec.encode({ mti: message.mti, fields });
-}
-
 /** A field's text, or '' when it is absent or not text (composite fields are never keys). */
 export function fieldText(fields: FieldValues, id: number): string {
   const value = fields[id];
   return typeof value === 'string' ? value : '';
-}
-
-/** 0100 -> 0110, 0401 -> 0410, 0800 -> 0810. */
-export function responseMti(mti: string): string {
-  return `${mti.slice(0, 2)}${String(Number(mti[2]) + 1)}0`;
 }
 
 /** What pairs a response with its request: response MTI + STAN + terminal + DE 7. */
