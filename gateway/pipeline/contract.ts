@@ -1,0 +1,105 @@
+/**
+ * What the HTTP layer asks of the payment pipeline, and what it gets back. The HTTP layer
+ * owns transport concerns (mTLS, capture signatures, nonces, idempotency, rate limits, JSON);
+ * by the time a command reaches the pipeline its terminal is authenticated and its capture
+ * signature verified. Every failure is a `GatewayError` with a stable code.
+ *
+ * Amounts cross this boundary as `bigint` minor units with an ISO 4217 alpha code; ids as
+ * u128 `bigint` rendered in JSON as 32 hex digits.
+ */
+
+/** One palm capture as uploaded: PNG bytes, never written anywhere. */
+export interface CaptureUpload {
+  readonly kind: 'hand' | 'roi';
+  readonly visible: Uint8Array;
+  readonly nir?: Uint8Array;
+}
+
+/** Milliseconds spent per stage (decode, quality, liveness, features, search, vault, cryptogram, network, ledger, total). */
+export type StageTimings = Readonly<Record<string, number>>;
+
+export interface EnrolCommand {
+  readonly terminalId: string;
+  readonly captures: readonly CaptureUpload[];
+  /** Sent once, straight to the token service; never stored or logged. */
+  readonly pan: string;
+  /** YYMM. */
+  readonly expiry: string;
+  /** E.164. */
+  readonly phone: string;
+}
+
+export interface EnrolOutcome {
+  readonly shopperId: bigint;
+  readonly network: string;
+  readonly tokenLast4: string;
+  readonly stages: StageTimings;
+}
+
+export interface AuthorizeCommand {
+  readonly terminalId: string;
+  readonly merchantId: string;
+  readonly amount_minor: bigint;
+  readonly currency: string;
+  readonly capture: CaptureUpload;
+  /** Set when an offline terminal forwards a capture taken earlier: stand-in rules, original time. */
+  readonly offlineCapturedAt_ms?: number;
+  /** Optional search-narrowing hint: the last 4 digits of the shopper's phone. */
+  readonly phoneSuffix?: string;
+}
+
+export interface IsoFieldView { readonly field: string; readonly name: string; readonly value: string }
+export interface IsoMessageView { readonly direction: 'sent' | 'received'; readonly mti: string; readonly fields: readonly IsoFieldView[] }
+
+export type PaymentDecision = 'approved' | 'declined' | 'not_identified';
+
+export interface PaymentView {
+  readonly paymentId: bigint;
+  readonly decision: PaymentDecision;
+  readonly status: 'authorized' | 'declined' | 'captured' | 'voided' | 'reversed' | 'refunded';
+  readonly responseCode: string;
+  readonly authCode: string | undefined;
+  readonly source: 'network' | 'stand-in' | 'switch';
+  readonly amount_minor: bigint;
+  readonly captured_minor: bigint;
+  readonly refunded_minor: bigint;
+  readonly currency: string;
+  readonly merchantId: string;
+  readonly terminalId: string;
+  readonly network: string | undefined;
+  readonly rrn: string | undefined;
+  readonly stan: string | undefined;
+  readonly created_at: string;
+  readonly stages: StageTimings;
+  /** The ISO 8583 exchange with card data masked (authorize only). */
+  readonly exchange?: readonly IsoMessageView[];
+}
+
+export interface ShopperView {
+  readonly shopperId: bigint;
+  readonly phoneMasked: string;
+  readonly network: string;
+  readonly tokenLast4: string;
+  readonly enrolled_at: string;
+  readonly templates: number;
+  readonly payments: number;
+}
+
+export interface DeletionOutcome { readonly shopperId: bigint; readonly templatesRemoved: number; readonly tokenDeleted: boolean }
+
+export interface PaymentPipeline {
+  enrol(command: EnrolCommand): Promise<EnrolOutcome>;
+  authorize(command: AuthorizeCommand): Promise<PaymentView>;
+  /** Full capture when `amount_minor` is absent; partial otherwise (the rest of the hold is released). */
+  capture(command: { paymentId: bigint; amount_minor?: bigint }): Promise<PaymentView>;
+  void(command: { paymentId: bigint }): Promise<PaymentView>;
+  refund(command: { paymentId: bigint; amount_minor: bigint }): Promise<PaymentView>;
+  payment(paymentId: bigint): PaymentView;
+  payments(query: { limit: number; merchantId?: string }): PaymentView[];
+  identityByPalm(command: { terminalId: string; capture: CaptureUpload }): Promise<ShopperView>;
+  /** Sends a one-time code to the phone (the dev stack's SMS outbox), if a shopper has it. */
+  requestOtp(phone: string): Promise<void>;
+  identityByPhone(command: { phone: string; otp: string }): Promise<ShopperView>;
+  deleteByPalm(command: { terminalId: string; capture: CaptureUpload }): Promise<DeletionOutcome>;
+  deleteByPhone(command: { phone: string; otp: string }): Promise<DeletionOutcome>;
+}
