@@ -73,6 +73,10 @@ export interface AuthorizationResult {
   readonly reversalId?: number;
   readonly adviceId?: number;
   readonly standInReason?: StandInReason;
+  /** The authorization as built (token PAN in clear: mask before showing, seal before storing). */
+  readonly request: Message;
+  /** The network's answer, when it came. */
+  readonly response?: Message;
 }
 
 export interface UnmatchedEvent {
@@ -255,8 +259,20 @@ export class NetworkLink {
     this.count(`network_${code}`);
     return {
       approved: code === '00', responseCode: code, authCode: typeof authCode === 'string' ? authCode : undefined, source: 'network',
-      stan: fieldText(message.fields, 11), rrn: fieldText(message.fields, 37), transmission: fieldText(message.fields, 7),
+      stan: fieldText(message.fields, 11), rrn: fieldText(message.fields, 37), transmission: fieldText(message.fields, 7), request: message, response: answer,
     };
+  }
+
+  /**
+   * A reversal the acquirer decides on — a void before capture, or an approval whose ledger hold
+   * could not be written — queued durably and repeated (0401) until the network acknowledges it.
+   */
+  reverse(authorization: Message): number {
+    if (authorization.mti !== '0100') throw new NetworkLinkError('link_request_invalid', `only an 0100 can be reversed, not ${authorization.mti}`);
+    const id = this.store.enqueueReversal(this.name, reversalMessage(authorization, '0400', transmissionDateTime(new Date())), Date.now());
+    this.count('reversal_requested');
+    this.kickDrains();
+    return id;
   }
 
   private unknownOutcome(request: AuthorizationRequest, message: Message, lost: Lost): AuthorizationResult {
@@ -303,7 +319,7 @@ export class NetworkLink {
     this.kickDrains();
     return {
       approved: true, responseCode: '00', authCode: decision.authCode, source: 'stand-in', stan: fieldText(message.fields, 11), rrn: fieldText(message.fields, 37),
-      transmission: fieldText(message.fields, 7), ...(lost ? { lost } : {}), ...(reversalId !== undefined ? { reversalId } : {}), adviceId,
+      transmission: fieldText(message.fields, 7), ...(lost ? { lost } : {}), ...(reversalId !== undefined ? { reversalId } : {}), adviceId, request: message,
     };
   }
 
@@ -311,7 +327,7 @@ export class NetworkLink {
     this.count('stand_in_declined');
     return {
       approved: false, responseCode: '91', authCode: undefined, source: 'stand-in', stan: fieldText(message.fields, 11), rrn: fieldText(message.fields, 37),
-      transmission: fieldText(message.fields, 7), standInReason: reason, ...(lost ? { lost } : {}), ...(reversalId !== undefined ? { reversalId } : {}),
+      transmission: fieldText(message.fields, 7), standInReason: reason, ...(lost ? { lost } : {}), ...(reversalId !== undefined ? { reversalId } : {}), request: message,
     };
   }
 
