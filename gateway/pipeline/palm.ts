@@ -1,0 +1,91 @@
+/**
+ * The biometric stages of the pipeline: decode and quality (extract), liveness (presentation
+ * attack score against a calibrated bona fide model, plus replay of an earlier capture), and
+ * 1:N search at the gallery's calibrated threshold. Biometric failures become the gateway's
+ * typed errors with the reason a terminal can show; nothing of the image outlives the call.
+ */
+import { performance } from 'node:perf_hooks';
+import {
+  BiometricError, calibratePad, padScore, ReplayGuard, renderHandCapture,
+  type Capture, type Extracted, type Gallery, type PadModel, type Probe,
+} from '../../biometric/index.js';
+import { GatewayError } from '../errors.js';
+import type { CaptureUpload } from './contract.js';
+
+/** Bona fide captures rendered to calibrate liveness when no model is stored yet. */
+export const pad_calibration_captures = 48;
+export const pad_bpcer_target = 0.01;
+/** Synthetic identities for calibration come from their own seed, never a shopper's. */
+const pad_calibration_seed = 0x9ad;
+
+export interface Timed<T> { readonly value: T; readonly ms: number }
+
+export async function timed<T>(work: () => Promise<T> | T): Promise<Timed<T>> {
+  const start = performance.now();
+  const value = await work();
+  return { value, ms: Math.round((performance.now() - start) * 1000) / 1000 };
+}
+
+export function captureOf(upload: CaptureUpload): Capture {
+  return { kind: upload.kind, visible: upload.visible, ...(upload.nir ? { nir: upload.nir } : {}) };
+}
+
+/** Maps the engine's errors onto what a terminal is told. */
+export function biometricFailure(error: unknown): never {
+  if (!(error instanceof BiometricError)) throw error;
+  switch (error.code) {
+    case 'image_invalid': case 'image_too_large': case 'image_unsupported':
+      throw new GatewayError('capture_invalid', error.message, { cause: error });
+    case 'capture_quality': case 'hand_not_found':
+      throw new GatewayError('capture_rejected', error.message, { cause: error });
+    case 'enrol_inconsistent':
+      throw new GatewayError('enrolment_inconsistent', 'the enrolment captures do not show the same palm well enough; capture again', { cause: error });
+    case 'enrol_duplicate':
+      throw new GatewayError('palm_already_enrolled', 'this palm is already enrolled', { cause: error });
+    default:
+      throw error;
+  }
+}
+
+export async function extract(gallery: Gallery, upload: CaptureUpload): Promise<Extracted> {
+  try {
+    return await gallery.extract(captureOf(upload));
+  } catch (error) {
+    return biometricFailure(error);
+  }
+}
+
+/** Liveness: the calibrated presentation-attack score, and replays of recent captures. */
+export class LivenessGuard {
+  private readonly replays = new ReplayGuard();
+  constructor(readonly model: PadModel) {}
+
+  /** Renders synthetic bona fide hands and calibrates on them (the dev stack has no real sensor data). */
+  static async calibrateSynthetic(gallery: Gallery): Promise<LivenessGuard> {
+    const features = [];
+    for (let i = 0; i < pad_calibration_captures; i += 1) {
+      const capture = renderHandCapture(pad_calibration_seed, i, 0);
+      features.push((await gallery.extract({ kind: 'hand', ...capture })).pad);
+    }
+    return new LivenessGuard(calibratePad(features, pad_bpcer_target));
+  }
+
+  check(extracted: Extracted, probe: Probe): void {
+    if (padScore(extracted.pad, this.model) > this.model.threshold) {
+      throw new GatewayError('liveness_failed', 'the capture does not look like a live palm (presentation attack suspected)');
+    }
+    if (this.replays.checkAndRemember(probe.hash, extracted.visibleDigest)) {
+      throw new GatewayError('liveness_failed', 'the capture repeats an earlier one (replay suspected)');
+    }
+  }
+}
+
+export interface Identification { readonly identity: bigint | undefined; readonly score: number | undefined; readonly threshold: number }
+
+/** `narrowTo`: the identities a search hint (e.g. a phone suffix) leaves. */
+export function identify(gallery: Gallery, probe: Probe, narrowTo: readonly bigint[] | undefined): Identification {
+  const best = gallery.index.search(probe, narrowTo === undefined ? {} : { hints: { identities: narrowTo } })[0];
+  const threshold = gallery.threshold();
+  if (best && best.score >= threshold) return { identity: best.id, score: best.score, threshold };
+  return { identity: undefined, score: best?.score, threshold };
+}
