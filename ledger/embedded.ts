@@ -7,7 +7,7 @@
  */
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { assert, PalmswitchError } from '../core/index.js';
-import { accountTransfersQuery, queryFilterQuery } from './query.js';
+import { accountBalancesQuery, accountTransfersParts, queryFilterQuery } from './query.js';
 import { StateMachine } from './state_machine.js';
 import { Storage } from './storage.js';
 import {
@@ -37,6 +37,8 @@ export interface EmbeddedOptions {
    * balances as of opening. Only one process may open the file for writing.
    */
   readonly?: boolean;
+  /** Transfers between folds of the per-account index (tests lower it to fold often). */
+  account_index_fold_transfers?: number;
 }
 
 /**
@@ -129,7 +131,7 @@ export class EmbeddedLedger implements Ledger {
       if (this.lock) unlinkSync(this.lock);
       throw new LedgerError('ledger_open_failed', `cannot open the ledger file ${options.file}: ${(error as Error).message}`, { cause: error });
     }
-    this.machine = new StateMachine(this.storage, this.clock);
+    this.machine = new StateMachine(this.storage, this.clock, options.account_index_fold_transfers);
     if (!this.readonly) this.armExpiry();
   }
 
@@ -157,8 +159,8 @@ export class EmbeddedLedger implements Ledger {
 
   getAccountTransfers(filter: AccountFilter): Promise<Transfer[]> {
     this.checkOpen();
-    const query = accountTransfersQuery(filter, 'transfers');
-    return Promise.resolve(query ? this.storage.selectTransfers(query.sql, query.params) : []);
+    const query = accountTransfersParts(filter);
+    return Promise.resolve(query ? this.storage.selectTransferParts(query.parts, query.limit) : []);
   }
 
   getAccountBalances(filter: AccountFilter): Promise<AccountBalance[]> {
@@ -166,7 +168,7 @@ export class EmbeddedLedger implements Ledger {
     const a = this.machine.accounts.get(filter.account_id);
     // Only accounts created with `flags.history` keep their balance after every transfer.
     if (!a || (a.flags & AccountFlags.history) === 0) return Promise.resolve([]);
-    const query = accountTransfersQuery(filter, 'balances');
+    const query = accountBalancesQuery(filter);
     return Promise.resolve(query ? this.storage.selectBalances(query.sql, query.params) : []);
   }
 
@@ -196,9 +198,10 @@ export class EmbeddedLedger implements Ledger {
     this.closed = true;
     if (this.expiryTimer) clearTimeout(this.expiryTimer);
     if (!this.readonly) {
-      // Leave a tidy file: balances folded into the accounts table, the account log empty.
+      // Leave a tidy file: balances folded into the accounts table, the account log empty, every transfer indexed.
       this.storage.begin();
       this.machine.fold();
+      this.machine.foldAccountIndex();
       this.storage.commit();
     }
     this.storage.close();

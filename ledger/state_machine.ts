@@ -25,6 +25,11 @@ export const expiries_per_commit_max = 8189;
 const ns_per_second = 1_000_000_000n;
 /** Account-log records (one per commit) before they are folded into the accounts table. */
 export const account_log_records_max = 512;
+/**
+ * Transfers created before the per-account index is folded (in the commit that crosses this).
+ * Larger amortises index pages over more entries; smaller bounds what an account query scans.
+ */
+export const account_index_fold_transfers = 8189 * 4;
 
 /**
  * Failures that depend on state which may change later. TigerBeetle burns the id of a transfer
@@ -68,6 +73,8 @@ export class StateMachine {
   /** Accounts changed since the account log was last folded into the accounts table. */
   private readonly unfolded = new Set<Account>();
   private accountLogRecords = 0;
+  /** Transfers past the per-account index watermark (may overcount after a rolled-back chain: folds early). */
+  private unindexed = 0;
   /** Issued to every event, stored or not: strictly increasing, shared by accounts and transfers. */
   private lastIssued = 0n;
   /** The timestamp of the newest stored object (imported events must come after it). */
@@ -76,7 +83,9 @@ export class StateMachine {
   private readonly transferKind: EventKind<Transfer, CreateTransferStatus>;
   private readonly accountKind: EventKind<Account, CreateAccountStatus>;
 
-  constructor(private readonly storage: Storage, private readonly clock: () => bigint) {
+  constructor(private readonly storage: Storage, private readonly clock: () => bigint,
+    private readonly foldAfter: number = account_index_fold_transfers) {
+    assert(Number.isInteger(foldAfter) && foldAfter >= 1, 'the account index folds after a positive number of transfers');
     this.transferKind = {
       linked: TransferFlags.linked, imported: TransferFlags.imported,
       linked_event_failed: CreateTransferStatus.linked_event_failed,
@@ -124,6 +133,7 @@ export class StateMachine {
       lastLogged = last_timestamp;
     }
     this.accountLogRecords = log.length;
+    this.unindexed = this.storage.unindexedCount();
     for (const id of this.storage.allFailed()) this.failed.add(id);
     const stored = this.storage.lastTimestamp();
     this.lastObject = stored > lastLogged ? stored : lastLogged;
@@ -147,6 +157,13 @@ export class StateMachine {
       this.dirty.clear();
     }
     if (this.accountLogRecords >= account_log_records_max) this.fold();
+    if (this.unindexed >= this.foldAfter) this.foldAccountIndex();
+  }
+
+  /** Adds the transfers past the watermark to the per-account index (inside the caller's transaction). */
+  foldAccountIndex(): void {
+    this.storage.foldAccountIndex();
+    this.unindexed = 0;
   }
 
   /** Folds the account log into the accounts table (inside the caller's transaction). */
@@ -323,6 +340,7 @@ export class StateMachine {
       return { status: this.compareExisting(t, existing), timestamp: existing.timestamp };
     }
     this.applyTransfer(plan);
+    this.unindexed += 1;
     this.lastObject = plan.stored.timestamp;
     return { status: CreateTransferStatus.created, timestamp: plan.stored.timestamp };
   }
