@@ -7,6 +7,7 @@
  * Amounts cross this boundary as `bigint` minor units with an ISO 4217 alpha code; ids as
  * u128 `bigint` rendered in JSON as 32 hex digits.
  */
+import type { CurrencySheet, ReconReport } from '../../ledger/index.js';
 
 /** One palm capture as uploaded: PNG bytes, never written anywhere. */
 export interface CaptureUpload {
@@ -102,4 +103,33 @@ export interface PaymentPipeline {
   identityByPhone(command: { phone: string; otp: string }): Promise<ShopperView>;
   deleteByPalm(command: { terminalId: string; capture: CaptureUpload }): Promise<DeletionOutcome>;
   deleteByPhone(command: { phone: string; otp: string }): Promise<DeletionOutcome>;
+}
+
+export interface ReconRunView {
+  readonly id: number;
+  readonly network: string;
+  readonly date: string;
+  readonly ran_at: string;
+  readonly exceptions: number;
+  readonly matched: number;
+}
+
+/** What finance screens and report routes ask for. Money values are bigint minor units. */
+export interface ReportsPort {
+  balances(): Promise<readonly CurrencySheet[]>;
+  /** Fetches the network's settlement file for `date` (YYYY-MM-DD) and reconciles it against the ledger. */
+  settleAndReconcile(network: string, date: string): Promise<ReconRunView>;
+  reconRuns(limit: number): ReconRunView[];
+  reconReport(id: number): ReconReport;
+  reconReportCsv(id: number): string;
+}
+
+export interface LinkView { readonly network: string; readonly up: number; readonly inFlight: number; readonly reversalsPending: number; readonly advicesPending: number; readonly counters: Readonly<Record<string, number>> }
+
+/** What the operations screen and /metrics read. */
+export interface OperationsPort {
+  links(): readonly LinkView[];
+  gallerySize(): number;
+  /** Dev stack only: the one-time codes "sent by SMS", newest first (phone masked). */
+  smsOutbox(): readonly { readonly phoneMasked: string; readonly code: string; readonly at: string }[];
 }

@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { assert, currencyByAlpha, type Logger } from '../../core/index.js';
 import type { Gallery } from '../../biometric/index.js';
 import {
-  captureTransfers, execute, holdTransfers, holdTimeoutSeconds, refundTransfers, voidTransfers, type Ledger,
+  captureTransfers, ensureChart, execute, holdTransfers, holdTimeoutSeconds, refundTransfers, voidTransfers, type Ledger,
 } from '../../ledger/index.js';
 import type { HsmPort } from '../../hsm-sim/index.js';
 import type { AuthorizationResult, NetworkLink } from '../network/index.js';
@@ -61,6 +61,8 @@ export interface PipelineOptions {
 
 export class PalmPipeline implements PaymentPipeline {
   private atc = 0;
+  /** Merchants whose ledger accounts exist (created once per process; creating them is idempotent). */
+  private readonly chartReady = new Set<string>();
 
   constructor(private readonly options: PipelineOptions) {
     assert(Number.isInteger(options.fee_basis_points) && options.fee_basis_points >= 0 && options.fee_basis_points < 10_000, 'fee basis points 0..9999');
@@ -105,6 +107,7 @@ export class PalmPipeline implements PaymentPipeline {
     const started = performance.now();
     const merchant = this.merchantFor(command.merchantId, command.terminalId);
     checkAmount(command.amount_minor, command.currency, merchant);
+    await this.ensureMerchantAccounts(merchant);
     const offline = this.offlineTime(command.offlineCapturedAt_ms);
     const stages: Record<string, number> = {};
     const { gallery } = this.options;
@@ -201,6 +204,13 @@ export class PalmPipeline implements PaymentPipeline {
     return merchant;
   }
 
+  private async ensureMerchantAccounts(merchant: MerchantRecord): Promise<void> {
+    const key = `${merchant.id}/${merchant.currency}`;
+    if (this.chartReady.has(key)) return;
+    await ensureChart(this.options.ledger, { currencies: [merchant.currency], networks: [...this.options.links.keys()], merchants: [merchant.id] });
+    this.chartReady.add(key);
+  }
+
   private offlineTime(capturedAt_ms: number | undefined): number | undefined {
     if (capturedAt_ms === undefined) return undefined;
     const age = this.now() - capturedAt_ms;
@@ -292,17 +302,20 @@ export class PalmPipeline implements PaymentPipeline {
   }
 
   async requestOtp(phone: string): Promise<void> {
+    // The store is synchronous; yielding once keeps every failure a rejection, never a throw.
+    await Promise.resolve();
     if (!/^\+[1-9]\d{6,14}$/.test(phone)) throw new GatewayError('request_invalid', 'phone must be E.164');
     // Same answer whether or not the phone is known: the endpoint must not reveal who is enrolled.
     if (!this.options.shoppers.shopperByPhone(phone)) return;
     const code = String(randomBytes(4).readUInt32BE(0) % 1_000_000).padStart(6, '0');
     this.options.shoppers.putOtp(phone, code, this.now());
     this.options.sendOtp(phone, code);
-    return Promise.resolve();
   }
 
-  identityByPhone(command: { phone: string; otp: string }): Promise<ShopperView> {
-    return Promise.resolve(this.viewShopper(this.shopperByOtp(command.phone, command.otp)));
+  async identityByPhone(command: { phone: string; otp: string }): Promise<ShopperView> {
+    // As in requestOtp: failures reach callers as rejections.
+    await Promise.resolve();
+    return this.viewShopper(this.shopperByOtp(command.phone, command.otp));
   }
 
   private shopperByOtp(phone: string, otp: string): bigint {

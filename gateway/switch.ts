@@ -1,0 +1,145 @@
+/**
+ * The composition root: from configuration to a running switch — hsm-sim client and the
+ * switch's keys, the ledger (embedded or TigerBeetle), one network link per card network with
+ * MACs, the token services, the biometric gallery loaded from the store, liveness, the
+ * payment pipeline and the reports. Everything it opens, `close()` closes, in reverse order.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { assert, type Config, type Logger } from '../core/index.js';
+import { FeatureModels, Gallery, hsmTemplateKeys, type PadModel } from '../biometric/index.js';
+import { HsmClient } from '../hsm-sim/index.js';
+import { openLedger, type Ledger } from '../ledger/index.js';
+import { LinkStore, NetworkLink, type StandInRules } from './network/index.js';
+import { GatewayError } from './errors.js';
+import { ensureSwitchKeys, KEY_IDS, NETWORK_NAMES, type NetworkName } from './keys.js';
+import type { LinkView, OperationsPort } from './pipeline/contract.js';
+import { LivenessGuard } from './pipeline/palm.js';
+import { PalmPipeline } from './pipeline/pipeline.js';
+import { Reports, SimulatorSettlementSource, type SettlementSource } from './reports.js';
+import { openGatewayDatabase, type GatewayDatabase } from './store/database.js';
+import type { RegistryStore } from './store/port.js';
+import { ShopperStore } from './store/shoppers.js';
+import { HttpTokenService, type TokenService } from './token-service.js';
+import { TokenVault } from './vault.js';
+
+/** Our acquirer id (DE 32) and token requestor id in the development stack. */
+export const dev_acquirer_id = '40000001';
+export const dev_token_requestor_id = '40000000001';
+/** SMS codes kept for the dev stack's outbox. */
+export const sms_outbox_max = 50;
+export const gateway_database_file = 'gateway.sqlite';
+
+export interface SwitchOptions {
+  readonly config: Config;
+  readonly logger: Logger;
+  /** Opens the terminal/merchant registry on the gateway's database (the HTTP layer's store). */
+  readonly openRegistry: (db: GatewayDatabase) => RegistryStore;
+  readonly fee_basis_points?: number;
+  readonly standIn?: StandInRules;
+  readonly authorizationTimeout_ms?: number;
+  /** Replaces the simulators' settlement API (tests with files of their own). */
+  readonly settlementSources?: ReadonlyMap<string, SettlementSource>;
+  /** The networks' JSON APIs (token service, settlement); default: ISO port + 100 on the configured host. */
+  readonly networkApiUrls?: ReadonlyMap<string, string>;
+}
+
+export interface Switch {
+  readonly pipeline: PalmPipeline;
+  readonly reports: Reports;
+  readonly operations: OperationsPort;
+  readonly registry: RegistryStore;
+  readonly hsm: HsmClient;
+  readonly ledger: Ledger;
+  readonly gallery: Gallery;
+  readonly links: ReadonlyMap<NetworkName, NetworkLink>;
+  readonly db: GatewayDatabase;
+  close(): Promise<void>;
+}
+
+/** The card network of a card number, by its leading digits (development BIN table). */
+export function networkOfCard(pan: string): NetworkName {
+  if (pan.startsWith('4')) return 'visa-like';
+  if (/^(5[1-5]|2[2-7])/.test(pan)) return 'mastercard-like';
+  throw new GatewayError('card_rejected', 'cards of this network are not accepted');
+}
+
+export async function openSwitch(options: SwitchOptions): Promise<Switch> {
+  const { config, logger } = options;
+  const hsm = new HsmClient({ port: config.hsmPort, host: config.host, connections: 4 });
+  const created = await ensureSwitchKeys(hsm);
+  if (created.length > 0) logger.info({ created }, 'switch keys created in hsm-sim');
+  const ledger = openLedger(config);
+  const db = openGatewayDatabase(path.join(config.dataDir, gateway_database_file));
+  const registry = options.openRegistry(db);
+  const shoppers = new ShopperStore(db);
+  const models = await FeatureModels.load();
+  const gallery = await Gallery.open({ models, keys: hsmTemplateKeys(hsm), store: shoppers, permutationKeyId: KEY_IDS.templatePermutation, dataKeyId: KEY_IDS.templateData });
+  const liveness = await loadLiveness(gallery, config.dataDir);
+  const links = openLinks(options, hsm);
+  const tokenServices = new Map<string, TokenService>();
+  const sources = new Map<string, SettlementSource>();
+  for (const network of NETWORK_NAMES) {
+    const apiUrl = options.networkApiUrls?.get(network) ?? `http://${config.host}:${config.networkSimPorts[network] + 100}`;
+    tokenServices.set(network, new HttpTokenService(apiUrl, dev_token_requestor_id));
+    sources.set(network, options.settlementSources?.get(network) ?? new SimulatorSettlementSource(apiUrl));
+  }
+  const outbox: { phoneMasked: string; code: string; at: string }[] = [];
+  const pipeline = new PalmPipeline({
+    gallery, liveness, shoppers, registry, vault: new TokenVault(hsm, KEY_IDS.vault), hsm, ledger, links, tokenServices, networkOfCard,
+    sendOtp: (phone, code) => {
+      outbox.unshift({ phoneMasked: `${phone.slice(0, 3)}***${phone.slice(-2)}`, code, at: new Date().toISOString() });
+      outbox.length = Math.min(outbox.length, sms_outbox_max);
+    },
+    fee_basis_points: options.fee_basis_points ?? 150, logger,
+  });
+  const reports = new Reports(ledger, db, sources);
+  const operations: OperationsPort = {
+    links: () => [...links.values()].map((link): LinkView => ({ network: link.name, ...link.status() })),
+    gallerySize: () => gallery.size,
+    smsOutbox: () => [...outbox],
+  };
+  logger.info({ enrolled: gallery.size, networks: [...links.keys()] }, 'switch open');
+  return {
+    pipeline, reports, operations, registry, hsm, ledger, gallery, links, db,
+    close: async () => {
+      for (const link of links.values()) await link.close();
+      linkStoreOf.get(links)?.close();
+      db.close();
+      await ledger.close();
+      await hsm.close();
+    },
+  };
+}
+
+const linkStoreOf = new WeakMap<object, LinkStore>();
+
+function openLinks(options: SwitchOptions, hsm: HsmClient): Map<NetworkName, NetworkLink> {
+  const { config, logger } = options;
+  const store = new LinkStore(path.join(config.dataDir, 'links.sqlite'));
+  const links = new Map<NetworkName, NetworkLink>();
+  for (const network of NETWORK_NAMES) {
+    const link = new NetworkLink({
+      name: network, spec: network, host: config.host, port: config.networkSimPorts[network], store, acquirerId: dev_acquirer_id, trid: dev_token_requestor_id,
+      connections: 2, in_flight_max: 1_024, timeout_ms: options.authorizationTimeout_ms ?? 2_000, mac: { hsm, keyId: KEY_IDS.mac(network) },
+      logger, ...(options.standIn ? { standIn: options.standIn } : {}),
+    });
+    link.start();
+    links.set(network, link);
+  }
+  linkStoreOf.set(links, store);
+  return links;
+}
+
+/** The liveness model is calibrated once per data directory and kept beside the other state. */
+async function loadLiveness(gallery: Gallery, dataDir: string): Promise<LivenessGuard> {
+  const file = path.join(dataDir, 'pad-model.json');
+  if (existsSync(file)) {
+    const model = JSON.parse(readFileSync(file, 'utf8')) as PadModel;
+    assert(typeof model.threshold === 'number', 'stored liveness model has a threshold');
+    return new LivenessGuard(model);
+  }
+  const guard = await LivenessGuard.calibrateSynthetic(gallery);
+  writeFileSync(file, JSON.stringify(guard.model));
+  return guard;
+}
