@@ -5,6 +5,7 @@
  * payment pipeline and the reports. Everything it opens, `close()` closes, in reverse order.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { assert, type Config, type Logger } from '../core/index.js';
 import { FeatureModels, Gallery, hsmTemplateKeys, type PadModel } from '../biometric/index.js';
@@ -15,6 +16,7 @@ import { GatewayError } from './errors.js';
 import { ensureSwitchKeys, KEY_IDS, NETWORK_NAMES, type NetworkName } from './keys.js';
 import type { LinkView, OperationsPort } from './pipeline/contract.js';
 import { LivenessGuard } from './pipeline/palm.js';
+import { ExtractPool } from './pipeline/extract-pool.js';
 import { PalmPipeline } from './pipeline/pipeline.js';
 import { Reports, SimulatorSettlementSource, type SettlementSource } from './reports.js';
 import { openGatewayDatabase, type GatewayDatabase } from './store/database.js';
@@ -42,6 +44,8 @@ export interface SwitchOptions {
   readonly settlementSources?: ReadonlyMap<string, SettlementSource>;
   /** The networks' JSON APIs (token service, settlement); default: ISO port + 100 on the configured host. */
   readonly networkApiUrls?: ReadonlyMap<string, string>;
+  /** Feature-extraction worker threads (0: extract on the event loop). Default: one per core, at most 2. */
+  readonly extractWorkers?: number;
 }
 
 export interface Switch {
@@ -76,6 +80,8 @@ export async function openSwitch(options: SwitchOptions): Promise<Switch> {
   const models = await FeatureModels.load();
   const gallery = await Gallery.open({ models, keys: hsmTemplateKeys(hsm), store: shoppers, permutationKeyId: KEY_IDS.templatePermutation, dataKeyId: KEY_IDS.templateData });
   const liveness = await loadLiveness(gallery, config.dataDir);
+  const workers = options.extractWorkers ?? Math.min(2, os.availableParallelism());
+  const pool = workers > 0 ? await ExtractPool.start(workers) : undefined;
   const links = openLinks(options, hsm);
   const tokenServices = new Map<string, TokenService>();
   const sources = new Map<string, SettlementSource>();
@@ -91,7 +97,7 @@ export async function openSwitch(options: SwitchOptions): Promise<Switch> {
       outbox.unshift({ phoneMasked: `${phone.slice(0, 3)}***${phone.slice(-2)}`, code, at: new Date().toISOString() });
       outbox.length = Math.min(outbox.length, sms_outbox_max);
     },
-    fee_basis_points: options.fee_basis_points ?? 150, logger,
+    fee_basis_points: options.fee_basis_points ?? 150, logger, ...(pool ? { extractor: (capture) => pool.extract(capture) } : {}),
   });
   const reports = new Reports(ledger, db, sources);
   const operations: OperationsPort = {
@@ -104,6 +110,7 @@ export async function openSwitch(options: SwitchOptions): Promise<Switch> {
     pipeline, reports, operations, registry, hsm, ledger, gallery, links, db,
     close: async () => {
       for (const link of links.values()) await link.close();
+      await pool?.close();
       linkStoreOf.get(links)?.close();
       db.close();
       await ledger.close();

@@ -47,9 +47,12 @@ export function biometricFailure(error: unknown): never {
   }
 }
 
-export async function extract(gallery: Gallery, upload: CaptureUpload): Promise<Extracted> {
+/** Where extraction runs: the gallery's own (in this thread) or a worker pool's. */
+export type Extractor = (capture: Capture) => Promise<Extracted>;
+
+export async function extract(extractor: Extractor, upload: CaptureUpload): Promise<Extracted> {
   try {
-    return await gallery.extract(captureOf(upload));
+    return await extractor(captureOf(upload));
   } catch (error) {
     return biometricFailure(error);
   }

@@ -26,7 +26,7 @@ import type { ShopperStore } from '../store/shoppers.js';
 import type {
   AuthorizeCommand, CaptureUpload, DeletionOutcome, EnrolCommand, EnrolOutcome, PaymentPipeline, PaymentView, ShopperView,
 } from './contract.js';
-import { biometricFailure, extract, identify, timed, type LivenessGuard } from './palm.js';
+import { biometricFailure, extract, identify, timed, type Extractor, type LivenessGuard } from './palm.js';
 import { declinedRecord, exchangeOf, shopperView, viewOf } from './views.js';
 
 /** Largest amount of one payment, minor units (DE 4 is n12). */
@@ -57,6 +57,8 @@ export interface PipelineOptions {
   readonly hold_lifetime_ms?: number;
   readonly logger: Logger;
   readonly now?: () => number;
+  /** Feature extraction off the event loop (a worker pool); default: the gallery's, in this thread. */
+  readonly extractor?: Extractor;
 }
 
 export class PalmPipeline implements PaymentPipeline {
@@ -66,7 +68,10 @@ export class PalmPipeline implements PaymentPipeline {
 
   constructor(private readonly options: PipelineOptions) {
     assert(Number.isInteger(options.fee_basis_points) && options.fee_basis_points >= 0 && options.fee_basis_points < 10_000, 'fee basis points 0..9999');
+    this.extractor = options.extractor ?? ((capture) => options.gallery.extract(capture));
   }
+
+  private readonly extractor: Extractor;
 
   private now(): number { return this.options.now?.() ?? Date.now(); }
 
@@ -74,7 +79,7 @@ export class PalmPipeline implements PaymentPipeline {
     checkCard(command.pan, command.expiry);
     if (!/^\+[1-9]\d{6,14}$/.test(command.phone)) throw new GatewayError('request_invalid', 'phone must be E.164, e.g. +447700900123');
     const { gallery, liveness, shoppers } = this.options;
-    const extracted = await timed(async () => { const all = []; for (const c of command.captures) all.push(await extract(gallery, c)); return all; });
+    const extracted = await timed(async () => { const all = []; for (const c of command.captures) all.push(await extract(this.extractor, c)); return all; });
     const live = await timed(() => { for (const e of extracted.value) liveness.check(e, gallery.probe(e)); });
     const network = this.options.networkOfCard(command.pan);
     const service = this.options.tokenServices.get(network);
@@ -111,7 +116,7 @@ export class PalmPipeline implements PaymentPipeline {
     const offline = this.offlineTime(command.offlineCapturedAt_ms);
     const stages: Record<string, number> = {};
     const { gallery } = this.options;
-    const extracted = await timed(() => extract(gallery, command.capture));
+    const extracted = await timed(() => extract(this.extractor, command.capture));
     stages.extract = extracted.ms;
     const probe = gallery.probe(extracted.value);
     stages.liveness = (await timed(() => this.options.liveness.check(extracted.value, probe))).ms;
@@ -287,7 +292,7 @@ export class PalmPipeline implements PaymentPipeline {
 
   private async identifyShopper(capture: CaptureUpload): Promise<bigint> {
     const { gallery } = this.options;
-    const extracted = await extract(gallery, capture);
+    const extracted = await extract(this.extractor, capture);
     const probe = gallery.probe(extracted);
     this.options.liveness.check(extracted, probe);
     const found = identify(gallery, probe, undefined);
