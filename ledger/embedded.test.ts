@@ -75,7 +75,7 @@ async function expectAccountQueriesMatch(ledger: Ledger, all: readonly Transfer[
 describe('embedded adapter specifics', () => {
   it('answers account queries from the folded index and the unfolded tail alike, before and after a reopen', async () => {
     const file = path.join(dir, 'fold.sqlite');
-    const ledger = new EmbeddedLedger({ file, account_index_fold_transfers: 30 });
+    const ledger = new EmbeddedLedger({ file, account_index_fold_transfers: 40 });
     await ledger.createAccounts([1n, 2n, 3n, 4n].map((id) => account({ id, ledger: 1, code: 1 })));
     const ids = await postMixed(ledger, 100);
     const all = await ledger.lookupTransfers(ids);

@@ -7,7 +7,7 @@
  */
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { assert, PalmswitchError } from '../core/index.js';
-import { accountBalancesQuery, accountTransfersParts, queryFilterQuery } from './query.js';
+import { accountBalancesQuery, accountTransfersQuery, queryFilterQuery } from './query.js';
 import { StateMachine } from './state_machine.js';
 import { Storage } from './storage.js';
 import {
@@ -159,8 +159,8 @@ export class EmbeddedLedger implements Ledger {
 
   getAccountTransfers(filter: AccountFilter): Promise<Transfer[]> {
     this.checkOpen();
-    const query = accountTransfersParts(filter);
-    return Promise.resolve(query ? this.storage.selectTransferParts(query.parts, query.limit) : []);
+    const query = accountTransfersQuery(filter);
+    return Promise.resolve(query ? this.storage.selectAccountTransfers(query) : []);
   }
 
   getAccountBalances(filter: AccountFilter): Promise<AccountBalance[]> {

@@ -4,7 +4,7 @@
  * field filters nothing, timestamps are an inclusive range (zero = open), `limit` bounds the
  * page (and is itself bounded by one reply), and an invalid filter returns nothing.
  */
-import { AccountSide, u128ToBlob } from './storage.js';
+import { u128ToBlob, type AccountTransfersQuery } from './storage.js';
 import {
   AccountFilterFlags, QueryFilterFlags, batch_events_max, u128_max, u64_max,
   type AccountFilter, type QueryFilter,
@@ -49,38 +49,15 @@ function accountFilterRange(filter: AccountFilter): [bigint, bigint] | null {
   return timestampRange(filter.timestamp_min, filter.timestamp_max);
 }
 
-export interface PartedQuery { parts: Query[]; limit: number }
-
-const watermark_sql = "(SELECT value FROM meta WHERE key = 'account_index_watermark')";
-
-/**
- * get_account_transfers in two parts, each ending in `LIMIT ?` (the caller passes what is left
- * of the page): the folded per-account index up to the watermark, and the transfers past it
- * read from the table (at most one fold's worth). Every folded timestamp is below every
- * unfolded one, so the parts concatenate in order: index first, or the tail first when reversed.
- */
-export function accountTransfersParts(filter: AccountFilter): PartedQuery | null {
+/** get_account_transfers for the storage, which reads the account's runs and the unfolded tail. */
+export function accountTransfersQuery(filter: AccountFilter): AccountTransfersQuery | null {
   const range = accountFilterRange(filter);
   if (!range) return null;
-  const account = u128ToBlob(filter.account_id);
-  const debits = (filter.flags & AccountFilterFlags.debits) !== 0;
-  const credits = (filter.flags & AccountFilterFlags.credits) !== 0;
-  const sides = (debits ? AccountSide.debit : 0) | (credits ? AccountSide.credit : 0);
-  const extra = userDataClauses('t.', filter);
-  const order = (filter.flags & AccountFilterFlags.reversed) !== 0 ? 'DESC' : 'ASC';
-  const folded: Query = {
-    sql: 'SELECT t.* FROM account_transfers x JOIN transfers t ON t.timestamp = x.timestamp ' +
-      'WHERE x.account = (SELECT timestamp FROM accounts WHERE id = ?) AND x.timestamp BETWEEN ? AND ? ' +
-      `AND x.timestamp <= ${watermark_sql} AND (x.side & ?) != 0${extra.sql} ORDER BY x.timestamp ${order} LIMIT ?`,
-    params: [account, range[0], range[1], sides, ...extra.params],
+  return {
+    account_id: u128ToBlob(filter.account_id), min: range[0], max: range[1],
+    debits: (filter.flags & AccountFilterFlags.debits) !== 0, credits: (filter.flags & AccountFilterFlags.credits) !== 0,
+    reversed: (filter.flags & AccountFilterFlags.reversed) !== 0, limit: pageSize(filter.limit), extra: userDataClauses('t.', filter),
   };
-  const sideClauses = [debits ? 't.debit_account_id = ?' : '', credits ? 't.credit_account_id = ?' : ''].filter((c) => c !== '');
-  const tail: Query = {
-    sql: `SELECT t.* FROM transfers t WHERE t.timestamp > ${watermark_sql} AND t.timestamp BETWEEN ? AND ? ` +
-      `AND (${sideClauses.join(' OR ')})${extra.sql} ORDER BY t.timestamp ${order} LIMIT ?`,
-    params: [range[0], range[1], ...sideClauses.map(() => account), ...extra.params],
-  };
-  return { parts: order === 'ASC' ? [folded, tail] : [tail, folded], limit: pageSize(filter.limit) };
 }
 
 /** get_account_balances: the history rows of one account, joined to their transfers for the side and filters. */

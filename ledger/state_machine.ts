@@ -7,6 +7,7 @@
  * opened by the embedded adapter; accounts live in memory and are written back per commit.
  */
 import { assert, PalmswitchError } from '../core/index.js';
+import { AccountTail } from './account_index.js';
 import { PendingState, type Storage } from './storage.js';
 import {
   AccountFlags, CreateAccountStatus, CreateTransferStatus, TransferFlags, timestamp_imported_max, u128_max, u64_max,
@@ -26,8 +27,8 @@ const ns_per_second = 1_000_000_000n;
 /** Account-log records (one per commit) before they are folded into the accounts table. */
 export const account_log_records_max = 512;
 /**
- * Transfers created before the per-account index is folded (in the commit that crosses this).
- * Larger amortises index pages over more entries; smaller bounds what an account query scans.
+ * Transfers created before the per-account index is folded (in the commit that crosses this):
+ * it bounds the tail an account query scans and holds in memory, and larger runs cost less per entry.
  */
 export const account_index_fold_transfers = 8189 * 4;
 
@@ -73,13 +74,13 @@ export class StateMachine {
   /** Accounts changed since the account log was last folded into the accounts table. */
   private readonly unfolded = new Set<Account>();
   private accountLogRecords = 0;
-  /** Transfers past the per-account index watermark (may overcount after a rolled-back chain: folds early). */
-  private unindexed = 0;
+  /** Transfers past the per-account index watermark, indexed in memory until the next fold. */
+  private readonly tail = new AccountTail();
   /** Issued to every event, stored or not: strictly increasing, shared by accounts and transfers. */
   private lastIssued = 0n;
   /** The timestamp of the newest stored object (imported events must come after it). */
   private lastObject = 0n;
-  private chain: { undo: Map<Account, Snapshot>; created: bigint[]; lastObject: bigint } | null = null;
+  private chain: { undo: Map<Account, Snapshot>; created: bigint[]; lastObject: bigint; tailMark: number } | null = null;
   private readonly transferKind: EventKind<Transfer, CreateTransferStatus>;
   private readonly accountKind: EventKind<Account, CreateAccountStatus>;
 
@@ -133,7 +134,11 @@ export class StateMachine {
       lastLogged = last_timestamp;
     }
     this.accountLogRecords = log.length;
-    this.unindexed = this.storage.unindexedCount();
+    this.tail.clear();
+    for (const t of this.storage.unindexedTransfers()) {
+      const { dr, cr } = this.pendingAccounts(t);
+      this.tail.add(t.timestamp, dr, cr);
+    }
     for (const id of this.storage.allFailed()) this.failed.add(id);
     const stored = this.storage.lastTimestamp();
     this.lastObject = stored > lastLogged ? stored : lastLogged;
@@ -157,13 +162,15 @@ export class StateMachine {
       this.dirty.clear();
     }
     if (this.accountLogRecords >= account_log_records_max) this.fold();
-    if (this.unindexed >= this.foldAfter) this.foldAccountIndex();
+    if (this.tail.size >= this.foldAfter) this.foldAccountIndex();
   }
 
-  /** Adds the transfers past the watermark to the per-account index (inside the caller's transaction). */
+  /** Writes the tail as one run per account and empties it (inside the caller's transaction). */
   foldAccountIndex(): void {
-    this.storage.foldAccountIndex();
-    this.unindexed = 0;
+    const last = this.tail.lastTimestamp();
+    if (last === undefined) return;
+    this.storage.appendAccountRuns(this.tail.runs(), last);
+    this.tail.clear();
   }
 
   /** Folds the account log into the accounts table (inside the caller's transaction). */
@@ -249,7 +256,7 @@ export class StateMachine {
   private beginChain(): void {
     assert(this.chain === null, 'chains do not nest');
     this.storage.savepoint();
-    this.chain = { undo: new Map(), created: [], lastObject: this.lastObject };
+    this.chain = { undo: new Map(), created: [], lastObject: this.lastObject, tailMark: this.tail.mark() };
   }
 
   private commitChain(): void {
@@ -263,6 +270,8 @@ export class StateMachine {
     assert(chain !== null);
     this.storage.rollbackSavepoint();
     for (const [a, snapshot] of chain.undo) Object.assign(a, snapshot);
+    // Every account with a tail entry from the chain was touched by it, so it is in `undo`.
+    this.tail.rollbackTo(chain.tailMark, chain.undo.keys());
     for (const id of chain.created) {
       const a = this.accounts.get(id);
       if (a) this.dirty.delete(a);
@@ -340,7 +349,7 @@ export class StateMachine {
       return { status: this.compareExisting(t, existing), timestamp: existing.timestamp };
     }
     this.applyTransfer(plan);
-    this.unindexed += 1;
+    this.tail.add(plan.stored.timestamp, plan.dr, plan.cr);
     this.lastObject = plan.stored.timestamp;
     return { status: CreateTransferStatus.created, timestamp: plan.stored.timestamp };
   }
@@ -458,7 +467,7 @@ export class StateMachine {
     return row.state;
   }
 
-  private pendingAccounts(p: Transfer): { dr: Account; cr: Account } {
+  private pendingAccounts(p: Pick<Transfer, 'debit_account_id' | 'credit_account_id'>): { dr: Account; cr: Account } {
     const dr = this.accounts.get(p.debit_account_id);
     const cr = this.accounts.get(p.credit_account_id);
     assert(dr && cr, 'accounts of a stored transfer must exist');

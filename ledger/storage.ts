@@ -4,22 +4,22 @@
  * as 16-byte big-endian blobs (SQLite integers are only 64-bit signed); u64 values as the
  * same 64 bits read as signed. Transfers are keyed by their timestamp (strictly increasing, so
  * inserts append) with a unique index on the id.
- *
- * The per-account transfer index (`account_transfers`) is not written by each commit: one
- * commit of a few hundred transfers would dirty one index page per account it touches (about
- * 1 MB of WAL for 256 single transfers). Instead the index is folded in bulk once
- * `account_index_fold_transfers` transfers are waiting, and account queries read the transfers
- * past the fold watermark (at most that many) straight from the transfers table.
+ * There are no per-account indexes on the transfers table: `account_runs` (see
+ * account_index.ts) is written by folds, not by every commit.
  */
 import Database from 'better-sqlite3';
 import type { Database as DatabaseType, Statement } from 'better-sqlite3';
 import { assert } from '../core/index.js';
+import { decodeEntry, run_entry_bytes, type AccountRun } from './account_index.js';
 import type { Account, AccountBalance, Transfer } from './types.js';
 
 const mask64 = (1n << 64n) - 1n;
-const schema_version = 2;
-/** Version 1 kept per-account indexes on the transfers table; opening it for writing upgrades it. */
-const schema_version_upgradable = 1;
+const schema_version = 3;
+/**
+ * Version 1 kept per-account B-tree indexes on the transfers table, version 2 a folded B-tree
+ * (`account_transfers`); opening either for writing replaces them with account runs.
+ */
+const schema_versions_upgradable: readonly unknown[] = [1, 2];
 /** WAL pages between automatic checkpoints (4 KiB pages: 32 MiB of WAL). */
 const wal_checkpoint_pages = 8192;
 const cache_size_kib = 65_536;
@@ -69,22 +69,30 @@ CREATE TABLE IF NOT EXISTS account_balances (
   PRIMARY KEY (account_id, timestamp)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS account_log (seq INTEGER PRIMARY KEY, last_timestamp INTEGER NOT NULL, record BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS failed_ids (id BLOB PRIMARY KEY, status INTEGER NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS account_transfers (
-  account INTEGER NOT NULL, timestamp INTEGER NOT NULL, side INTEGER NOT NULL,
-  PRIMARY KEY (account, timestamp)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS account_runs (
+  seq INTEGER PRIMARY KEY, account INTEGER NOT NULL, first INTEGER NOT NULL, last INTEGER NOT NULL, entries BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS account_runs_account ON account_runs (account, first);
 INSERT INTO meta (key, value) VALUES ('account_index_watermark', 0) ON CONFLICT(key) DO NOTHING;
 `;
 
-/** Sides in `account_transfers` (an account is never on both sides of one transfer). */
-export const AccountSide = { debit: 1, credit: 2 } as const;
+/** Transfers past the fold watermark: the tail that account queries scan and a fold indexes. */
+const watermark_sql = "(SELECT value FROM meta WHERE key = 'account_index_watermark')";
+/** Runs of one account (keyed by its timestamp, 8 bytes instead of a 16-byte id) overlapping a range. */
+const account_runs_sql = 'SELECT entries FROM account_runs WHERE account = (SELECT timestamp FROM accounts WHERE id = ?) ' +
+  'AND last >= ? AND first <= ? ORDER BY first';
 
-/** The per-account index keys accounts by their timestamp: 8 bytes instead of a 16-byte id. */
-const FOLD_ACCOUNT_INDEX_SQL = `
-INSERT INTO account_transfers (account, timestamp, side)
-  SELECT a.timestamp, t.timestamp, ${AccountSide.debit} FROM transfers t JOIN accounts a ON a.id = t.debit_account_id WHERE t.timestamp > @watermark
-  UNION ALL
-  SELECT a.timestamp, t.timestamp, ${AccountSide.credit} FROM transfers t JOIN accounts a ON a.id = t.credit_account_id WHERE t.timestamp > @watermark
-  ORDER BY 1, 2`;
+/** get_account_transfers as the storage runs it (built and bounded by the query module). */
+export interface AccountTransfersQuery {
+  account_id: Buffer;
+  min: bigint;
+  max: bigint;
+  debits: boolean;
+  credits: boolean;
+  reversed: boolean;
+  limit: number;
+  /** Extra conditions on the transfer row (` AND t.code = ?`...), with their parameters. */
+  extra: { sql: string; params: unknown[] };
+}
 
 /** The transfers table and its indexes alone: the bare insert ceiling in the benchmark uses it. */
 export const TRANSFERS_SCHEMA_SQL = SCHEMA;
@@ -239,19 +247,22 @@ export class Storage {
       accountLog: prepare('SELECT last_timestamp, record FROM account_log ORDER BY seq'),
       accountLogCount: prepare('SELECT COUNT(*) FROM account_log').pluck(),
       clearAccountLog: this.db.prepare('DELETE FROM account_log'),
-      foldAccountIndex: this.db.prepare(FOLD_ACCOUNT_INDEX_SQL),
-      unindexedCount: prepare("SELECT COUNT(*) FROM transfers WHERE timestamp > (SELECT value FROM meta WHERE key = 'account_index_watermark')").pluck(),
+      insertRun: this.db.prepare('INSERT INTO account_runs (account, first, last, entries) VALUES (?, ?, ?, ?)'),
+      unindexed: prepare(`SELECT debit_account_id, credit_account_id, timestamp FROM transfers WHERE timestamp > ${watermark_sql} ORDER BY timestamp`).raw(),
+      runsAscending: prepare(account_runs_sql).pluck(),
+      runsDescending: prepare(`${account_runs_sql} DESC`).pluck(),
       maxTransferTimestamp: prepare('SELECT MAX(timestamp) FROM transfers').pluck(),
       maxAccountTimestamp: prepare('SELECT MAX(timestamp) FROM accounts').pluck(),
     };
   }
 
-  /** Version 1 to 2: the per-account indexes give way to the folded account index (folded at the next open check). */
+  /** Older per-account indexes give way to account runs; every transfer is then in the tail until the next fold. */
   private upgrade(): void {
     const version = this.db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get('schema_version');
-    if (version !== schema_version_upgradable) return;
+    if (!schema_versions_upgradable.includes(version)) return;
     this.db.transaction(() => {
-      this.db.exec('DROP INDEX IF EXISTS transfers_debit; DROP INDEX IF EXISTS transfers_credit');
+      this.db.exec('DROP INDEX IF EXISTS transfers_debit; DROP INDEX IF EXISTS transfers_credit; DROP TABLE IF EXISTS account_transfers');
+      this.db.prepare('DELETE FROM meta WHERE key = ?').run('account_index_watermark');
       this.db.prepare('UPDATE meta SET value = ? WHERE key = ?').run(schema_version, 'schema_version');
     })();
   }
@@ -346,20 +357,21 @@ export class Storage {
   accountLogCount(): number { return Number(this.statement('accountLogCount').get()); }
   clearAccountLog(): void { this.statement('clearAccountLog').run(); }
 
-  /**
-   * Adds every transfer past the watermark to the per-account index, in key order so that each
-   * index page is written once, and moves the watermark (inside the caller's transaction).
-   */
-  foldAccountIndex(): void {
-    const watermark = this.getMeta('account_index_watermark') ?? 0n;
-    const last = (this.statement('maxTransferTimestamp').get() as bigint | null) ?? 0n;
-    if (last <= watermark) return;
-    this.statement('foldAccountIndex').run({ watermark });
-    this.setMeta('account_index_watermark', last);
+  /** Appends one fold's runs and moves the watermark to the newest transfer they index (inside the caller's transaction). */
+  appendAccountRuns(runs: readonly AccountRun[], watermark: bigint): void {
+    const current = this.getMeta('account_index_watermark') ?? 0n;
+    for (const run of runs) {
+      assert(run.first > current && run.last <= watermark, 'a run indexes only transfers past the old watermark');
+      this.statement('insertRun').run(run.account, run.first, run.last, run.entries);
+    }
+    this.setMeta('account_index_watermark', watermark);
   }
 
-  /** Transfers not yet in the per-account index (what account queries read from the table). */
-  unindexedCount(): number { return Number(this.statement('unindexedCount').get()); }
+  /** Transfers past the watermark, oldest first: the tail to rebuild in memory. */
+  unindexedTransfers(): Array<{ debit_account_id: bigint; credit_account_id: bigint; timestamp: bigint }> {
+    return (this.statement('unindexed').all() as Array<[Buffer, Buffer, bigint]>).map(([debit, credit, timestamp]) =>
+      ({ debit_account_id: blobToU128(debit), credit_account_id: blobToU128(credit), timestamp }));
+  }
 
   setMeta(key: string, value: bigint): void { this.statement('setMeta').run(key, value); }
   getMeta(key: string): bigint | undefined { return (this.statement('getMeta').get(key) as bigint | undefined) ?? undefined; }
@@ -379,20 +391,45 @@ export class Storage {
   }
 
   /**
-   * Runs the parts of an account query in order in one read snapshot (so a fold between them
-   * can neither drop nor repeat a transfer), each with what is left of the limit.
+   * get_account_transfers: the account's runs (folded transfers) and the tail scanned in the
+   * table, in one read snapshot so that a fold in between can neither drop nor repeat a
+   * transfer. Every folded timestamp is below every tail timestamp, so the two concatenate.
    */
-  selectTransferParts(parts: ReadonlyArray<{ sql: string; params: unknown[] }>, limit: number): Transfer[] {
+  selectAccountTransfers(q: AccountTransfersQuery): Transfer[] {
     const read = (): Transfer[] => {
       const found: Transfer[] = [];
-      for (const part of parts) {
-        if (found.length >= limit) break;
-        const rows = this.db.prepare(part.sql).safeIntegers(true).all(...part.params, limit - found.length) as TransferRow[];
-        for (const row of rows) found.push(rowToTransfer(row));
-      }
+      if (q.reversed) this.tailTransfers(q, found);
+      this.foldedTransfers(q, found);
+      if (!q.reversed) this.tailTransfers(q, found);
       return found;
     };
     return this.db.inTransaction ? read() : this.db.transaction(read).deferred();
+  }
+
+  private foldedTransfers(q: AccountTransfersQuery, found: Transfer[]): void {
+    if (found.length >= q.limit) return;
+    const runs = this.statement(q.reversed ? 'runsDescending' : 'runsAscending').all(q.account_id, q.min, q.max) as Buffer[];
+    const row = this.db.prepare(`SELECT * FROM transfers t WHERE t.timestamp = ?${q.extra.sql}`).safeIntegers(true);
+    for (const entries of runs) {
+      const count = entries.length / run_entry_bytes;
+      for (let i = 0; i < count; i += 1) {
+        const { timestamp, side } = decodeEntry(entries.readBigUInt64BE((q.reversed ? count - 1 - i : i) * run_entry_bytes));
+        if (timestamp < q.min || timestamp > q.max || !(side === 0 ? q.debits : q.credits)) continue;
+        const transfer = row.get(timestamp, ...q.extra.params) as TransferRow | undefined;
+        if (transfer) found.push(rowToTransfer(transfer));
+        if (found.length >= q.limit) return;
+      }
+    }
+  }
+
+  private tailTransfers(q: AccountTransfersQuery, found: Transfer[]): void {
+    if (found.length >= q.limit) return;
+    const sides = [q.debits ? 't.debit_account_id = ?' : '', q.credits ? 't.credit_account_id = ?' : ''].filter((c) => c !== '');
+    const sql = `SELECT t.* FROM transfers t WHERE t.timestamp > ${watermark_sql} AND t.timestamp BETWEEN ? AND ? ` +
+      `AND (${sides.join(' OR ')})${q.extra.sql} ORDER BY t.timestamp ${q.reversed ? 'DESC' : 'ASC'} LIMIT ?`;
+    const rows = this.db.prepare(sql).safeIntegers(true)
+      .all(q.min, q.max, ...sides.map(() => q.account_id), ...q.extra.params, q.limit - found.length) as TransferRow[];
+    for (const row of rows) found.push(rowToTransfer(row));
   }
 
   selectAccounts(sql: string, params: unknown[]): Account[] {
