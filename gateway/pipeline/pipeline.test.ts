@@ -27,6 +27,15 @@ class MapRegistry implements RegistryStore {
 }
 
 const SEED = 4242;
+
+/** Polls `condition` every 50 ms for at most 20 s. */
+async function eventually(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not reached within 20 s');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 const MERCHANT = 'CAFE00000000001';
 const TERMINAL = 'PALM0001';
 let stack: TestStack;
@@ -76,7 +85,7 @@ describe('payment pipeline', () => {
     const today = new Date().toISOString().slice(0, 10);
     for (const network of ['visa-like', 'mastercard-like']) {
       const run = await sw.reports.settleAndReconcile(network, today);
-      expect(run.exceptions, JSON.stringify(sw.reports.reconReport(run.id).lines.filter((l) => l.status !== 'matched'))).toBe(0);
+      expect(run.exceptions, JSON.stringify(sw.reports.reconReport(run.id).lines.filter((l) => l.status !== 'matched'), (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))).toBe(0);
       expect(run.matched).toBe(1);
     }
     const sheets = await sw.reports.balances();
@@ -108,6 +117,23 @@ describe('payment pipeline', () => {
     const ok = await sw.pipeline.authorize({ terminalId: TERMINAL, merchantId: MERCHANT, amount_minor: 100n, currency: 'EUR', capture });
     expect(ok.decision).toBe('approved');
     await expect(sw.pipeline.authorize({ terminalId: TERMINAL, merchantId: MERCHANT, amount_minor: 100n, currency: 'EUR', capture })).rejects.toMatchObject({ code: 'liveness_failed' });
+    // The network clears what it approved unless reversed; this sale is not going ahead.
+    await sw.pipeline.void({ paymentId: ok.paymentId });
+  });
+
+  it('approves in stand-in during an outage, forwards the advice after recovery, and reconciles', async () => {
+    const visa = stack.sims.get('visa-like')!;
+    await enrol(8);
+    await visa.api('PUT', '/faults', { outage: true });
+    await eventually(() => sw.links.get('visa-like')!.status().up === 0);
+    const offline = await pay(8, 2, 900n);
+    expect(offline).toMatchObject({ decision: 'approved', source: 'stand-in', status: 'authorized' });
+    expect(sw.links.get('visa-like')!.status().advicesPending).toBe(1);
+    await visa.api('PUT', '/faults', { outage: false });
+    await eventually(() => sw.links.get('visa-like')!.status().advicesPending === 0);
+    expect((await sw.pipeline.capture({ paymentId: offline.paymentId })).status).toBe('captured');
+    const run = await sw.reports.settleAndReconcile('visa-like', new Date().toISOString().slice(0, 10));
+    expect(run.exceptions, JSON.stringify(sw.reports.reconReport(run.id).lines.filter((l) => l.status !== 'matched'), (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))).toBe(0);
   });
 
   it('refuses an already enrolled palm', async () => {
