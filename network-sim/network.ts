@@ -10,6 +10,7 @@ import { assert, type Logger } from '../core/index.js';
 import type { FieldValues, Message, TlvEntry } from '../iso8583/index.js';
 import { splitOriginalDataElements } from '../specs/index.js';
 import type { HsmPort } from '../hsm-sim/index.js';
+import { AnswerBook, ClearedBook, type Cleared, type ClearedInput } from './books.js';
 import { Issuer, type Account } from './issuer.js';
 import { TokenService } from './tokens.js';
 import { macFieldFor, macParts, responseMti, type Wire } from './wire.js';
@@ -21,16 +22,6 @@ export const CLEARED_MAX = 2_000_000;
 /** Reversals that arrived before their original (remembered so the original, when it comes, is undone). */
 export const EARLY_REVERSALS_MAX = 10_000;
 const INTERCHANGE_BASIS_POINTS = 20n;
-
-export interface Cleared {
-  readonly rrn: string;
-  readonly authCode: string;
-  readonly amount_minor: bigint;
-  readonly currency: number;
-  readonly date: string;
-  readonly account: Account | undefined;
-  reversed: boolean;
-}
 
 export interface NetworkOptions {
   readonly wire: Wire;
@@ -71,9 +62,10 @@ export class CardNetwork {
   /**
    * The first answer's DE 39 (+ DE 38) per request key: a repeat carries the same fields as its
    * original, so its answer is rebuilt from it — far less memory than keeping whole messages.
+   * Both books live outside the JavaScript heap, so what a run remembers costs the collector nothing.
    */
-  private readonly answers = new Map<string, string>();
-  private readonly cleared = new Map<string, Cleared>();
+  private readonly answers = new AnswerBook(ANSWERS_REMEMBERED_MAX);
+  private readonly cleared = new ClearedBook(CLEARED_MAX);
   private readonly earlyReversals = new Set<string>();
 
   constructor(private readonly options: NetworkOptions) {
@@ -85,7 +77,7 @@ export class CardNetwork {
   }
 
   clearedTransactions(): IterableIterator<Cleared> {
-    return this.cleared.values();
+    return this.cleared.entries();
   }
 
   /** Answers one request; undefined for messages that get no answer (responses, unknown MTIs). */
@@ -171,7 +163,7 @@ export class CardNetwork {
     const decision = this.issuer.authorize(account, { amount_minor, currency, mcc: text(message.fields, 18), expiry: account.expiry, now });
     if (decision.code !== '00') return this.reply(message, decision.code);
     const reversedEarly = this.earlyReversals.delete(originalKey);
-    this.clear(originalKey, { rrn: text(message.fields, 37), authCode: decision.authCode, amount_minor, currency, date: isoDate(now), account, reversed: reversedEarly });
+    this.clear(originalKey, { rrn: text(message.fields, 37), authCode: decision.authCode, amount_minor, currency, now_ms: now.getTime(), account }, reversedEarly);
     if (reversedEarly) this.issuer.release(account, amount_minor);
     return this.reply(message, '00', decision.authCode);
   }
@@ -181,7 +173,7 @@ export class CardNetwork {
     if (account.status === 'blocked' || currency !== account.currency) return this.reply(message, '05');
     account.balance_minor -= amount_minor;
     this.stats.advicesBooked += 1;
-    this.clear(key, { rrn: text(message.fields, 37), authCode: text(message.fields, 38), amount_minor, currency, date: isoDate(now), account, reversed: false });
+    this.clear(key, { rrn: text(message.fields, 37), authCode: text(message.fields, 38), amount_minor, currency, now_ms: now.getTime(), account }, false);
     return this.reply(message, '00');
   }
 
@@ -190,16 +182,15 @@ export class CardNetwork {
     if (!/^\d{42}$/.test(de90)) return this.reply(message, '96');
     const original = splitOriginalDataElements(de90);
     const key = clearedKey(text(message.fields, 32), original.stan, text(message.fields, 41), original.transmissionDateTime);
-    const record = this.cleared.get(key);
-    if (record && !record.reversed) {
-      record.reversed = true;
-      if (record.account) this.issuer.release(record.account, record.amount_minor);
+    const reversed = this.cleared.reverse(key);
+    if (typeof reversed !== 'string') {
+      if (reversed.account) this.issuer.release(reversed.account, reversed.amount_minor);
       this.stats.reversalsMatched += 1;
     } else {
       // Nothing to undo (the original never arrived, was declined, or is still being checked):
       // acknowledged all the same, and remembered in case the original is still on its way.
       this.stats.reversalsUnmatched += 1;
-      if (!record) {
+      if (reversed === 'unknown') {
         if (this.earlyReversals.size >= EARLY_REVERSALS_MAX) this.earlyReversals.delete(this.earlyReversals.values().next().value!);
         this.earlyReversals.add(key);
       }
@@ -207,20 +198,11 @@ export class CardNetwork {
     return this.reply(message, '00');
   }
 
-  private clear(key: string, record: Cleared): void {
-    if (this.cleared.size >= CLEARED_MAX) {
-      const oldest = this.cleared.keys().next().value;
-      if (oldest !== undefined) this.cleared.delete(oldest);
-      this.stats.clearedEvicted += 1;
-    }
-    this.cleared.set(key, record);
+  private clear(key: string, record: ClearedInput, reversed: boolean): void {
+    if (this.cleared.add(key, record, reversed)) this.stats.clearedEvicted += 1;
   }
 
   private remember(key: string, answer: Message): Message {
-    if (this.answers.size >= ANSWERS_REMEMBERED_MAX) {
-      const oldest = this.answers.keys().next().value;
-      if (oldest !== undefined) this.answers.delete(oldest);
-    }
     const authCode = answer.fields[38];
     this.answers.set(key, text(answer.fields, 39) + (typeof authCode === 'string' ? authCode : ''));
     return answer;

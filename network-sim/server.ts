@@ -31,6 +31,9 @@ export interface IsoServerContext {
   readonly processing: ProcessingTimes;
 }
 
+/** Event-loop delay percentiles in ms (1 ms resolution). */
+export interface LoopDelay { p50_ms: number; p90_ms: number; p99_ms: number; p999_ms: number; max_ms: number }
+
 export class ProcessingTimes {
   private readonly samples = new Float64Array(PROCESSING_SAMPLES_MAX);
   private count = 0;
@@ -51,8 +54,10 @@ export class ProcessingTimes {
     this.loopDelay.reset();
   }
 
-  percentiles(): { count: number; p50_us: number; p99_us: number; loop_delay_p99_ms: number; loop_delay_max_ms: number } {
-    const loop = { loop_delay_p99_ms: this.loopDelay.percentile(99) / 1e6, loop_delay_max_ms: this.loopDelay.max / 1e6 };
+  percentiles(): { count: number; p50_us: number; p99_us: number; loop_delay: LoopDelay } {
+    const ms = (ns: number): number => ns / 1e6;
+    const delay = this.loopDelay;
+    const loop = { loop_delay: { p50_ms: ms(delay.percentile(50)), p90_ms: ms(delay.percentile(90)), p99_ms: ms(delay.percentile(99)), p999_ms: ms(delay.percentile(99.9)), max_ms: ms(delay.max) } };
     const n = Math.min(this.count, PROCESSING_SAMPLES_MAX);
     if (n === 0) return { count: 0, p50_us: 0, p99_us: 0, ...loop };
     const sorted = this.samples.slice(0, n).sort();

@@ -9,7 +9,8 @@ import { writeSettlementFile, type SettlementTransaction } from '../ledger/index
 import { z } from 'zod';
 import { NetworkSimError } from './errors.js';
 import { seededRandom } from './faults.js';
-import { interchangeOf, type Cleared } from './network.js';
+import type { Cleared } from './books.js';
+import { interchangeOf } from './network.js';
 
 /** Injected discrepancies per kind and file; a reconciliation test needs a handful, not thousands. */
 export const DISCREPANCIES_PER_KIND_MAX = 1_000;
