@@ -89,16 +89,26 @@ const isUint = (v: unknown, max: number): boolean => typeof v === 'number' && Nu
  * Field types and ranges, checked when a request is queued: a malformed event fails its own
  * request (as the TigerBeetle client throws on it) instead of the commit it would share.
  */
+const event_fields = {
+  accounts: {
+    u128: ['id', 'debits_pending', 'debits_posted', 'credits_pending', 'credits_posted', 'user_data_128'],
+    u32: ['user_data_32', 'reserved', 'ledger'],
+  },
+  transfers: {
+    u128: ['id', 'debit_account_id', 'credit_account_id', 'amount', 'pending_id', 'user_data_128'],
+    u32: ['user_data_32', 'timeout', 'ledger'],
+  },
+} as const;
+const u64_fields = ['user_data_64', 'timestamp'] as const;
+const u16_fields = ['code', 'flags'] as const;
+
 function malformedEvent(kind: Request['kind'], event: Account | Transfer): string | null {
   const e = event as unknown as Record<string, unknown>;
-  const u128 = kind === 'accounts'
-    ? ['id', 'debits_pending', 'debits_posted', 'credits_pending', 'credits_posted', 'user_data_128']
-    : ['id', 'debit_account_id', 'credit_account_id', 'amount', 'pending_id', 'user_data_128'];
-  for (const field of u128) if (!isU128(e[field])) return `${field} must be a u128 bigint`;
-  for (const field of ['user_data_64', 'timestamp']) if (!isU64(e[field])) return `${field} must be a u64 bigint`;
-  const u32 = kind === 'accounts' ? ['user_data_32', 'reserved', 'ledger'] : ['user_data_32', 'timeout', 'ledger'];
-  for (const field of u32) if (!isUint(e[field], 0xffff_ffff)) return `${field} must be a u32 number`;
-  for (const field of ['code', 'flags']) if (!isUint(e[field], 0xffff)) return `${field} must be a u16 number`;
+  const fields = event_fields[kind];
+  for (const field of fields.u128) if (!isU128(e[field])) return `${field} must be a u128 bigint`;
+  for (const field of u64_fields) if (!isU64(e[field])) return `${field} must be a u64 bigint`;
+  for (const field of fields.u32) if (!isUint(e[field], 0xffff_ffff)) return `${field} must be a u32 number`;
+  for (const field of u16_fields) if (!isUint(e[field], 0xffff)) return `${field} must be a u16 number`;
   return null;
 }
 

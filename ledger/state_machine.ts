@@ -599,7 +599,18 @@ function balancedAmount(t: Transfer, dr: Account, cr: Account): bigint {
   return amount;
 }
 
+/** Below this, a sum of three amounts or balances cannot pass u128_max, so the overflow checks cannot fail. */
+const overflow_free_max = 1n << 126n;
+
 function limitChecks(t: Transfer, dr: Account, cr: Account): CreateTransferStatus | null {
+  const amount = t.amount;
+  const overflowFree = amount < overflow_free_max && t.timeout === 0 &&
+    dr.debits_pending < overflow_free_max && dr.debits_posted < overflow_free_max &&
+    cr.credits_pending < overflow_free_max && cr.credits_posted < overflow_free_max;
+  return (overflowFree ? null : overflowChecks(t, dr, cr)) ?? limitFlagChecks(amount, dr, cr);
+}
+
+function overflowChecks(t: Transfer, dr: Account, cr: Account): CreateTransferStatus | null {
   const S = CreateTransferStatus;
   const amount = t.amount;
   if ((t.flags & TransferFlags.pending) !== 0) {
@@ -612,6 +623,11 @@ function limitChecks(t: Transfer, dr: Account, cr: Account): CreateTransferStatu
   if (dr.debits_pending + dr.debits_posted + amount > u128_max) return S.overflows_debits;
   if (cr.credits_pending + cr.credits_posted + amount > u128_max) return S.overflows_credits;
   if (t.timestamp + BigInt(t.timeout) * ns_per_second > u64_max) return S.overflows_timeout;
+  return null;
+}
+
+function limitFlagChecks(amount: bigint, dr: Account, cr: Account): CreateTransferStatus | null {
+  const S = CreateTransferStatus;
   if ((dr.flags & AccountFlags.debits_must_not_exceed_credits) !== 0 &&
     dr.debits_pending + dr.debits_posted + amount > dr.credits_posted) return S.exceeds_credits;
   if ((cr.flags & AccountFlags.credits_must_not_exceed_debits) !== 0 &&

@@ -14,6 +14,7 @@ import { decodeEntry, run_entry_bytes, type AccountRun } from './account_index.j
 import type { Account, AccountBalance, Transfer } from './types.js';
 
 const mask64 = (1n << 64n) - 1n;
+const u128_max = (1n << 128n) - 1n;
 const schema_version = 3;
 /**
  * Version 1 kept per-account B-tree indexes on the transfers table, version 2 a folded B-tree
@@ -113,19 +114,39 @@ export function openDatabase(file: string, readonly = false): DatabaseType {
   return db;
 }
 
+/** SQLite copies bound blobs, so one shared zero serves every zero field (pending_id is mostly zero). */
+const zero_u128 = Buffer.alloc(16);
+
+const safe_integer_max = BigInt(Number.MAX_SAFE_INTEGER);
+const two_to_32 = 2 ** 32;
+
 function writeU128(target: Buffer, offset: number, value: bigint): Buffer {
-  assert(value >= 0n && value <= (1n << 128n) - 1n, 'u128 out of range');
-  target.writeBigUInt64BE(value >> 64n, offset);
-  target.writeBigUInt64BE(value & mask64, offset + 8);
+  if (value >= 0n && value <= safe_integer_max) {
+    // Ids and amounts mostly fit a double: four 32-bit writes cost less than BigInt shifts and masks.
+    const n = Number(value);
+    target.writeUInt32BE(0, offset);
+    target.writeUInt32BE(0, offset + 4);
+    target.writeUInt32BE(Math.floor(n / two_to_32), offset + 8);
+    target.writeUInt32BE(n >>> 0, offset + 12);
+  } else {
+    assert(value >= 0n && value <= u128_max, 'u128 out of range');
+    target.writeBigUInt64BE(value >> 64n, offset);
+    target.writeBigUInt64BE(value & mask64, offset + 8);
+  }
   return target.subarray(offset, offset + 16);
+}
+
+/** A row's u128 column: a view into the row's buffer, or the shared zero. */
+function columnU128(target: Buffer, offset: number, value: bigint): Buffer {
+  return value === 0n ? zero_u128 : writeU128(target, offset, value);
 }
 
 /** One allocation per row: the six u128 columns are views into one 96-byte buffer. */
 export function transferToRow(t: Transfer): unknown[] {
   const blobs = Buffer.allocUnsafe(96);
   return [
-    t.timestamp, writeU128(blobs, 0, t.id), writeU128(blobs, 16, t.debit_account_id), writeU128(blobs, 32, t.credit_account_id),
-    writeU128(blobs, 48, t.amount), writeU128(blobs, 64, t.pending_id), writeU128(blobs, 80, t.user_data_128),
+    t.timestamp, columnU128(blobs, 0, t.id), columnU128(blobs, 16, t.debit_account_id), columnU128(blobs, 32, t.credit_account_id),
+    columnU128(blobs, 48, t.amount), columnU128(blobs, 64, t.pending_id), columnU128(blobs, 80, t.user_data_128),
     u64ToSql(t.user_data_64), t.user_data_32, t.timeout, t.ledger, t.code, t.flags,
   ];
 }
