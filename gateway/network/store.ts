@@ -2,18 +2,19 @@
  * The link's durable state in one SQLite file (WAL, synchronous=FULL so a queued reversal or
  * advice survives a power cut, not just a crash): STAN blocks per link and day, the reversal
  * queue and the store-and-forward advice queue. STANs are reserved in blocks so allocation
- * costs no write per message; after a restart the rest of the last block is skipped, never
- * reused. Both queues are bounded; stand-in usage (per identity, merchant, velocity) is read
- * from the advice queue, which keeps a few days of history for that purpose.
+ * costs no write per message, and the next block is reserved by a worker thread before it is
+ * needed (stan-block.ts), so its fsync never stalls the event loop; after a restart the rest
+ * of the reserved blocks is skipped, never reused. Both queues are bounded; stand-in usage
+ * (per identity, merchant, velocity) is read from the advice queue, which keeps a few days of
+ * history for that purpose.
  */
 import Database from 'better-sqlite3';
 import { assert } from '../../core/index.js';
 import type { Message } from '../../iso8583/index.js';
 import { NetworkLinkError } from './errors.js';
+import { reserveStanBlock, StanReserver, STAN_MAX, STAN_PREFETCH_LEFT, type ReserveReply, type StanBlock } from './stan-block.js';
 
-export const STAN_MAX = 999_999;
-/** Large enough that the fsync of a reservation is rare (1 per 10,000 messages), small enough that a day survives 99 restarts before wrapping. */
-export const STAN_BLOCK_SIZE = 10_000;
+export { STAN_MAX, STAN_BLOCK_SIZE } from './stan-block.js';
 export const REVERSAL_QUEUE_ROWS_MAX = 100_000;
 export const ADVICE_QUEUE_ROWS_MAX = 100_000;
 /** Finished rows older than this are pruned at open (stand-in day limits need only today). */
@@ -59,9 +60,13 @@ export function dayOf(now_ms: number): string {
   return new Date(now_ms).toISOString().slice(0, 10);
 }
 
+/** A link's STANs of one day: the block in use and, once the worker has reserved it, the next. */
+interface StanState { day: string; dayNumber: number; next: number; limit: number; spare: StanBlock | undefined; asked: boolean }
+
 export class LinkStore {
   private readonly db: Database.Database;
-  private readonly stans = new Map<string, { day: string; dayNumber: number; next: number; limit: number }>();
+  private readonly stans = new Map<string, StanState>();
+  private readonly reserver: StanReserver;
   /** Times a link used up all STANs of a day and started again at 1 (the caller logs it). */
   stanWraps = 0;
 
@@ -79,9 +84,11 @@ export class LinkStore {
     const cutoff = Date.now() - QUEUE_HISTORY_MS;
     this.db.prepare("DELETE FROM reversals WHERE status <> 'pending' AND created_at < ?").run(cutoff);
     this.db.prepare("DELETE FROM advices WHERE status <> 'pending' AND created_at < ?").run(cutoff);
+    this.reserver = new StanReserver(file, (reply) => this.onReserved(reply));
   }
 
   close(): void {
+    this.reserver.close();
     this.db.close();
   }
 
@@ -94,29 +101,35 @@ export class LinkStore {
     let state = this.stans.get(link);
     // Day changes are rare: compare day numbers, and format the date only when one happens.
     if (!state || state.dayNumber !== dayNumber) {
-      state = { day: dayOf(now_ms), dayNumber, next: 1, limit: 0 };
+      state = { day: dayOf(now_ms), dayNumber, next: 1, limit: 0, spare: undefined, asked: false };
       this.stans.set(link, state);
     }
-    if (state.next > state.limit) this.reserveBlock(link, state);
+    if (state.next > state.limit) this.takeBlock(link, state);
     const stan = state.next;
     state.next += 1;
     assert(stan >= 1 && stan <= STAN_MAX && stan <= state.limit, 'STAN out of range');
+    if (!state.asked && state.spare === undefined && state.limit - state.next < STAN_PREFETCH_LEFT) {
+      state.asked = this.reserver.request({ link, day: state.day });
+    }
     return String(stan).padStart(6, '0');
   }
 
-  private reserveBlock(link: string, state: { day: string; next: number; limit: number }): void {
-    this.db.transaction(() => {
-      const row = this.db.prepare('SELECT day, reserved_upto FROM stan WHERE link = ?').get(link) as { day: string; reserved_upto: number } | undefined;
-      let start = row && row.day === state.day ? row.reserved_upto + 1 : 1;
-      if (start > STAN_MAX) {
-        // 999,999 messages in one day on one link: wrap, as networks expect; the caller logs it.
-        start = 1;
-        this.stanWraps += 1;
-      }
-      state.next = start;
-      state.limit = Math.min(STAN_MAX, start + STAN_BLOCK_SIZE - 1);
-      this.db.prepare('INSERT INTO stan (link, day, reserved_upto) VALUES (?, ?, ?) ON CONFLICT (link) DO UPDATE SET day = excluded.day, reserved_upto = excluded.reserved_upto').run(link, state.day, state.limit);
-    }).immediate();
+  /** Moves to the spare block the worker reserved, or reserves one here when there is none yet. */
+  private takeBlock(link: string, state: StanState): void {
+    const block = state.spare ?? reserveStanBlock(this.db, link, state.day);
+    assert(block.day === state.day && block.start >= 1 && block.limit <= STAN_MAX && block.start <= block.limit, 'a STAN block of today');
+    state.spare = undefined;
+    state.next = block.start;
+    state.limit = block.limit;
+    if (block.wrapped) this.stanWraps += 1;
+  }
+
+  private onReserved(reply: ReserveReply): void {
+    const state = this.stans.get(reply.link);
+    if (state) state.asked = false;
+    // A block of another day, or one not needed any more, is skipped: reserved STANs are never reused, only left unused.
+    if ('error' in reply || !state || reply.block.day !== state.day || state.spare !== undefined) return;
+    state.spare = reply.block;
   }
 
   enqueueReversal(link: string, message: Message, now_ms: number): number {

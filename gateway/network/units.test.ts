@@ -1,7 +1,8 @@
 /**
  * The link's pure parts and its store: stand-in rules (each limit on its own), BIN routing
  * (narrowest range wins), RRN and DE 7 formats, reversal and advice messages encoded in every
- * dialect, and the durable queues' bounds and ordering on a real SQLite file.
+ * dialect, the durable queues' bounds and ordering on a real SQLite file, and the next STAN
+ * block reserved by the worker thread before the current one runs out.
  */
 import path from 'node:path';
 import fc from 'fast-check';
@@ -12,8 +13,10 @@ import { NetworkLinkError } from './errors.js';
 import { adviceMessage, authorizationMessage, repeatOf, retrievalReference, reversalMessage, transmissionDateTime } from './messages.js';
 import { NetworkRouter } from './router.js';
 import { decideStandIn, DEFAULT_STAND_IN_RULES } from './standin.js';
+import Database from 'better-sqlite3';
+import { STAN_BLOCK_SIZE, STAN_PREFETCH_LEFT } from './stan-block.js';
 import { LinkStore } from './store.js';
-import { tempDir } from './testing.js';
+import { eventually, tempDir } from './testing.js';
 import { createLinkWire, fieldText, matchKey, responseMti } from './wire.js';
 
 const temp = tempDir('palmswitch-link-units-');
@@ -112,6 +115,28 @@ describe('durable queues', () => {
     store.finishAdvice(ids[1]!, 'declined', '05');
     expect(store.advices('l').map((row) => [row.status, row.finance_flag])).toEqual([['acked', 0], ['declined', 1], ['pending', 0]]);
     expect(store.standInUsage('p', 'm', Date.now(), 60_000)).toEqual({ identityAmount: 300n, identityCount: 3, merchantAmount: 300n, recentCount: 3 });
+    store.close();
+  });
+});
+
+describe('STAN blocks', () => {
+  it('reserves the next block on the worker thread ahead of need, so crossing into it writes nothing on the event loop', async () => {
+    const file = path.join(temp.dir, 'prefetch.db');
+    const now = Date.UTC(2026, 10, 24, 12);
+    const store = new LinkStore(file);
+    const reader = new Database(file, { readonly: true });
+    const reservedUpto = (): number | undefined => (reader.prepare('SELECT reserved_upto FROM stan WHERE link = ?').get('visa-like') as { reserved_upto: number } | undefined)?.reserved_upto;
+    const untilAsked = STAN_BLOCK_SIZE - STAN_PREFETCH_LEFT;
+    for (let i = 1; i <= untilAsked; i += 1) expect(store.allocateStan('visa-like', now)).toBe(String(i).padStart(6, '0'));
+    expect(reservedUpto()).toBe(STAN_BLOCK_SIZE);
+    // The worker commits the second block; its reply then reaches the store on the event loop.
+    await eventually(() => reservedUpto() === 2 * STAN_BLOCK_SIZE, 20_000);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    for (let i = untilAsked + 1; i <= STAN_BLOCK_SIZE; i += 1) store.allocateStan('visa-like', now);
+    expect(store.allocateStan('visa-like', now)).toBe(String(STAN_BLOCK_SIZE + 1).padStart(6, '0'));
+    // Had the store reserved on the event loop at the boundary, a third block would be on file.
+    expect(reservedUpto()).toBe(2 * STAN_BLOCK_SIZE);
+    reader.close();
     store.close();
   });
 });
