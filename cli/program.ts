@@ -9,6 +9,7 @@ import { registerHsmCommand } from './commands/hsm.js';
 import { registerLedgerCommands } from './commands/ledger.js';
 import { registerBioCommands } from './commands/bio.js';
 import { registerNetworkSimCommand } from './commands/network-sim.js';
+import { registerGatewayCommand } from './commands/gateway.js';
 
 export function buildProgram(): Command {
   const program = new Command('palmswitch')
@@ -21,5 +22,6 @@ export function buildProgram(): Command {
   registerLedgerCommands(program);
   registerBioCommands(program);
   registerNetworkSimCommand(program);
+  registerGatewayCommand(program);
   return program;
 }
