@@ -98,6 +98,7 @@ let server: Server | undefined;
 let baseUrl = '';
 let context: BrowserContext | undefined;
 let profileDir = '';
+let browserLaunch: Promise<Page> | undefined;
 
 async function enrolShopper(index: number, network: 'visa-like' | 'mastercard-like', name: string): Promise<{ id: string; index: number; label: string }> {
   const card = await issueCard(stack.sims.get(network)!, network);
@@ -135,17 +136,22 @@ describe.skipIf(skip)('dashboard in a browser', () => {
   let page: Page;
 
   beforeAll(async () => {
+    // The browser starts while the stack does: both are mostly waiting on process start-up.
+    browserLaunch = launchBrowser();
+    // Attach a handler now so a launch failure while the stack starts is not an unhandled rejection; the await below reports it.
+    browserLaunch.catch(() => undefined);
     stack = await startTestStack('palmswitch-dashboard-');
     sw = await openSwitch({ config: stack.config, logger: createLogger({ name: 'dashboard-test', level: 'silent' }), openRegistry: (db) => new MapRegistry(db), networkApiUrls: stack.networkApiUrls });
     sw.registry.createMerchant({ id: MERCHANT, name: 'Dashboard Cafe', mcc: '5814', currency: 'EUR', status: 'active', created_ms: Date.now() });
     sw.registry.createTerminal({ id: TERMINAL, merchantId: MERCHANT, status: 'active', certificateSerial: '01', certificateNotAfter_ms: Date.now() + 86_400_000, sensorKeyFingerprint: '00', created_ms: Date.now() });
     await Promise.all([...sw.links.values()].map((link) => link.waitUntilUp(15_000)));
-    const shoppers = [await enrolShopper(1, 'visa-like', 'Ada'), await enrolShopper(2, 'mastercard-like', 'Grace')];
+    const shoppers = await Promise.all([enrolShopper(1, 'visa-like', 'Ada'), enrolShopper(2, 'mastercard-like', 'Grace')]);
     await serveDashboard(new PipelineSimulator(sw, shoppers));
-    page = await launchBrowser();
+    page = await browserLaunch;
   }, 120_000);
 
   afterAll(async () => {
+    await browserLaunch?.catch(() => undefined);
     await context?.close();
     if (profileDir) rmSync(profileDir, { recursive: true, force: true });
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
