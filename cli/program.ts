@@ -10,6 +10,7 @@ import { registerLedgerCommands } from './commands/ledger.js';
 import { registerBioCommands } from './commands/bio.js';
 import { registerNetworkSimCommand } from './commands/network-sim.js';
 import { registerGatewayCommand } from './commands/gateway.js';
+import { registerDemoCommand } from './commands/demo.js';
 
 export function buildProgram(): Command {
   const program = new Command('palmswitch')
@@ -23,5 +24,6 @@ export function buildProgram(): Command {
   registerBioCommands(program);
   registerNetworkSimCommand(program);
   registerGatewayCommand(program);
+  registerDemoCommand(program);
   return program;
 }
