@@ -1,7 +1,8 @@
 /**
  * The dashboard in a real browser (Debian's chromium driven by playwright-core) against a real
- * stack: hsm-sim and both network simulators as processes, the switch with its ledger and
- * store on files, two shoppers enrolled through the pipeline. The test logs in, pays on the
+ * stack: hsm-sim and both network simulators as processes, the gateway as `npm start` runs it
+ * (startGateway: the switch with its ledger and SQLite store, the HTTPS server with the dev
+ * PKI, the dashboard at /dashboard), two shoppers enrolled through the pipeline. The test logs in, pays on the
  * terminal simulator page (approved, auth code, masked 0100/0110 exchange), stages a printed
  * palm and a replayed request (both refused), captures, reconciles on the finance page (0
  * exceptions) and downloads the CSVs. Goal: what a person at the screen sees is what the
@@ -9,20 +10,18 @@
  * CSRF token or a session change nothing.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { serve } from '@hono/node-server';
-import { Hono } from 'hono';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../core/index.js';
 import {
-  GatewayError, attackCapture, issueCard, openSwitch, palmCapture, startTestStack,
-  type CaptureUpload, type GatewayDatabase, type MerchantRecord, type MerchantStatus, type RegistryStore, type Switch, type TerminalRecord, type TerminalStatus, type TestStack,
+  GatewayError, attackCapture, issueCard, palmCapture, startGateway, startTestStack,
+  type CaptureUpload, type RunningGateway, type Switch, type TerminalSimulator, type TestStack,
 } from '../gateway/index.js';
-import { createDashboard, type SimulatedPaymentRequest, type SimulatedShopper, type SimulatorOutcome, type TerminalSimulator } from '../gateway/dashboard/index.js';
+
+type SimulatedPaymentRequest = Parameters<TerminalSimulator['pay']>[0];
+type SimulatorOutcome = Awaited<ReturnType<TerminalSimulator['pay']>>;
 
 const chromium_path = '/usr/bin/chromium';
 const skip = !existsSync(chromium_path) && !process.env['CI'];
@@ -31,22 +30,6 @@ const step_timeout_ms = 20_000;
 const SEED = 7070;
 const MERCHANT = 'DASHCAFE0000001';
 const TERMINAL = 'DASH0001';
-const ADMIN_KEY = 'dashboard-test-admin-key';
-
-/** Until the HTTP layer's SQLite registry is on the public face, a plain map keeps merchants and terminals. */
-class MapRegistry implements RegistryStore {
-  readonly merchants = new Map<string, MerchantRecord>();
-  readonly terminals = new Map<string, TerminalRecord>();
-  constructor(_db: GatewayDatabase) {}
-  createMerchant(m: MerchantRecord): void { this.merchants.set(m.id, m); }
-  getMerchant(id: string): MerchantRecord | undefined { return this.merchants.get(id); }
-  listMerchants(limit: number): MerchantRecord[] { return [...this.merchants.values()].slice(0, limit); }
-  setMerchantStatus(id: string, status: MerchantStatus): MerchantRecord { const m = { ...this.merchants.get(id)!, status }; this.merchants.set(id, m); return m; }
-  createTerminal(t: TerminalRecord): void { this.terminals.set(t.id, t); }
-  getTerminal(id: string): TerminalRecord | undefined { return this.terminals.get(id); }
-  listTerminals(limit: number): TerminalRecord[] { return [...this.terminals.values()].slice(0, limit); }
-  setTerminalStatus(id: string, status: TerminalStatus): TerminalRecord { const t = { ...this.terminals.get(id)!, status }; this.terminals.set(id, t); return t; }
-}
 
 /**
  * The test's terminal: captures of the enrolled synthetic palms, printed photos of them, palms
@@ -60,7 +43,7 @@ class PipelineSimulator implements TerminalSimulator {
   private lastShopperCapture: CaptureUpload | undefined;
   constructor(private readonly sw: Switch, private readonly enrolled: readonly { id: string; index: number; label: string }[]) {}
 
-  shoppers(): SimulatedShopper[] { return this.enrolled.map(({ id, label }) => ({ id, label })); }
+  shoppers(): { id: string; label: string }[] { return this.enrolled.map(({ id, label }) => ({ id, label })); }
 
   async pay(request: SimulatedPaymentRequest): Promise<SimulatorOutcome> {
     const terminal = this.sw.registry.getTerminal(request.terminalId);
@@ -94,7 +77,7 @@ class PipelineSimulator implements TerminalSimulator {
 
 let stack: TestStack;
 let sw: Switch;
-let server: Server | undefined;
+let gateway: RunningGateway | undefined;
 let baseUrl = '';
 let context: BrowserContext | undefined;
 let profileDir = '';
@@ -106,26 +89,12 @@ async function enrolShopper(index: number, network: 'visa-like' | 'mastercard-li
   return { id: String(index), index, label: `${name} (${outcome.network}, token ending ${outcome.tokenLast4})` };
 }
 
-async function serveDashboard(simulator: TerminalSimulator): Promise<void> {
-  const root = new Hono();
-  root.route('/dashboard', createDashboard({
-    pipeline: sw.pipeline, reports: sw.reports, operations: sw.operations, registry: sw.registry, terminalSimulator: simulator, adminKey: ADMIN_KEY,
-    logger: createLogger({ name: 'dashboard-test', level: 'silent' }),
-  }));
-  const listening = serve({ fetch: root.fetch, hostname: '127.0.0.1', port: 0 }) as Server;
-  await new Promise<void>((resolve, reject) => {
-    if (listening.listening) return resolve();
-    listening.once('listening', resolve);
-    listening.once('error', reject);
-  });
-  server = listening;
-  baseUrl = `http://127.0.0.1:${(listening.address() as AddressInfo).port}`;
-}
-
 async function launchBrowser(): Promise<Page> {
   profileDir = mkdtempSync(path.join(os.tmpdir(), 'palmswitch-chromium-'));
   context = await chromium.launchPersistentContext(profileDir, {
     executablePath: chromium_path, headless: true, acceptDownloads: true, timeout: step_timeout_ms,
+    // The gateway's certificate is issued by the development CA, which this fresh profile does not trust.
+    ignoreHTTPSErrors: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
   context.setDefaultTimeout(step_timeout_ms);
@@ -141,12 +110,15 @@ describe.skipIf(skip)('dashboard in a browser', () => {
     // Attach a handler now so a launch failure while the stack starts is not an unhandled rejection; the await below reports it.
     browserLaunch.catch(() => undefined);
     stack = await startTestStack('palmswitch-dashboard-');
-    sw = await openSwitch({ config: stack.config, logger: createLogger({ name: 'dashboard-test', level: 'silent' }), openRegistry: (db) => new MapRegistry(db), networkApiUrls: stack.networkApiUrls });
-    sw.registry.createMerchant({ id: MERCHANT, name: 'Dashboard Cafe', mcc: '5814', currency: 'EUR', status: 'active', created_ms: Date.now() });
-    sw.registry.createTerminal({ id: TERMINAL, merchantId: MERCHANT, status: 'active', certificateSerial: '01', certificateNotAfter_ms: Date.now() + 86_400_000, sensorKeyFingerprint: '00', created_ms: Date.now() });
+    // The real gateway: the switch, the HTTPS API over mTLS and the dashboard at /dashboard, on an ephemeral port.
+    gateway = await startGateway({ config: { ...stack.config, gatewayPort: 0 }, logger: createLogger({ name: 'dashboard-test', level: 'silent' }), networkApiUrls: stack.networkApiUrls });
+    sw = gateway.switch;
+    gateway.registry.createMerchant({ id: MERCHANT, name: 'Dashboard Cafe', mcc: '5814', currency: 'EUR', status: 'active', created_ms: Date.now() });
+    gateway.registry.createTerminal({ id: TERMINAL, merchantId: MERCHANT, status: 'active', certificateSerial: '01', certificateNotAfter_ms: Date.now() + 86_400_000, sensorKeyFingerprint: '00', created_ms: Date.now() });
     await Promise.all([...sw.links.values()].map((link) => link.waitUntilUp(15_000)));
     const shoppers = await Promise.all([enrolShopper(1, 'visa-like', 'Ada'), enrolShopper(2, 'mastercard-like', 'Grace')]);
-    await serveDashboard(new PipelineSimulator(sw, shoppers));
+    gateway.setTerminalSimulator(new PipelineSimulator(sw, shoppers));
+    baseUrl = gateway.url;
     page = await browserLaunch;
   }, 120_000);
 
@@ -154,8 +126,7 @@ describe.skipIf(skip)('dashboard in a browser', () => {
     await browserLaunch?.catch(() => undefined);
     await context?.close();
     if (profileDir) rmSync(profileDir, { recursive: true, force: true });
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-    await sw?.close();
+    await gateway?.close();
     await stack?.stop();
   });
 
@@ -165,7 +136,7 @@ describe.skipIf(skip)('dashboard in a browser', () => {
     await page.fill('#admin-key', 'not-the-admin-key');
     await page.click('button[type=submit]');
     await expect(page.locator('[role=alert]').textContent()).resolves.toContain('not right');
-    await page.fill('#admin-key', ADMIN_KEY);
+    await page.fill('#admin-key', gateway!.adminKey);
     await page.click('button[type=submit]');
     await page.waitForURL(/\/dashboard\/terminal$/);
     const session = (await context!.cookies()).find((c) => c.name === 'palmswitch_dashboard');
