@@ -16,6 +16,7 @@ const RRN_LENGTH_MAX = 12;
 /** DE 38 is an 6. */
 const AUTH_CODE_LENGTH_MAX = 6;
 const DAY_MS = 86_400_000;
+const AMOUNT_MINOR_MAX = BigInt(Number.MAX_SAFE_INTEGER);
 
 export interface Cleared {
   readonly rrn: string;
@@ -91,7 +92,7 @@ export class ClearedBook {
 
   /** Records a cleared transaction (replacing one under the same key); true when the oldest was forgotten to make room. */
   add(key: string, input: ClearedInput, reversed: boolean): boolean {
-    assert(input.amount_minor >= 0n && input.amount_minor <= BigInt(Number.MAX_SAFE_INTEGER), 'a cleared amount is an exact double');
+    assert(input.amount_minor >= 0n && input.amount_minor <= AMOUNT_MINOR_MAX, 'a cleared amount is an exact double');
     const found = this.ring.find(key);
     const placed = found >= 0 ? { row: found, evicted: false } : this.ring.add(key);
     const row = placed.row;

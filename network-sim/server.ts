@@ -11,7 +11,7 @@ import { FrameDecoder, type Frame, type Message } from '../iso8583/index.js';
 import { decodeVisaLikeHeader } from '../specs/index.js';
 import type { Logger } from '../core/index.js';
 import { NetworkSimError } from './errors.js';
-import { drawFault, faultTarget, type Faults } from './faults.js';
+import { drawFault, faultTarget, type FaultAction, type Faults } from './faults.js';
 import type { CardNetwork, Session } from './network.js';
 import type { Wire } from './wire.js';
 
@@ -140,30 +140,48 @@ function onFrame(frame: Frame, session: Session, out: Outbox, ctx: IsoServerCont
   byMti[message.mti] = (byMti[message.mti] ?? 0) + 1;
   const faults = ctx.faults();
   const target = faultTarget(message.mti);
-  const action = target === undefined || !faults.applies_to.includes(target) ? { kind: 'answer' as const, delay_ms: 0 } : drawFault(faults, ctx.random);
+  const action = target === undefined || !faults.applies_to.includes(target) ? ANSWER_NOW : drawFault(faults, ctx.random);
   if (action.kind !== 'answer') ctx.network.stats.faults[action.kind] = (ctx.network.stats.faults[action.kind] ?? 0) + 1;
   if (action.kind === 'drop') { settle(); return; }
   if (action.kind === 'disconnect') { settle(); socket.destroy(); return; }
-  const deliver = (answer: Message | undefined): void => {
-    if (answer === undefined) { settle(); return; }
-    const bytes = action.kind === 'malformed' ? Buffer.from([0xff, 0xff, 0x00, 0x13, 0x37]) : ctx.wire.codec.encode(answer);
-    ctx.processing.add((performance.now() - started) * 1000);
-    const send = (): void => { settle(); if (!ctx.faults().outage) out.send(ctx.wire.frame(bytes, frame.header.length > 0 ? frame.header : undefined)); };
-    if (action.delay_ms > 0) setTimeout(send, action.delay_ms); else send();
-  };
+  const reply: Reply = { frame, out, ctx, settle, started, action };
   try {
     const answer = action.kind === 'unavailable' ? ctx.network.reply(message, '91') : ctx.network.handle(message, frame.message, session, new Date());
-    if (answer instanceof Promise) answer.then(deliver, (error: unknown) => failed(error, message, ctx, deliver));
-    else deliver(answer);
+    // Inline callbacks only: the hot path creates no named closures (each would be renamed per call under tsx).
+    if (answer instanceof Promise) answer.then((late) => { deliver(reply, late); }, (error: unknown) => { deliver(reply, failed(error, message, ctx)); });
+    else deliver(reply, answer);
   } catch (error) {
-    failed(error, message, ctx, deliver);
+    deliver(reply, failed(error, message, ctx));
   }
 }
 
+const ANSWER_NOW = { kind: 'answer' as const, delay_ms: 0 };
+
+/** What an answer needs to leave: the request's frame (its header is echoed), where to write, and how to account for it. */
+interface Reply {
+  readonly frame: Frame; readonly out: Outbox; readonly ctx: IsoServerContext; readonly settle: () => void; readonly started: number;
+  readonly action: Exclude<FaultAction, { kind: 'drop' } | { kind: 'disconnect' }>;
+}
+
+function deliver(reply: Reply, answer: Message | undefined): void {
+  if (answer === undefined) { reply.settle(); return; }
+  const { ctx, action, frame } = reply;
+  const bytes = action.kind === 'malformed' ? Buffer.from([0xff, 0xff, 0x00, 0x13, 0x37]) : ctx.wire.codec.encode(answer);
+  ctx.processing.add((performance.now() - reply.started) * 1000);
+  const framed = ctx.wire.frame(bytes, frame.header.length > 0 ? frame.header : undefined);
+  if (action.delay_ms > 0) setTimeout(() => { send(reply, framed); }, action.delay_ms);
+  else send(reply, framed);
+}
+
+function send(reply: Reply, framed: Buffer): void {
+  reply.settle();
+  if (!reply.ctx.faults().outage) reply.out.send(framed);
+}
+
 /** A bug or an unreachable HSM answers 96 (system malfunction), never silence. */
-function failed(error: unknown, message: Message, ctx: IsoServerContext, deliver: (answer: Message) => void): void {
+function failed(error: unknown, message: Message, ctx: IsoServerContext): Message {
   ctx.log.error({ mti: message.mti, err: error instanceof Error ? { name: error.name, message: error.message } : String(error) }, 'request failed; answering 96');
-  deliver(ctx.network.reply(message, '96'));
+  return ctx.network.reply(message, '96');
 }
 
 function decodeRequest(frame: Frame, ctx: IsoServerContext): Message | undefined {

@@ -333,7 +333,9 @@ export class NetworkLink {
 
   /** Sends one request and waits for its answer, the time-out, or the end of its connection. */
   private async exchange(connection: LinkConnection, message: Message): Promise<Message | Lost> {
-    const bytes = await this.encode(message);
+    // Only a MAC needs the HSM; without one the request is encoded here and now, with no promise in between.
+    const encoded = this.encode(message);
+    const bytes = encoded instanceof Buffer ? encoded : await encoded;
     const key = matchKey(responseMti(message.mti), message.fields);
     assert(!this.pending.has(key), 'one request per match key in flight');
     return await new Promise<Message | Lost>((resolve) => {
@@ -345,11 +347,15 @@ export class NetworkLink {
     });
   }
 
-  private async encode(message: Message): Promise<Buffer> {
+  private encode(message: Message): Buffer | Promise<Buffer> {
     const mac = this.options.mac;
     if (mac === undefined || this.macKeyId === undefined || message.mti === '0800') return this.wire.codec.encode(message);
+    return this.encodeWithMac(message, mac.hsm, this.macKeyId);
+  }
+
+  private async encodeWithMac(message: Message, hsm: Pick<HsmPort, 'generateMac'>, keyId: string): Promise<Buffer> {
     const bytes = encodeForMac(this.wire.codec, message);
-    const code = await mac.hsm.generateMac({ keyId: this.macKeyId, data: bytes.subarray(0, bytes.length - MAC_SIZE_BYTES) });
+    const code = await hsm.generateMac({ keyId, data: bytes.subarray(0, bytes.length - MAC_SIZE_BYTES) });
     assert(code.length === MAC_SIZE_BYTES, 'an 8-byte MAC');
     code.copy(bytes, bytes.length - MAC_SIZE_BYTES);
     return bytes;
