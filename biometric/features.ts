@@ -24,13 +24,15 @@ export interface VeinFeatures { code: Uint8Array; strength: Float32Array }
 /** Local contrast normalisation: (x - mean_local) / (std_local + epsilon). */
 export function normaliseContrast(roi: FloatImage, radius = local_window_radius_pixels): Float32Array {
   const mean = boxBlur(roi, radius);
-  const squares = { width: roi.width, height: roi.height, data: roi.data.map((v) => v * v) };
+  const squared = new Float32Array(roi.data.length);
+  for (let i = 0; i < squared.length; i += 1) squared[i] = roi.data[i]! * roi.data[i]!;
+  const squares = { width: roi.width, height: roi.height, data: squared };
   const meanSq = boxBlur(squares, radius);
   const out = new Float32Array(roi.data.length);
   for (let i = 0; i < out.length; i += 1) {
-    const m = mean.data[i] ?? 0;
-    const std = Math.sqrt(Math.max(0, (meanSq.data[i] ?? 0) - m * m));
-    out[i] = ((roi.data[i] ?? 0) - m) / (std + 4);
+    const m = mean.data[i]!;
+    const std = Math.sqrt(Math.max(0, meanSq.data[i]! - m * m));
+    out[i] = (roi.data[i]! - m) / (std + 4);
   }
   return out;
 }

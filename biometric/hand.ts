@@ -32,20 +32,24 @@ function segment(image: GrayImage): { mask: Mask; factor: number } {
   const smooth = boxBlur(toFloat(small), 1);
   const threshold = otsuThreshold(small);
   const foreground = new Uint8Array(smooth.data.length);
-  for (let i = 0; i < foreground.length; i += 1) foreground[i] = smooth.data[i]! > threshold ? 1 : 0;
-  const inside = largestComponent(small.width, small.height, foreground);
-  let count = 0;
-  for (const v of inside) count += v;
+  const level = smooth.data;
+  for (let i = 0; i < foreground.length; i += 1) foreground[i] = level[i]! > threshold ? 1 : 0;
+  const { inside, count } = largestComponent(small.width, small.height, foreground);
   const fraction = count / inside.length;
   if (fraction < hand_fraction_min || fraction > hand_fraction_max) throw new BiometricError('hand_not_found', `hand covers ${(fraction * 100).toFixed(1)}% of the frame`);
   return { mask: { width: small.width, height: small.height, inside, smooth, threshold }, factor };
 }
 
+// Reused between captures (the labelling is synchronous): two 200 KiB planes per capture
+// were a visible share of the hand stage.
+let componentScratch = { label: new Int32Array(0), queue: new Int32Array(0) };
+
 /** Keeps the largest 4-connected foreground component (breadth-first, bounded by pixel count). */
-function largestComponent(width: number, height: number, foreground: Uint8Array): Uint8Array {
+function largestComponent(width: number, height: number, foreground: Uint8Array): { inside: Uint8Array; count: number } {
   const size = width * height;
-  const label = new Int32Array(size);
-  const queue = new Int32Array(size);
+  if (componentScratch.label.length < size) componentScratch = { label: new Int32Array(size), queue: new Int32Array(size) };
+  const { label, queue } = componentScratch;
+  label.fill(0, 0, size);
   let best = 0;
   let bestSize = 0;
   let next = 1;
@@ -70,27 +74,35 @@ function largestComponent(width: number, height: number, foreground: Uint8Array)
   }
   const out = new Uint8Array(size);
   for (let i = 0; i < size; i += 1) out[i] = label[i] === best ? 1 : 0;
-  return out;
+  return { inside: out, count: bestSize };
 }
 
 /** Chamfer (3-4) distance transform; returns the deepest inside point and its depth in pixels. */
 function palmCenter(mask: Mask): { center: Point; radius: number } {
   const { width, height, inside } = mask;
-  // One pixel of zero border, so the passes need no bounds checks.
+  // One pixel of zero border, so the passes need no bounds checks. Integer distances: exact.
   const w = width + 2;
-  const d = new Float32Array(w * (height + 2));
-  for (let y = 0; y < height; y += 1) for (let x = 0; x < width; x += 1) if (inside[y * width + x]) d[(y + 1) * w + x + 1] = 1e9;
+  const d = new Int32Array(w * (height + 2));
+  for (let y = 0; y < height; y += 1) for (let x = 0; x < width; x += 1) if (inside[y * width + x]) d[(y + 1) * w + x + 1] = chamfer_infinity;
   for (let y = 1; y <= height; y += 1) for (let x = 1; x <= width; x += 1) {
     const i = y * w + x;
-    if (d[i]! > 0) d[i] = Math.min(d[i]!, d[i - 1]! + 3, d[i - w]! + 3, d[i - w - 1]! + 4, d[i - w + 1]! + 4);
+    if (d[i]! > 0) d[i] = min5(d[i]!, d[i - 1]! + 3, d[i - w]! + 3, d[i - w - 1]! + 4, d[i - w + 1]! + 4);
   }
   let bestI = 0;
   for (let y = height; y >= 1; y -= 1) for (let x = width; x >= 1; x -= 1) {
     const i = y * w + x;
-    if (d[i]! > 0) d[i] = Math.min(d[i]!, d[i + 1]! + 3, d[i + w]! + 3, d[i + w + 1]! + 4, d[i + w - 1]! + 4);
+    if (d[i]! > 0) d[i] = min5(d[i]!, d[i + 1]! + 3, d[i + w]! + 3, d[i + w + 1]! + 4, d[i + w - 1]! + 4);
     if (d[i]! > d[bestI]!) bestI = i;
   }
   return { center: { x: (bestI % w) - 1, y: Math.floor(bestI / w) - 1 }, radius: d[bestI]! / 3 };
+}
+
+const chamfer_infinity = 1e9;
+function min5(a: number, b: number, c: number, d: number, e: number): number {
+  let m = a < b ? a : b;
+  if (c < m) m = c;
+  if (d < m) m = d;
+  return e < m ? e : m;
 }
 
 interface Run { start: number; end: number }

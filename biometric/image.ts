@@ -18,7 +18,7 @@ export function createGray(width: number, height: number): GrayImage {
 
 export function toFloat(image: GrayImage): FloatImage {
   const data = new Float32Array(image.data.length);
-  for (let i = 0; i < data.length; i += 1) data[i] = image.data[i] ?? 0;
+  data.set(image.data);
   return { width: image.width, height: image.height, data };
 }
 
@@ -44,12 +44,36 @@ export function sample(image: { width: number; height: number; data: ArrayLike<n
   return top * (1 - fy) + bottom * fy;
 }
 
-/** Resamples `source` into a `width` x `height` float image through `map` (output -> source). */
+/**
+ * Resamples `source` into a `width` x `height` float image through `map` (output -> source).
+ * Same arithmetic as `sample`, inlined: this runs twice per capture (visible and NIR ROI).
+ */
 export function warpAffine(source: GrayImage | FloatImage, width: number, height: number, map: Affine, outside = 0): FloatImage {
   const out = new Float32Array(width * height);
+  if (source.width < 2 || source.height < 2) {
+    for (let v = 0; v < height; v += 1) for (let u = 0; u < width; u += 1) out[v * width + u] = sample(source, map.a * u + map.b * v + map.c, map.d * u + map.e * v + map.f, outside);
+    return { width, height, data: out };
+  }
+  const sw = source.width;
+  const sh = source.height;
+  const data = source.data;
+  const xMax = sw - 1.0001;
+  const yMax = sh - 1.0001;
   for (let v = 0; v < height; v += 1) {
     for (let u = 0; u < width; u += 1) {
-      out[v * width + u] = sample(source, map.a * u + map.b * v + map.c, map.d * u + map.e * v + map.f, outside);
+      const x = map.a * u + map.b * v + map.c;
+      const y = map.d * u + map.e * v + map.f;
+      if (x < -1 || y < -1 || x > sw || y > sh) { out[v * width + u] = outside; continue; }
+      const xc = x < 0 ? 0 : x > xMax ? xMax : x;
+      const yc = y < 0 ? 0 : y > yMax ? yMax : y;
+      const x0 = Math.floor(xc);
+      const y0 = Math.floor(yc);
+      const fx = xc - x0;
+      const fy = yc - y0;
+      const i = y0 * sw + x0;
+      const top = data[i]! * (1 - fx) + data[i + 1]! * fx;
+      const bottom = data[i + sw]! * (1 - fx) + data[i + sw + 1]! * fx;
+      out[v * width + u] = top * (1 - fy) + bottom * fy;
     }
   }
   return { width, height, data: out };
@@ -71,25 +95,70 @@ export function outsideFraction(source: { width: number; height: number }, width
   return outside / total;
 }
 
-/** Separable box blur of radius `radius` (pixels), edges clamped. */
+/**
+ * Separable box blur of radius `radius` (pixels), edges clamped. Running sums in float64; the
+ * vertical pass keeps one running sum per column and walks rows, so memory is read in order
+ * (this runs several times per capture: segmentation, focus, contrast normalisation, PAD).
+ */
 export function boxBlur(image: FloatImage, radius: number): FloatImage {
   if (radius <= 0) return image;
   const { width, height } = image;
-  const tmp = new Float32Array(width * height);
   const out = new Float32Array(width * height);
   const norm = 1 / (2 * radius + 1);
-  for (let y = 0; y < height; y += 1) blurLine(image.data, tmp, y * width, 1, width, radius, norm);
-  for (let x = 0; x < width; x += 1) blurLine(tmp, out, x, width, height, radius, norm);
+  const tmp = scratch(width * height);
+  for (let y = 0; y < height; y += 1) blurRow(image.data, tmp, y * width, width, radius, norm);
+  blurColumns(tmp, out, width, height, radius, norm);
   return { width, height, data: out };
 }
 
-function blurLine(src: Float32Array, dst: Float32Array, start: number, step: number, count: number, radius: number, norm: number): void {
-  const at = (i: number): number => src[start + Math.min(count - 1, Math.max(0, i)) * step] ?? 0;
+// One intermediate plane reused by every blur: allocating (and zeroing, and later collecting)
+// a fresh 64 KiB plane per call cost as much as the blur itself. Safe: the blur is synchronous.
+let blurScratch = new Float32Array(0);
+function scratch(length: number): Float32Array {
+  if (blurScratch.length < length) blurScratch = new Float32Array(length);
+  return blurScratch;
+}
+
+function blurRow(src: Float32Array, dst: Float32Array, start: number, count: number, radius: number, norm: number): void {
+  const last = start + count - 1;
   let sum = 0;
-  for (let i = -radius; i <= radius; i += 1) sum += at(i);
-  for (let i = 0; i < count; i += 1) {
-    dst[start + i * step] = sum * norm;
-    sum += at(i + radius + 1) - at(i - radius);
+  for (let i = -radius; i <= radius; i += 1) sum += src[i < 0 ? start : i >= count ? last : start + i]!;
+  // Interior first-class: no clamping where both ends of the window are inside the row.
+  const interiorEnd = count - radius - 1;
+  let i = 0;
+  for (; i < radius && i < count; i += 1) {
+    dst[start + i] = sum * norm;
+    const add = i + radius + 1;
+    sum += src[add >= count ? last : start + add]! - src[start]!;
+  }
+  for (; i < interiorEnd; i += 1) {
+    dst[start + i] = sum * norm;
+    sum += src[start + i + radius + 1]! - src[start + i - radius]!;
+  }
+  for (; i < count; i += 1) {
+    dst[start + i] = sum * norm;
+    const drop = i - radius;
+    sum += src[last]! - src[drop < 0 ? start : start + drop]!;
+  }
+}
+
+function blurColumns(src: Float32Array, dst: Float32Array, width: number, height: number, radius: number, norm: number): void {
+  const sums = new Float64Array(width);
+  const lastRow = (height - 1) * width;
+  for (let i = -radius; i <= radius; i += 1) {
+    const row = i < 0 ? 0 : i >= height ? lastRow : i * width;
+    for (let x = 0; x < width; x += 1) sums[x] = sums[x]! + src[row + x]!;
+  }
+  for (let y = 0; y < height; y += 1) {
+    const row = y * width;
+    const add = y + radius + 1;
+    const drop = y - radius;
+    const addRow = add >= height ? lastRow : add * width;
+    const dropRow = drop < 0 ? 0 : drop * width;
+    for (let x = 0; x < width; x += 1) {
+      dst[row + x] = sums[x]! * norm;
+      sums[x] = sums[x]! + (src[addRow + x]! - src[dropRow + x]!);
+    }
   }
 }
 
@@ -100,15 +169,33 @@ export function downsample(image: GrayImage, factor: number): GrayImage {
   const height = Math.floor(image.height / factor);
   const out = createGray(width, height);
   const area = factor * factor;
+  const src = image.data;
+  if (factor === 2) return downsampleByTwo(image, out);
+  const sums = new Uint32Array(width);
   for (let y = 0; y < height; y += 1) {
-    for (let x = 0; x < width; x += 1) {
-      let sum = 0;
-      for (let j = 0; j < factor; j += 1) {
-        const row = (y * factor + j) * image.width + x * factor;
-        for (let i = 0; i < factor; i += 1) sum += image.data[row + i] ?? 0;
+    sums.fill(0);
+    for (let j = 0; j < factor; j += 1) {
+      const row = (y * factor + j) * image.width;
+      for (let x = 0; x < width; x += 1) {
+        let sum = sums[x]!;
+        for (let i = 0, p = row + x * factor; i < factor; i += 1, p += 1) sum += src[p]!;
+        sums[x] = sum;
       }
-      out.data[y * width + x] = Math.round(sum / area);
     }
+    for (let x = 0; x < width; x += 1) out.data[y * width + x] = Math.round(sums[x]! / area);
+  }
+  return out;
+}
+
+/** The common case (a 448-pixel capture segmented at 224): one pass, no inner loops. */
+function downsampleByTwo(image: GrayImage, out: GrayImage): GrayImage {
+  const src = image.data;
+  const stride = image.width;
+  const { width, height, data } = out;
+  for (let y = 0; y < height; y += 1) {
+    let p = 2 * y * stride;
+    const o = y * width;
+    for (let x = 0; x < width; x += 1, p += 2) data[o + x] = (src[p]! + src[p + 1]! + src[p + stride]! + src[p + stride + 1]! + 2) >> 2; // = Math.round(sum / 4)
   }
   return out;
 }
@@ -116,7 +203,8 @@ export function downsample(image: GrayImage, factor: number): GrayImage {
 /** Otsu's threshold over an 8-bit histogram (maximises between-class variance). */
 export function otsuThreshold(image: GrayImage): number {
   const histogram = new Float64Array(256);
-  for (const value of image.data) histogram[value] = (histogram[value] ?? 0) + 1;
+  const pixels = image.data;
+  for (let i = 0; i < pixels.length; i += 1) histogram[pixels[i]!]! += 1;
   const total = image.data.length;
   let sumAll = 0;
   for (let i = 0; i < 256; i += 1) sumAll += i * (histogram[i] ?? 0);

@@ -25,15 +25,17 @@ export interface PadFeatures { printCorrelation?: number; nirRatio?: number; per
 export type AttackKind = 'print' | 'screen' | 'replay';
 
 function highPass(image: FloatImage, radius: number): Float32Array {
-  const smooth = boxBlur(image, radius);
-  return image.data.map((v, i) => v - (smooth.data[i] ?? 0));
+  const smooth = boxBlur(image, radius).data;
+  const out = new Float32Array(image.data.length);
+  for (let i = 0; i < out.length; i += 1) out[i] = image.data[i]! - smooth[i]!;
+  return out;
 }
 
 function correlation(a: Float32Array, b: Float32Array): number {
   const ma = meanStd(a);
   const mb = meanStd(b);
   let sum = 0;
-  for (let i = 0; i < a.length; i += 1) sum += ((a[i] ?? 0) - ma.mean) * ((b[i] ?? 0) - mb.mean);
+  for (let i = 0; i < a.length; i += 1) sum += (a[i]! - ma.mean) * (b[i]! - mb.mean);
   return sum / (a.length * Math.max(1e-6, ma.std * mb.std));
 }
 
@@ -53,8 +55,10 @@ export function periodicity(image: GrayImage, centre: { x: number; y: number }):
     for (let dx = -moire_lag_max; dx <= moire_lag_max; dx += 1) {
       if (dx * dx + dy * dy < 4 || (dy === 0 && dx < 0)) continue;
       let sum = 0;
+      const lag = dy * size + dx;
       for (let y = Math.max(0, -dy); y < size - Math.max(0, dy); y += 1) {
-        for (let x = Math.max(0, -dx); x < size - Math.max(0, dx); x += 1) sum += (detail[y * size + x] ?? 0) * (detail[(y + dy) * size + x + dx] ?? 0);
+        const row = y * size;
+        for (let x = Math.max(0, -dx); x < size - Math.max(0, dx); x += 1) sum += detail[row + x]! * detail[row + x + lag]!;
       }
       best = Math.max(best, sum / Math.max(1e-6, energy));
     }

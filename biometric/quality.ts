@@ -27,7 +27,7 @@ export interface QualityReport {
 export function focusMeasure(roi: FloatImage): number {
   const smooth = boxBlur(roi, 1);
   let detail = 0;
-  for (let i = 0; i < roi.data.length; i += 1) detail += ((roi.data[i] ?? 0) - (smooth.data[i] ?? 0)) ** 2;
+  for (let i = 0; i < roi.data.length; i += 1) { const fine = roi.data[i]! - smooth.data[i]!; detail += fine * fine; }
   const { std } = meanStd(roi.data);
   return Math.sqrt(detail / roi.data.length) / Math.max(1, std);
 }
@@ -35,7 +35,8 @@ export function focusMeasure(roi: FloatImage): number {
 export function assessQuality(roi: FloatImage, outside_share: number): QualityReport {
   const { mean, std } = meanStd(roi.data);
   let clipped = 0;
-  for (const v of roi.data) if (v <= 3 || v >= 252) clipped += 1;
+  const pixels = roi.data;
+  for (let i = 0; i < pixels.length; i += 1) if (pixels[i]! <= 3 || pixels[i]! >= 252) clipped += 1;
   const clipped_share = clipped / roi.data.length;
   const focus = focusMeasure(roi);
   const report: QualityReport = { ok: true, mean, contrast: std, focus, clipped_share, outside_share };
