@@ -13,8 +13,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  CreateAccountStatus, CreateTransferStatus, EmbeddedLedger, INSERT_TRANSFER_SQL, TRANSFERS_SCHEMA_SQL, account, openLedgerDatabase,
-  transfer, transferToRow, type Transfer,
+  CreateAccountStatus, CreateTransferStatus, EmbeddedLedger, account_index_fold_transfers, INSERT_TRANSFER_SQL, TRANSFERS_SCHEMA_SQL, account, openLedgerDatabase,
+  TransferRowEncoder, transfer, type Transfer,
 } from '../ledger/index.js';
 import type { Figure } from './harness.js';
 
@@ -64,7 +64,7 @@ async function timed(count: number, body: () => Promise<void>): Promise<Measured
 /**
  * (a) and its ceiling, interleaved request by request (bare, then embedded, on the same rows), so
  * that a disk or CPU shared with other work slows both alike and the ratio stays meaningful.
- * The ceiling is better-sqlite3 alone: same pragmas, same schema, same row encoding, no checks.
+ * The ceiling is better-sqlite3 alone: same pragmas, same schema, same row encoder, no checks.
  */
 async function batchesAgainstCeiling(dir: string, shape: Shape): Promise<{ batches: Measured; ceiling: Measured }> {
   const ledger = await openWithAccounts(path.join(dir, `${shape}-batches.sqlite`));
@@ -74,9 +74,10 @@ async function batchesAgainstCeiling(dir: string, shape: Shape): Promise<{ batch
   const begin = db.prepare('BEGIN IMMEDIATE');
   const commit = db.prepare('COMMIT');
   let timestamp = timestamp_base;
+  const encoder = new TransferRowEncoder();
   const bare = (batch: Transfer[]): Promise<void> => {
     begin.run();
-    for (const t of batch) { timestamp += 1n; insert.run(...transferToRow({ ...t, timestamp })); }
+    for (const t of batch) { timestamp += 1n; insert.run(encoder.encode({ ...t, timestamp })); }
     commit.run();
     return Promise.resolve();
   };
@@ -146,7 +147,7 @@ export async function run(): Promise<{ figures: Figure[]; notes?: string[] }> {
         `256 callers ${concurrent.cpu_us_per_transfer.toFixed(1)} us (wall-clock rates suffer first when the disk or CPUs are shared)`);
     }
     notes.push(`${batches_count} requests of ${batch_size} transfers; ${concurrent_transfers_total} single-transfer requests from ${callers_count} callers; ` +
-      `the bare loop inserts the same rows into the same schema (table + id, debit, credit, user_data_128 indexes), one transaction per ${batch_size} rows, interleaved request by request with the embedded run`);
+      `the bare loop inserts the same rows into the same schema (table + id and user_data_128 indexes; the embedded adapter also writes its account log and, every ${account_index_fold_transfers} transfers, the per-account runs, which the bare loop does not), one transaction per ${batch_size} rows, interleaved request by request with the embedded run`);
     notes.push(`acquiring: ${networks_count} network receivables debited, ${accounts_count - networks_count} merchant payables credited; uniform: ${accounts_count} accounts, both sides random`);
     notes.push(`files in ${os.tmpdir()} (journal_mode=WAL, synchronous=FULL); load average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
     return { figures, notes };

@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { describeLedgerContract } from './contract.case.js';
 import { EmbeddedLedger } from './embedded.js';
 import Database from 'better-sqlite3';
+import fc from 'fast-check';
 import {
   AccountFilterFlags, CreateTransferStatus, TransferFlags, account, accountFilter, transfer, u128_max, type Ledger, type Transfer,
 } from './types.js';
@@ -73,6 +74,29 @@ async function expectAccountQueriesMatch(ledger: Ledger, all: readonly Transfer[
 }
 
 describe('embedded adapter specifics', () => {
+  it('stores and reads back every u128 and u64 field exactly, small (one double) or large', async () => {
+    const ledger = new EmbeddedLedger({ file: path.join(dir, 'fields.sqlite') });
+    await ledger.createAccounts([account({ id: 1n, ledger: 1, code: 1 }), account({ id: 2n, ledger: 1, code: 1 })]);
+    const u128 = fc.oneof(fc.bigInt({ min: 1n, max: 2n ** 60n }), fc.bigInt({ min: 1n, max: u128_max - 1n }));
+    let next = 0n;
+    await fc.assert(fc.asyncProperty(fc.array(fc.record({
+      id: u128, amount: fc.oneof(fc.bigInt({ min: 0n, max: 2n ** 53n + 5n }), fc.bigInt({ min: 0n, max: 2n ** 100n })),
+      user_data_128: fc.oneof(fc.constant(0n), u128), user_data_64: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+      user_data_32: fc.nat(0xffff_ffff), code: fc.integer({ min: 1, max: 0xffff }),
+    }), { minLength: 1, maxLength: 20 }), async (fields) => {
+      // Ids must be new across runs: offset them by a counter in the top bits.
+      const batch = fields.map((f) => {
+        next += 1n;
+        return transfer({ ...f, id: (f.id % (1n << 100n)) + (next << 100n), debit_account_id: 1n, credit_account_id: 2n, ledger: 1 });
+      });
+      const results = await ledger.createTransfers(batch);
+      expect(results.every((r) => r.status === CreateTransferStatus.created)).toBe(true);
+      const stored = await ledger.lookupTransfers(batch.map((t) => t.id));
+      expect(stored.map(({ timestamp: _t, ...rest }) => rest)).toEqual(batch.map(({ timestamp: _t, ...rest }) => rest));
+    }), { numRuns: 30, seed: 20_261_124 });
+    await ledger.close();
+  });
+
   it('answers account queries from the folded index and the unfolded tail alike, before and after a reopen', async () => {
     const file = path.join(dir, 'fold.sqlite');
     const ledger = new EmbeddedLedger({ file, account_index_fold_transfers: 40 });

@@ -5,6 +5,7 @@
  */
 export * from './types.js';
 export { EmbeddedLedger, LedgerError, commit_events_max, queue_events_max, type EmbeddedOptions } from './embedded.js';
+export { account_index_fold_transfers } from './state_machine.js';
 export { TigerBeetleLedger, type TigerBeetleOptions } from './tigerbeetle.js';
 export { openLedger, ledger_file_name } from './open.js';
 export {
@@ -24,4 +25,4 @@ export {
 export { reconcile, reconReportJson, reconReportCsv, type ReconReport, type ReconLine, type ReconTotal, type ReconStatus } from './recon.js';
 export { balanceSheet, type CurrencySheet, type BalanceRow } from './balances.js';
 /** The embedded file's schema and row encoding, for the benchmark's bare better-sqlite3 ceiling. */
-export { openDatabase as openLedgerDatabase, TRANSFERS_SCHEMA_SQL, INSERT_TRANSFER_SQL, transferToRow } from './storage.js';
+export { openDatabase as openLedgerDatabase, TRANSFERS_SCHEMA_SQL, INSERT_TRANSFER_SQL, TransferRowEncoder } from './storage.js';

@@ -121,6 +121,11 @@ const safe_integer_max = BigInt(Number.MAX_SAFE_INTEGER);
 const two_to_32 = 2 ** 32;
 
 function writeU128(target: Buffer, offset: number, value: bigint): Buffer {
+  putU128(target, offset, value);
+  return target.subarray(offset, offset + 16);
+}
+
+function putU128(target: Buffer, offset: number, value: bigint): void {
   if (value >= 0n && value <= safe_integer_max) {
     // Ids and amounts mostly fit a double: four 32-bit writes cost less than BigInt shifts and masks.
     const n = Number(value);
@@ -133,22 +138,48 @@ function writeU128(target: Buffer, offset: number, value: bigint): Buffer {
     target.writeBigUInt64BE(value >> 64n, offset);
     target.writeBigUInt64BE(value & mask64, offset + 8);
   }
-  return target.subarray(offset, offset + 16);
 }
 
-/** A row's u128 column: a view into the row's buffer, or the shared zero. */
-function columnU128(target: Buffer, offset: number, value: bigint): Buffer {
-  return value === 0n ? zero_u128 : writeU128(target, offset, value);
-}
+/** Columns of INSERT_TRANSFER_SQL that hold a u128, by position. */
+const transfer_u128_columns = 6;
 
-/** One allocation per row: the six u128 columns are views into one 96-byte buffer. */
-export function transferToRow(t: Transfer): unknown[] {
-  const blobs = Buffer.allocUnsafe(96);
-  return [
-    t.timestamp, columnU128(blobs, 0, t.id), columnU128(blobs, 16, t.debit_account_id), columnU128(blobs, 32, t.credit_account_id),
-    columnU128(blobs, 48, t.amount), columnU128(blobs, 64, t.pending_id), columnU128(blobs, 80, t.user_data_128),
-    u64ToSql(t.user_data_64), t.user_data_32, t.timeout, t.ledger, t.code, t.flags,
-  ];
+/**
+ * Encodes transfers for INSERT_TRANSFER_SQL into one reused parameter array and reused blobs:
+ * better-sqlite3 binds blobs with SQLITE_TRANSIENT (SQLite copies them), so a row can be
+ * encoded over the previous one once its statement has run, and nothing is allocated per row.
+ */
+export class TransferRowEncoder {
+  private readonly blobs = Array.from({ length: transfer_u128_columns }, () => Buffer.alloc(16));
+  private readonly row: unknown[] = new Array<unknown>(13).fill(0);
+
+  encode(t: Transfer): unknown[] {
+    const row = this.row;
+    row[0] = t.timestamp;
+    this.u128(1, t.id);
+    this.u128(2, t.debit_account_id);
+    this.u128(3, t.credit_account_id);
+    this.u128(4, t.amount);
+    this.u128(5, t.pending_id);
+    this.u128(6, t.user_data_128);
+    row[7] = u64ToSql(t.user_data_64);
+    row[8] = t.user_data_32;
+    row[9] = t.timeout;
+    row[10] = t.ledger;
+    row[11] = t.code;
+    row[12] = t.flags;
+    return row;
+  }
+
+  private u128(column: number, value: bigint): void {
+    const blob = this.blobs[column - 1];
+    assert(blob, 'a u128 column has a blob');
+    if (value === 0n) {
+      this.row[column] = zero_u128;
+    } else {
+      putU128(blob, 0, value);
+      this.row[column] = blob;
+    }
+  }
 }
 
 /** Serialises the balances and flags of changed accounts into one account-log record. */
@@ -231,6 +262,8 @@ function rowToBalance(row: BalanceRow): AccountBalance {
 export class Storage {
   readonly db: DatabaseType;
   private readonly statements: Record<string, Statement>;
+  private readonly insertTransfer: Statement;
+  private readonly rowEncoder = new TransferRowEncoder();
 
   constructor(file: string, readonly = false) {
     this.db = openDatabase(file, readonly);
@@ -243,10 +276,10 @@ export class Storage {
     const version = this.db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get('schema_version');
     assert(version === schema_version, `ledger file has schema version ${String(version)}, expected ${schema_version}`);
     const prepare = (sql: string): Statement => this.db.prepare(sql).safeIntegers(true);
+    this.insertTransfer = this.db.prepare(INSERT_TRANSFER_SQL);
     this.statements = {
       begin: this.db.prepare('BEGIN IMMEDIATE'), commit: this.db.prepare('COMMIT'), rollback: this.db.prepare('ROLLBACK'),
       savepoint: this.db.prepare('SAVEPOINT chain'), rollbackTo: this.db.prepare('ROLLBACK TO chain'), release: this.db.prepare('RELEASE chain'),
-      insertTransfer: this.db.prepare(INSERT_TRANSFER_SQL),
       transferById: prepare('SELECT * FROM transfers WHERE id = ?'),
       insertAccount: this.db.prepare('INSERT INTO accounts (timestamp, id, debits_pending, debits_posted, credits_pending, credits_posted, ' +
         'user_data_128, user_data_64, user_data_32, reserved, ledger, code, flags) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)'),
@@ -303,7 +336,7 @@ export class Storage {
 
   /** Inserts unless the id exists; returns whether it inserted (the cheap idempotency check). */
   insertTransferIfAbsent(t: Transfer): boolean {
-    return this.statement('insertTransfer').run(...transferToRow(t)).changes === 1;
+    return this.insertTransfer.run(this.rowEncoder.encode(t)).changes === 1;
   }
 
   transferById(id: bigint): Transfer | undefined {
