@@ -98,7 +98,11 @@ export function createGatewayApp(options: GatewayAppOptions): OpenAPIHono<Gatewa
   app.use('*', requestMetrics);
   app.use('*', bodyLimit({
     maxSize: limits.body_size_bytes_max,
-    onError: () => { throw new GatewayError('body_too_large', `the body is over ${limits.body_size_bytes_max} bytes`); },
+    onError: (c) => {
+      // The unread rest of the body is still on the wire: close the connection rather than let a client reuse it.
+      c.header('Connection', 'close');
+      throw new GatewayError('body_too_large', `the body is over ${limits.body_size_bytes_max} bytes`);
+    },
   }));
   useSecurity(app, options, limits, now);
   registerAdminRoutes(app, deps);

@@ -5,6 +5,7 @@
  * the core logger). Refusals that ask the client to wait carry `Retry-After`.
  */
 import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { AssertionError, maskPansInText, PalmswitchError, type Logger } from '../../core/index.js';
 import { GATEWAY_ERRORS, GatewayError, type GatewayErrorCode } from '../errors.js';
@@ -24,6 +25,12 @@ const FOREIGN_CODES: Readonly<Record<string, GatewayErrorCode>> = {
 
 export function toGatewayError(error: unknown): GatewayError | undefined {
   if (error instanceof GatewayError) return error;
+  // Hono's own refusals (malformed JSON in a validator, an oversized body) keep their meaning.
+  if (error instanceof HTTPException) {
+    if (error.status === 400) return new GatewayError('request_invalid', error.message || 'malformed request', { cause: error });
+    if (error.status === 413) return new GatewayError('body_too_large', 'the body is over its limit', { cause: error });
+    return undefined;
+  }
   if (error instanceof PalmswitchError && !(error instanceof AssertionError)) {
     const mapped = FOREIGN_CODES[error.code];
     if (mapped) return new GatewayError(mapped, error.message, { cause: error });
