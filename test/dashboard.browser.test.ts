@@ -12,7 +12,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, request, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../core/index.js';
 import {
@@ -178,12 +178,32 @@ describe.skipIf(skip)('dashboard in a browser', () => {
     }
   });
 
-  it('refuses a form without the CSRF token, even with the session cookie', async () => {
+  it('refuses a form without the CSRF token, even with the session cookie, and any form without a session', async () => {
     const before = sw.pipeline.payments({ limit: 100 }).length;
     const response = await page.request.post(`${baseUrl}/dashboard/terminal/pay`, { form: { who: 'shopper:1', amount: '1.00', currency: 'EUR', terminalId: TERMINAL } });
     expect(response.status()).toBe(403);
     expect(await response.text()).toContain('csrf_invalid');
+    const stranger = await request.newContext({ ignoreHTTPSErrors: true });
+    try {
+      const anonymous = await stranger.post(`${baseUrl}/dashboard/terminal/pay`, { form: { who: 'shopper:1', amount: '1.00', currency: 'EUR', terminalId: TERMINAL }, maxRedirects: 0 });
+      expect(anonymous.status()).toBe(401);
+      const page = await stranger.get(`${baseUrl}/dashboard/finance`, { maxRedirects: 0 });
+      expect(page.status()).toBe(303);
+      expect(page.headers()['location']).toBe('/dashboard/login');
+    } finally {
+      await stranger.dispose();
+    }
     expect(sw.pipeline.payments({ limit: 100 })).toHaveLength(before);
+  });
+
+  it('sends pages with a strict Content-Security-Policy and no caching', async () => {
+    const response = await page.request.get(`${baseUrl}/dashboard/operations`);
+    expect(response.status()).toBe(200);
+    const headers = response.headers();
+    expect(headers['content-security-policy']).toContain("default-src 'none'");
+    expect(headers['content-security-policy']).toContain("script-src 'self'");
+    expect(headers['cache-control']).toBe('no-store');
+    expect(headers['x-frame-options']).toBe('SAMEORIGIN');
   });
 
   it('shows links, the gallery and recent authorizations on the operations page', async () => {

@@ -97,7 +97,10 @@ form.inline { display:inline; }
 table { border-collapse:collapse; width:100%; background:#fff; }
 th, td { text-align:left; padding:4px 8px; border-bottom:1px solid var(--line); vertical-align:top; }
 th { font-weight:600; color:var(--muted); }
-td.num, th.num { text-align:right; font-variant-numeric:tabular-nums; }
+td.num, th.num { text-align:right; font-variant-numeric:tabular-nums; white-space:nowrap; }
+table.kv th { width:200px; }
+table.fields td:first-child { width:48px; }
+table.fields td:nth-child(2) { width:38%; }
 code, .mono { font-family:ui-monospace, monospace; font-size:13px; }
 .badge { display:inline-block; padding:2px 8px; border-radius:10px; font-weight:600; color:#fff; }
 .badge.approved, .badge.up, .badge.balanced { background:var(--ok); }

@@ -76,7 +76,7 @@ const Outcome: FC<{ outcome: SimulatorOutcome }> = ({ outcome }) => {
     return (
       <section class="card" id="outcome">
         <h2>Decision: <span class="badge refused" id="decision">refused</span></h2>
-        <table>
+        <table class="kv">
           <tr><th>Refusal code</th><td><code id="refusal-code">{outcome.code}</code></td></tr>
           <tr><th>Reason</th><td>{outcome.message}</td></tr>
           <tr><th>HTTP status</th><td id="http-status">{outcome.httpStatus}</td></tr>
@@ -89,7 +89,7 @@ const Outcome: FC<{ outcome: SimulatorOutcome }> = ({ outcome }) => {
   return (
     <section class="card" id="outcome">
       <h2>Decision: <span class={`badge ${p.decision}`} id="decision">{p.decision.replace('_', ' ')}</span></h2>
-      <table>
+      <table class="kv">
         <tr><th>Response code</th><td><code id="response-code">{p.responseCode}</code></td></tr>
         <tr><th>Authorization code</th><td><code id="auth-code">{p.authCode ?? '-'}</code></td></tr>
         <tr><th>Amount</th><td>{money(p.amount_minor, p.currency)}</td></tr>
@@ -112,7 +112,7 @@ export const Stages: FC<{ stages: StageTimings }> = ({ stages }) => {
   return (
     <div id="stages">
       <h3>Stage timings (total {total.toFixed(1)} ms)</h3>
-      <table>
+      <table class="kv">
         {entries.map(([name, ms]) => (
           <tr data-stage={name}>
             <th>{name}</th>
@@ -131,7 +131,7 @@ export const Exchange: FC<{ exchange: readonly IsoMessageView[] }> = ({ exchange
     {maskExchange(exchange).map((message) => (
       <div class="message" data-mti={message.mti}>
         <h3><code>{message.mti}</code> {message.direction === 'sent' ? 'sent to the network' : 'received from the network'}</h3>
-        <table>
+        <table class="fields">
           <tr><th>DE</th><th>Name</th><th>Value</th></tr>
           {message.fields.map((f) => (
             <tr data-field={f.field}><td class="mono">{f.field}</td><td>{f.name}</td><td class="mono">{f.value}</td></tr>
