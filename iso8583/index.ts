@@ -10,7 +10,7 @@
  *
  * Every failure is an `Iso8583Error` with a code, a field path and a byte offset.
  */
-export { compileSpec, type MessageCodec } from './message.js';
+export { compileSpec, generatedSource, type CodecEngine, type MessageCodec } from './message.js';
 export { Iso8583Error, type Iso8583ErrorCode } from './errors.js';
 export { encodeFrame, FrameDecoder, type Frame, type Framing } from './framing.js';
 export { validateMessage } from './validate.js';

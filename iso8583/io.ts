@@ -34,16 +34,20 @@ export class Writer {
   /** The same memory as a plain Uint8Array: its subarray is cheaper than Buffer's. */
   private readonly bytes: Uint8Array;
   pos = 0;
+  /** Writes stop here: the buffer's end, or (compiled codec, see compiled.ts) the message's bound. */
+  limit: number;
 
-  constructor(capacity_bytes = MESSAGE_SIZE_BYTES_MAX) {
-    this.buf = Buffer.allocUnsafe(capacity_bytes);
+  /** A scratch buffer of `capacity_bytes`, or a writer over `target` (the compiled codec's pool). */
+  constructor(capacity_bytes = MESSAGE_SIZE_BYTES_MAX, target?: Buffer) {
+    this.buf = target ?? Buffer.allocUnsafe(capacity_bytes);
     this.bytes = new Uint8Array(this.buf.buffer, this.buf.byteOffset, this.buf.length);
+    this.limit = this.buf.length;
   }
 
   /** Reserves `count` bytes and returns their offset; the message may never outgrow the bound. */
   reserve(count: number, path: string): number {
-    if (count > this.buf.length - this.pos) {
-      throw new Iso8583Error('length_exceeds_max', `message would exceed ${this.buf.length} bytes`, path, this.pos);
+    if (count > this.limit - this.pos) {
+      throw new Iso8583Error('length_exceeds_max', `message would exceed ${this.limit} bytes`, path, this.pos);
     }
     const start = this.pos;
     this.pos += count;

@@ -10,10 +10,18 @@ import { isBitSet, readBitmap, setBit, writeBitmap } from './bitmap.js';
 import { compileField, type FieldCodec } from './field.js';
 import { decodePrimitive, encodePrimitive, encodeTextFixed, encodeTextVariable, HANDLER_TEXT_FIXED, HANDLER_TEXT_VARIABLE } from './primitive.js';
 import { MESSAGE_SIZE_BYTES_MAX, Reader, Writer } from './io.js';
+import { compileGenerated, sourceFor, type CompiledParts } from './compiled.js';
 import type { FieldValue, FieldValues, Message, MessageSpec, MtiEncoding } from './spec.js';
 
 export interface MessageCodec {
   readonly spec: MessageSpec;
+  /** Which engine this codec runs (see compileSpec). */
+  readonly engine: CodecEngine;
+  /**
+   * The compiled engine's generated functions alone, without the interpreted codec behind
+   * them (undefined: "not this way"), and their source: for tests and for reading the code.
+   */
+  readonly generated?: CompiledParts;
   encode(message: Message): Buffer;
   /** Decodes `frame[start, end)`; the whole range must be one message. */
   decode(frame: Buffer, start?: number, end?: number): Message;
@@ -28,7 +36,43 @@ function isDigits(text: string): boolean {
   return true;
 }
 
-export function compileSpec(spec: MessageSpec): MessageCodec {
+/**
+ * `compiled` (the default): the spec's generated encoder/decoder (generate.ts, compiled.ts)
+ * with the interpreted codec behind it for everything unusual and every error.
+ * `interpreted`: the table-driven codec alone; the reference the compiled one is tested against.
+ */
+export type CodecEngine = 'compiled' | 'interpreted';
+
+export function compileSpec(spec: MessageSpec, options: { engine?: CodecEngine } = {}): MessageCodec {
+  const interpreted = compileInterpreted(spec);
+  if (options.engine === 'interpreted') return interpreted;
+  const fast = compileGenerated(spec, interpreted.codecs, interpreted.ebcdic);
+  return {
+    spec,
+    engine: 'compiled',
+    generated: fast,
+    field: (id) => interpreted.field(id),
+    encode: (message) => fast.encode(message) ?? interpreted.encode(message),
+    decode(frame, start = 0, end = frame.length) {
+      assert(start >= 0 && start <= end && end <= frame.length, 'decode range outside the frame');
+      if (end - start > MESSAGE_SIZE_BYTES_MAX) throw new Iso8583Error('frame_too_large', `message of ${end - start} bytes exceeds ${MESSAGE_SIZE_BYTES_MAX}`, '', start);
+      return fast.decode(frame, start, end) ?? interpreted.decode(frame, start, end);
+    },
+  };
+}
+
+/** The generated source of a spec's compiled codec, for reading and auditing. */
+export function generatedSource(spec: MessageSpec): string {
+  const interpreted = compileInterpreted(spec);
+  return sourceFor(spec, interpreted.codecs);
+}
+
+interface InterpretedCodec extends MessageCodec {
+  readonly codecs: readonly (FieldCodec | undefined)[];
+  readonly ebcdic: EbcdicTables | undefined;
+}
+
+function compileInterpreted(spec: MessageSpec): InterpretedCodec {
   const ebcdic = spec.ebcdicCodePage ? ebcdicTables(spec.ebcdicCodePage) : undefined;
   const fieldCountMax = spec.bitmap.tertiary ? 192 : 128;
   const codecs: (FieldCodec | undefined)[] = new Array<FieldCodec | undefined>(fieldCountMax + 1);
@@ -47,6 +91,9 @@ export function compileSpec(spec: MessageSpec): MessageCodec {
 
   return {
     spec,
+    engine: 'interpreted',
+    codecs,
+    ebcdic,
     field: (id) => codecs[id],
     encode(message) {
       writer.pos = 0;

@@ -7,7 +7,7 @@
 interface Latin1Buffer { latin1Slice(start: number, end: number): string }
 // Buffer#latin1Slice is the native call behind toString('latin1'), without its argument
 // juggling; it is a third faster on the short strings of a message.
-const latin1Slice: (buf: Buffer, start: number, end: number) => string =
+export const latin1Slice: (buf: Buffer, start: number, end: number) => string =
   typeof (Buffer.prototype as unknown as Partial<Latin1Buffer>).latin1Slice === 'function'
     ? (buf, start, end) => (buf as unknown as Latin1Buffer).latin1Slice(start, end)
     : (buf, start, end) => buf.toString('latin1', start, end);

@@ -9,47 +9,10 @@ import { describe, expect, it } from 'vitest';
 import { compileSpec, FrameDecoder, Iso8583Error, type MessageCodec } from '../iso8583/index.js';
 import { dialect, DIALECT_NAMES, SAMPLE_MESSAGES } from '../specs/index.js';
 import { message } from './support/iso8583-arbitrary.js';
+import { mutate, random } from './support/iso8583-mutate.js';
 
 const CASES_PER_DIALECT = 100_000;
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed_8583);
-
-/** xorshift32: a tiny deterministic generator, so any failure replays from its seed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    return state;
-  };
-}
-
-function mutate(frame: Buffer, next: () => number): Buffer {
-  const bytes = Buffer.from(frame);
-  switch (next() % 6) {
-    case 0: { // flip a few bytes
-      for (let i = next() % 4; i >= 0; i -= 1) if (bytes.length > 0) bytes[next() % bytes.length] = next() & 0xff;
-      return bytes;
-    }
-    case 1: return bytes.subarray(0, next() % (bytes.length + 1)); // truncate
-    case 2: { // insert bytes
-      const at = next() % (bytes.length + 1);
-      const extra = Buffer.from(Array.from({ length: 1 + (next() % 8) }, () => next() & 0xff));
-      return Buffer.concat([bytes.subarray(0, at), extra, bytes.subarray(at)]);
-    }
-    case 3: { // delete a run
-      const at = next() % (bytes.length + 1);
-      return Buffer.concat([bytes.subarray(0, at), bytes.subarray(at + 1 + (next() % 8))]);
-    }
-    case 4: { // set a bitmap bit
-      if (bytes.length > 4) bytes[2 + (next() % Math.min(16, bytes.length - 2))]! ^= 1 << (next() % 8);
-      return bytes;
-    }
-    default: return Buffer.from(Array.from({ length: next() % 300 }, () => next() & 0xff)); // random frame
-  }
-}
 
 function checkOne(codec: MessageCodec, input: Buffer): 'accepted' | 'rejected' {
   let decoded;

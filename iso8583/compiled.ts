@@ -1,0 +1,94 @@
+/**
+ * The compiled codec: the spec's generated encoder/decoder (generate.ts) in front of the
+ * interpreted codec (message.ts). The generated functions do the common case; anything
+ * else, including every error, is done again by the interpreted codec, so both paths give
+ * the same bytes, the same message and the same Iso8583Error (test/iso8583-differential).
+ *
+ * Encoding writes straight into a pooled buffer and returns a view of it, as Buffer.allocUnsafe
+ * does with Node's pool, which saves the scratch copy and the costlier allocUnsafe call.
+ */
+import { assert } from '../core/index.js';
+import type { EbcdicTables } from './encoding.js';
+import type { FieldCodec } from './field.js';
+import {
+  asciiChars, berDecode, berEncode, berEntries, BER_SLOTS_PER_FIELD, binaryChars, decodeChars, ebcdicChars, HEX_CODES, hexToBytes, hexWord,
+  readBcdDigits, writeAscii, writeBcdDigits, writeEbcdic,
+} from './fast-runtime.js';
+import { generateSource, planField, type FieldPlan } from './generate.js';
+import { MESSAGE_SIZE_BYTES_MAX, Reader, Writer } from './io.js';
+import { latin1Slice } from './strings.js';
+import type { Message, MessageSpec } from './spec.js';
+
+/**
+ * Encoded messages are cut from pools of this size. A pool lives while any message cut from
+ * it does, so this bounds what one retained message can keep alive; a message may be as
+ * large as MESSAGE_SIZE_BYTES_MAX, so a fresh pool always has room for one.
+ */
+export const ENCODE_POOL_BYTES = 2 * MESSAGE_SIZE_BYTES_MAX + 2;
+
+interface GeneratedCodec {
+  decode(frame: Buffer, start: number, end: number): Message | undefined;
+  encode(message: Message, out: Buffer, start: number, limit: number, writer: Writer): number;
+}
+
+export interface CompiledParts {
+  readonly source: string;
+  decode(frame: Buffer, start: number, end: number): Message | undefined;
+  /** The encoded message, or undefined when the interpreted codec must do it. */
+  encode(message: Message): Buffer | undefined;
+}
+
+export function fieldPlans(spec: MessageSpec, codecs: readonly (FieldCodec | undefined)[]): FieldPlan[] {
+  const plans: FieldPlan[] = [];
+  for (let id = 0; id < codecs.length; id += 1) {
+    const codec = codecs[id];
+    if (codec !== undefined) plans.push(planField(id, codec.spec));
+  }
+  assert(plans.length === Object.keys(spec.fields).length, 'every field of the spec has a plan');
+  return plans;
+}
+
+export function sourceFor(spec: MessageSpec, codecs: readonly (FieldCodec | undefined)[]): string {
+  return generateSource(spec, fieldPlans(spec, codecs));
+}
+
+/** Compiles the generated source; `codecs` are the interpreted field codecs, for rare field forms. */
+export function compileGenerated(spec: MessageSpec, codecs: readonly (FieldCodec | undefined)[], ebcdic: EbcdicTables | undefined): CompiledParts {
+  const plans = fieldPlans(spec, codecs);
+  const source = generateSource(spec, plans);
+  const berFields = plans.filter((plan) => plan.kind === 'ber').length;
+  const runtime = {
+    HEXC: HEX_CODES, E2L: ebcdic?.toLatin1, L2E: ebcdic?.fromLatin1,
+    sc: decodeChars, slots: new Int32Array(Math.max(1, berFields) * BER_SLOTS_PER_FIELD), C: codecs, Reader, OBJECT_PROTOTYPE: Object.prototype,
+    latin1Slice, asciiChars, ebcdicChars, binaryChars, hexWord, writeAscii, writeEbcdic, readBcdDigits, writeBcdDigits, hexToBytes, berDecode, berEntries, berEncode,
+  };
+  // The source is generated from the spec's declarative data only (numbers and fixed
+  // fragments, never strings from the spec or from messages), see generate.ts.
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  const factory = new Function('rt', source) as (rt: typeof runtime) => GeneratedCodec;
+  const generated = factory(runtime);
+
+  let pool = Buffer.allocUnsafeSlow(ENCODE_POOL_BYTES);
+  let poolWriter = new Writer(0, pool);
+  let poolPos = 0;
+  const attempt = (message: Message): number => generated.encode(message, pool, poolPos, Math.min(pool.length, poolPos + MESSAGE_SIZE_BYTES_MAX), poolWriter);
+  return {
+    source,
+    decode: (frame, start, end) => generated.decode(frame, start, end),
+    encode(message) {
+      if (typeof message !== 'object' || message === null) return undefined;
+      let end = attempt(message);
+      if (end < 0 && pool.length - poolPos < MESSAGE_SIZE_BYTES_MAX) {
+        // Maybe only the pool was short: once more in a fresh one.
+        pool = Buffer.allocUnsafeSlow(ENCODE_POOL_BYTES);
+        poolWriter = new Writer(0, pool);
+        poolPos = 0;
+        end = attempt(message);
+      }
+      if (end < 0) return undefined;
+      const out = Buffer.from(pool.buffer, pool.byteOffset + poolPos, end - poolPos);
+      poolPos = (end + 7) & ~7;
+      return out;
+    },
+  };
+}

@@ -1,0 +1,279 @@
+/**
+ * Writes, from a message spec, the JavaScript source of one encoder and one decoder for
+ * that spec alone: every field's checks inlined with its constants (lengths, prefix form,
+ * character classes, code page), no per-field dispatch, so each function stays monomorphic.
+ * The source is plain text that can be printed and read (`generatedSource`).
+ *
+ * The generated code takes only the common road. Whenever something is not as it expects
+ * (a bad byte, a short value that a fixed field would pad, an unknown key, a rare field
+ * form), it returns "no" (undefined / -1) and compiled.ts hands the message to the
+ * interpreted codec, which decodes/encodes it or throws the precise Iso8583Error. The
+ * generated code therefore never throws and never builds an error.
+ */
+import { assert } from '../core/index.js';
+import { allowedClasses } from './content.js';
+import { prefixSize } from './prefix.js';
+import type { FieldSpec, LengthPrefix, MessageSpec } from './spec.js';
+
+/** How the generated code handles one field: inline, or through the interpreted field codec. */
+export type FieldPlan =
+  | { readonly id: number; readonly kind: 'text'; readonly spec: FieldSpec; readonly ebcdic: boolean }
+  | { readonly id: number; readonly kind: 'bcd'; readonly spec: FieldSpec }
+  | { readonly id: number; readonly kind: 'binary'; readonly spec: FieldSpec }
+  | { readonly id: number; readonly kind: 'ber'; readonly spec: FieldSpec }
+  | { readonly id: number; readonly kind: 'delegate'; readonly spec: FieldSpec };
+
+export function planField(id: number, spec: FieldSpec): FieldPlan {
+  if (spec.subfields) return { id, kind: spec.subfields.kind === 'ber-tlv' ? 'ber' : 'delegate', spec };
+  if (spec.encoding === 'ascii' || spec.encoding === 'ebcdic') return { id, kind: 'text', spec, ebcdic: spec.encoding === 'ebcdic' };
+  const digitUnit = spec.lengthUnit === undefined || spec.lengthUnit === 'digits';
+  if (spec.encoding === 'bcd' && spec.type === 'n' && digitUnit) return { id, kind: 'bcd', spec };
+  if (spec.encoding === 'binary' && (spec.lengthUnit === undefined || spec.lengthUnit === 'bytes')) return { id, kind: 'binary', spec };
+  // Track data in BCD, byte-counted BCD and hex text are rare: the interpreted codec does them.
+  return { id, kind: 'delegate', spec };
+}
+
+/** Field id -> bitmap word (32 fields each) and the bit's mask as an int32 literal. */
+function word(id: number): number {
+  return (id - 1) >> 5;
+}
+function bit(id: number): number {
+  return (0x80000000 >>> ((id - 1) & 31)) | 0;
+}
+const at = (id: number): string => `(w${word(id)} & ${bit(id)}) !== 0`;
+
+/** Reads a byte as Latin-1: through the code page for EBCDIC. */
+const latin1Of = (ebcdic: boolean, byte: string): string => (ebcdic ? `E2L[${byte}]` : byte);
+const byteOf = (ebcdic: boolean, code: string): string => (ebcdic ? `L2E[${code}]` : code);
+
+/** Decode: reads a length prefix into `n` (then `p` is past it), or gives up. Unrolled: no loops here. */
+function readPrefix(prefix: LengthPrefix, max: number): string[] {
+  const size = prefixSize(prefix);
+  const lines = [`if (end - p < ${size}) return undefined;`];
+  const indexes = Array.from({ length: size }, (_, i) => i);
+  switch (prefix.encoding) {
+    case 'ascii':
+    case 'ebcdic': {
+      const ebcdic = prefix.encoding === 'ebcdic';
+      lines.push(`const ${indexes.map((i) => `c${i} = ${latin1Of(ebcdic, `buf[p + ${i}]`)} - 48`).join(', ')};`);
+      lines.push(`if ((${indexes.map((i) => `(c${i} >>> 0) > 9`).join(' || ')})) return undefined;`);
+      lines.push(`const n = ${indexes.reduce((sum, i) => (i === 0 ? 'c0' : `(${sum}) * 10 + c${i}`), '')};`);
+      break;
+    }
+    case 'bcd':
+      lines.push(`const ${indexes.map((i) => `b${i} = buf[p + ${i}]`).join(', ')};`);
+      lines.push(`if (${indexes.map((i) => `b${i} > 0x99 || (b${i} & 15) > 9`).join(' || ')}) return undefined;`);
+      lines.push(`const n = ${indexes.reduce((sum, i) => { const pair = `(b${i} >> 4) * 10 + (b${i} & 15)`; return i === 0 ? pair : `(${sum}) * 100 + ${pair}`; }, '')};`);
+      break;
+    case 'binary':
+      lines.push(size === 1 ? 'const n = buf[p];' : 'const n = (buf[p] << 8) | buf[p + 1];');
+  }
+  lines.push(`p += ${size};`, `if (n > ${max}) return undefined;`);
+  return lines;
+}
+
+/** Encode: writes length `n` as the prefix at `p` (the caller checked room and range). */
+function writePrefix(prefix: LengthPrefix, n = 'n'): string[] {
+  const ebcdic = prefix.encoding === 'ebcdic';
+  switch (prefix.encoding) {
+    case 'ascii':
+    case 'ebcdic': {
+      const divisors = [1000, 100, 10, 1].slice(4 - prefix.digits);
+      return divisors.map((d, i) => `out[p + ${i}] = ${byteOf(ebcdic, `48 + ((${n} / ${d}) | 0) % 10`)};`);
+    }
+    case 'bcd':
+      return prefix.digits <= 2
+        ? [`out[p] = (((${n} / 10) | 0) << 4) | (${n} % 10);`]
+        : [`out[p] = (((${n} / 1000) | 0) << 4) | (((${n} / 100) | 0) % 10);`, `out[p + 1] = ((((${n} / 10) | 0) % 10) << 4) | (${n} % 10);`];
+    case 'binary':
+      return prefix.digits <= 2 ? [`out[p] = ${n};`] : [`out[p] = ${n} >> 8;`, `out[p + 1] = ${n} & 255;`];
+  }
+}
+
+function padRule(spec: FieldSpec): { left: boolean; value: number } {
+  return { left: spec.bcdPad === 'left-0' || spec.bcdPad === 'left-F', value: spec.bcdPad === 'left-F' || spec.bcdPad === 'right-F' ? 15 : 0 };
+}
+
+/** Decode of one present field: characters to `sc` at `q` (positions a<id>..e<id>), or a value v<id>. */
+function decodeField(plan: FieldPlan): string[] {
+  const { id, spec } = plan;
+  const length = spec.prefix ? readPrefix(spec.prefix, spec.length) : [`const n = ${spec.length};`];
+  switch (plan.kind) {
+    case 'text':
+      return [`a${id} = q;`, ...length, 'if (end - p < n) return undefined;',
+        `if (!${plan.ebcdic ? 'ebcdicChars' : 'asciiChars'}(buf, p, n, ${allowedClasses(spec.type, spec.encoding)}, q${plan.ebcdic ? ', E2L' : ''})) return undefined;`,
+        'p += n;', 'q += n;', `e${id} = q;`];
+    case 'bcd': {
+      const pad = padRule(spec);
+      return [`a${id} = q;`, ...length, ...(spec.bcdPad === undefined ? ['if ((n & 1) !== 0) return undefined;'] : []),
+        'const bytes = (n + 1) >> 1;', 'if (end - p < bytes) return undefined;',
+        `if (!readBcdDigits(buf, p, bytes, n, ${pad.left}, ${pad.value}, q)) return undefined;`, 'p += bytes;', 'q += n;', `e${id} = q;`];
+    }
+    case 'binary':
+      return [`a${id} = q;`, ...length, 'if (end - p < n) return undefined;',
+        'q = binaryChars(buf, p, n, q);', 'p += n;', `e${id} = q;`];
+    case 'ber':
+      return [...length, 'if (end - p < n) return undefined;', `t${id} = t;`, 'q = berDecode(buf, p, p + n, q, slots, t);',
+        'if (q < 0) return undefined;', 't += 2 + 2 * slots[t];', 'p += n;'];
+    case 'delegate':
+      return ['const r = new Reader(buf, p, end);', `try { v${id} = C[${id}].decode(r); } catch { return undefined; }`, 'p = r.pos;'];
+  }
+}
+
+/** The value of a decoded field, once the message's characters are one string `S`. */
+function decodedValue(plan: FieldPlan): string {
+  switch (plan.kind) {
+    case 'ber': return `berEntries(S, slots, t${plan.id})`;
+    case 'delegate': return `v${plan.id}`;
+    default: return `S.substring(a${plan.id}, e${plan.id})`;
+  }
+}
+
+/** Decode: MTI characters to `sc[0, 4)`, bitmap words w0.. (32 field bits each). */
+function decodeHead(spec: MessageSpec, words: number): string[] {
+  const lines: string[] = ['let p = start;', 'let q = 4;', 'let t = 0;'];
+  if (spec.mti.encoding === 'bcd') {
+    lines.push('if (end - p < 2) return undefined;', 'const m0 = buf[p], m1 = buf[p + 1];', 'if (m0 > 0x99 || (m0 & 15) > 9 || m1 > 0x99 || (m1 & 15) > 9) return undefined;',
+      'sc[0] = 48 + (m0 >> 4);', 'sc[1] = 48 + (m0 & 15);', 'sc[2] = 48 + (m1 >> 4);', 'sc[3] = 48 + (m1 & 15);', 'p += 2;');
+  } else {
+    const ebcdic = spec.mti.encoding === 'ebcdic';
+    lines.push('if (end - p < 4) return undefined;', `const m0 = ${latin1Of(ebcdic, 'buf[p]')}, m1 = ${latin1Of(ebcdic, 'buf[p + 1]')}, m2 = ${latin1Of(ebcdic, 'buf[p + 2]')}, m3 = ${latin1Of(ebcdic, 'buf[p + 3]')};`,
+      'if (((m0 - 48) >>> 0) > 9 || ((m1 - 48) >>> 0) > 9 || ((m2 - 48) >>> 0) > 9 || ((m3 - 48) >>> 0) > 9) return undefined;',
+      'sc[0] = m0;', 'sc[1] = m1;', 'sc[2] = m2;', 'sc[3] = m3;', 'p += 4;');
+  }
+  lines.push(`let ${Array.from({ length: words }, (_, i) => `w${i} = 0`).join(', ')};`);
+  const readWords = (first: number): string[] => {
+    if (spec.bitmap.encoding === 'binary') {
+      return ['if (end - p < 8) return undefined;', ...[first, first + 1].map((w, i) => `w${w} = (buf[p + ${4 * i}] << 24) | (buf[p + ${4 * i + 1}] << 16) | (buf[p + ${4 * i + 2}] << 8) | buf[p + ${4 * i + 3}];`), 'p += 8;'];
+    }
+    const table = spec.bitmap.encoding === 'hex-ebcdic' ? 'E2L' : 'null';
+    return ['if (end - p < 16) return undefined;', ...[first, first + 1].flatMap((w, i) => [`w${w} = hexWord(buf, p + ${8 * i}, ${table});`, `if (w${w} < 0) return undefined;`, `w${w} |= 0;`]), 'p += 16;'];
+  };
+  lines.push(...readWords(0), 'if (w0 < 0) {', ...readWords(2), 'if ((w2 | w3) === 0) return undefined;');
+  if (spec.bitmap.tertiary === true) lines.push('if (w2 < 0) {', ...readWords(4), 'if ((w4 | w5) === 0) return undefined;', '}');
+  lines.push('}');
+  return lines;
+}
+
+/** int32 masks of the bits a frame may set: defined fields and the bitmap indicator bits. */
+function definedMasks(spec: MessageSpec, plans: readonly FieldPlan[], words: number): number[] {
+  const masks = new Array<number>(words).fill(0);
+  masks[0] = bit(1);
+  if (spec.bitmap.tertiary === true) masks[2] = bit(65);
+  for (const plan of plans) masks[word(plan.id)] = masks[word(plan.id)]! | bit(plan.id);
+  return masks;
+}
+
+export function generateDecoder(spec: MessageSpec, plans: readonly FieldPlan[]): string {
+  const words = spec.bitmap.tertiary === true ? 6 : 4;
+  const masks = definedMasks(spec, plans, words);
+  const locals = plans.map((plan) => (plan.kind === 'ber' ? `t${plan.id} = 0` : plan.kind === 'delegate' ? `v${plan.id}` : `a${plan.id} = 0, e${plan.id} = 0`));
+  const lines = [
+    'function decode(buf, start, end) {',
+    ...decodeHead(spec, words),
+    `if (${masks.map((mask, i) => `(w${i} & ${~mask}) !== 0`).join(' || ')}) return undefined;`,
+    ...(locals.length > 0 ? [`let ${locals.join(', ')};`] : []),
+  ];
+  for (const plan of plans) lines.push(`if (${at(plan.id)}) { // field ${plan.id}: ${plan.kind}`, ...decodeField(plan), '}');
+  lines.push('if (p !== end) return undefined;', 'const S = latin1Slice(sc, 0, q);', 'const fields = {};');
+  // The highest field first sizes the object's element store once.
+  for (let w = words - 1; w >= 0; w -= 1) lines.push(`${w === words - 1 ? '' : 'else '}if (w${w} !== 0) fields[${32 * w + 1} + Math.clz32(w${w} & -w${w})] = '';`);
+  for (const plan of plans) lines.push(`if (${at(plan.id)}) fields[${plan.id}] = ${decodedValue(plan)};`);
+  lines.push('return { mti: S.substring(0, 4), fields };', '}');
+  return lines.join('\n');
+}
+
+/** Encode of one present field v<id> at `p`, checked against `lim`. */
+function encodeField(plan: FieldPlan): string[] {
+  const { id, spec } = plan;
+  const v = `v${id}`;
+  const prefixBytes = spec.prefix ? prefixSize(spec.prefix) : 0;
+  const prefix = spec.prefix ? [...writePrefix(spec.prefix), `p += ${prefixBytes};`] : [];
+  const lengthOk = spec.prefix ? `n <= ${spec.length}` : `n === ${spec.length}`;
+  switch (plan.kind) {
+    case 'text':
+      return [`if (typeof ${v} !== 'string') return -1;`, `const n = ${v}.length;`, `if (!(${lengthOk}) || p + ${prefixBytes} + n > lim) return -1;`, ...prefix,
+        `if (!${plan.ebcdic ? 'writeEbcdic' : 'writeAscii'}(out, p, ${v}, ${allowedClasses(spec.type, spec.encoding)}${plan.ebcdic ? ', L2E' : ''})) return -1;`,
+        'p += n;'];
+    case 'bcd': {
+      const pad = padRule(spec);
+      return [`if (typeof ${v} !== 'string') return -1;`, `const n = ${v}.length;`, `if (!(${lengthOk})${spec.bcdPad === undefined ? ' || (n & 1) !== 0' : ''}) return -1;`,
+        'const bytes = (n + 1) >> 1;', `if (p + ${prefixBytes} + bytes > lim) return -1;`, ...prefix,
+        `if (!writeBcdDigits(out, p, ${v}, bytes, ${pad.left}, ${pad.value})) return -1;`, 'p += bytes;'];
+    }
+    case 'binary':
+      return [`if (typeof ${v} !== 'string' || (${v}.length & 1) !== 0) return -1;`, `const n = ${v}.length >> 1;`, `if (!(${lengthOk}) || p + ${prefixBytes} + n > lim) return -1;`, ...prefix,
+        `if (!hexToBytes(out, p, ${v})) return -1;`, 'p += n;'];
+    case 'ber': {
+      const lines = [`const at = p + ${prefixBytes};`, 'if (at > lim) return -1;', `const after = berEncode(out, at, lim, ${v});`, 'if (after < 0) return -1;', 'const n = after - at;', `if (!(${lengthOk})) return -1;`];
+      return [...lines, ...(spec.prefix ? writePrefix(spec.prefix) : []), 'p = after;'];
+    }
+    case 'delegate':
+      return ['W.pos = p;', 'W.limit = lim;', `try { C[${id}].encode(${v}, W); } catch { return -1; }`, 'p = W.pos;'];
+  }
+}
+
+/** Encode: the MTI and the bitmaps (words w0.. from the present fields). */
+function encodeHead(spec: MessageSpec, words: number): string[] {
+  const lines: string[] = [];
+  lines.push('const m0 = mti.charCodeAt(0) - 48, m1 = mti.charCodeAt(1) - 48, m2 = mti.charCodeAt(2) - 48, m3 = mti.charCodeAt(3) - 48;',
+    'if ((m0 >>> 0) > 9 || (m1 >>> 0) > 9 || (m2 >>> 0) > 9 || (m3 >>> 0) > 9) return -1;');
+  if (spec.mti.encoding === 'bcd') {
+    lines.push('if (p + 2 > lim) return -1;', 'out[p] = (m0 << 4) | m1;', 'out[p + 1] = (m2 << 4) | m3;', 'p += 2;');
+  } else {
+    const ebcdic = spec.mti.encoding === 'ebcdic';
+    lines.push('if (p + 4 > lim) return -1;', ...[0, 1, 2, 3].map((i) => `out[p + ${i}] = ${byteOf(ebcdic, `48 + m${i}`)};`), 'p += 4;');
+  }
+  const writeWords = (first: number): string[] => {
+    if (spec.bitmap.encoding === 'binary') {
+      return ['if (p + 8 > lim) return -1;', ...[first, first + 1].flatMap((w, i) => [0, 1, 2, 3].map((b) => `out[p + ${4 * i + b}] = (w${w} >>> ${24 - 8 * b}) & 255;`)), 'p += 8;'];
+    }
+    const ebcdic = spec.bitmap.encoding === 'hex-ebcdic';
+    return ['if (p + 16 > lim) return -1;', ...[first, first + 1].flatMap((w, i) => Array.from({ length: 8 }, (_, d) => `out[p + ${8 * i + d}] = ${byteOf(ebcdic, `HEXC[(w${w} >>> ${28 - 4 * d}) & 15]`)};`)), 'p += 16;'];
+  };
+  if (spec.bitmap.tertiary === true) lines.push('if ((w4 | w5) !== 0) w2 |= -2147483648;');
+  lines.push(`if ((w2 | w3) !== 0) w0 |= -2147483648;`, ...writeWords(0), 'if (w0 < 0) {', ...writeWords(2));
+  if (spec.bitmap.tertiary === true) lines.push('if (w2 < 0) {', ...writeWords(4), '}');
+  lines.push('}');
+  assert(words === 4 || words === 6, 'two or three bitmaps');
+  return lines;
+}
+
+/**
+ * The fields object (a plain or null-prototype object) is read by probing each defined id.
+ * It must hold nothing else: its own enumerable values (Object.values: ascending integer keys
+ * first, no key strings made) must be exactly the probed ones, in order. Anything else (an
+ * unknown key, an undefined value, an array, a class instance) goes to the interpreted codec,
+ * which refuses or skips it as it always has. (A probe could see an integer-keyed property
+ * inherited from Object.prototype itself; nothing in this process sets one.)
+ */
+export function generateEncoder(spec: MessageSpec, plans: readonly FieldPlan[]): string {
+  const words = spec.bitmap.tertiary === true ? 6 : 4;
+  const lines = [
+    'function encode(message, out, start, lim, W) {',
+    'const mti = message.mti;', 'const fields = message.fields;',
+    "if (typeof mti !== 'string' || mti.length !== 4 || typeof fields !== 'object' || fields === null) return -1;",
+    'const proto = Object.getPrototypeOf(fields);',
+    'if (proto !== OBJECT_PROTOTYPE && proto !== null) return -1;',
+    'const own = Object.values(fields);', 'let k = 0;',
+  ];
+  for (const plan of plans) lines.push(`const v${plan.id} = fields[${plan.id}];`, `if (v${plan.id} !== undefined) { if (own[k] !== v${plan.id}) return -1; k += 1; }`);
+  lines.push('if (k !== own.length) return -1;', `let ${Array.from({ length: words }, (_, i) => `w${i} = 0`).join(', ')};`);
+  for (const plan of plans) lines.push(`if (v${plan.id} !== undefined) w${word(plan.id)} |= ${bit(plan.id)};`);
+  lines.push('let p = start;', ...encodeHead(spec, words));
+  for (const plan of plans) lines.push(`if (v${plan.id} !== undefined) { // field ${plan.id}: ${plan.kind}`, ...encodeField(plan), '}');
+  lines.push('return p;', '}');
+  return lines.join('\n');
+}
+
+/** The whole generated module: a factory taking the runtime (see compiled.ts) and returning both functions. */
+export function generateSource(spec: MessageSpec, plans: readonly FieldPlan[]): string {
+  return [
+    `// Generated by iso8583/generate.ts for spec ${JSON.stringify(spec.name)}. Returns undefined / -1 to hand over to the interpreted codec.`,
+    "'use strict';",
+    'const { HEXC, E2L, L2E, sc, slots, C, Reader, OBJECT_PROTOTYPE, latin1Slice, asciiChars, ebcdicChars, binaryChars, hexWord, writeAscii, writeEbcdic, readBcdDigits, writeBcdDigits, hexToBytes, berDecode, berEntries, berEncode } = rt;',
+    generateDecoder(spec, plans),
+    generateEncoder(spec, plans),
+    'return { decode, encode };',
+  ].join('\n');
+}
