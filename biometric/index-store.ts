@@ -48,6 +48,12 @@ export class PalmIndex {
   get size(): number { return this.count; }
   has(id: bigint): boolean { return this.slots.has(id); }
 
+  /** Grows the slabs once to hold `capacity` palms (bulk loads skip the repeated doublings). */
+  reserve(capacity: number): void {
+    assert(Number.isInteger(capacity) && capacity <= index_palms_max, 'reserve within the index bound');
+    if (capacity > this.capacity) this.grow(capacity);
+  }
+
   private grow(capacity: number): void {
     assert(capacity <= index_palms_max, 'index capacity within bound');
     const needed = hashes_offset + capacity * (hash_bytes + 2);

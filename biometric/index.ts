@@ -28,3 +28,4 @@ export { openDataset, syntheticSource, writeSyntheticDataset, type DatasetSource
 export { evaluate, type EvalOptions, type EvalReport } from './evaluate.js';
 export { detSvg, errorCurve, equalErrorRate, fnmrAtFmr, type ErrorPoint } from './det.js';
 export { prefilterWasm, instantiatePrefilter } from './popcount-wasm.js';
+export { addSyntheticPalms, syntheticTemplate, synthetic_palms_max, type SyntheticPalmOptions } from './synthetic-gallery.js';
