@@ -50,7 +50,7 @@ describe('mutual TLS', () => {
   it('accepts the terminal\'s own certificate and hands the pipeline exactly the signed capture', async () => {
     const capture = fakeCapture(1);
     const response = await terminal.authorize({ merchantId, amount_minor: 1250n, currency: 'EUR', capture });
-    expect(response.status).toBe(200);
+    expect(response.status).toBe(201);
     const body = response.body as { paymentId: string; amount: { minor: string; currency: string }; decision: string };
     expect(body.paymentId).toMatch(/^[0-9a-f]{32}$/);
     expect(body.amount).toEqual({ minor: '1250', currency: 'EUR' });
@@ -139,12 +139,12 @@ describe('signed captures', () => {
     expect(code(imageChanged)).toBe('signature_invalid');
     // Unchanged, the same signature passes: the refusals above were about the changes.
     const intact = await terminal.call('POST', '/v1/payments', { body, headers: { ...base, [IDEMPOTENCY_HEADER]: 'tamper-none-1' } });
-    expect(intact.status).toBe(200);
+    expect(intact.status).toBe(201);
   });
 
   it('refuses a replayed request (same nonce, new idempotency key) and a signature by another sensor key', async () => {
     const nonce = 'replay-nonce-000000000001';
-    expect((await pay(terminal, 20, { nonce })).status).toBe(200);
+    expect((await pay(terminal, 20, { nonce })).status).toBe(201);
     const replay = await pay(terminal, 20, { nonce });
     expect(replay.status).toBe(401);
     expect(code(replay)).toBe('nonce_reused');
@@ -204,7 +204,7 @@ describe('idempotency keys', () => {
     open();
     expect(during.status).toBe(409);
     expect(code(during)).toBe('idempotency_in_flight');
-    expect((await first).status).toBe(200);
+    expect((await first).status).toBe(201);
     const otherBody = await pay(terminal, 61, { idempotencyKey: 'idem-flight-0001' });
     expect(otherBody.status).toBe(422);
     expect(code(otherBody)).toBe('idempotency_key_reused');
@@ -219,10 +219,10 @@ describe('idempotency keys', () => {
     const crashed = await pay(terminal, 71, { idempotencyKey: 'idem-crashed-01' });
     expect(crashed.status).toBe(500);
     expect(crashed.body).toEqual({ error: { code: 'internal', message: 'internal error' } });
-    expect((await pay(terminal, 71, { idempotencyKey: 'idem-crashed-01' })).status).toBe(200);
+    expect((await pay(terminal, 71, { idempotencyKey: 'idem-crashed-01' })).status).toBe(201);
     const neighbour = h.terminal(server, await admin.registerTerminal({ merchantId }));
     const theirs = await pay(neighbour, 72, { idempotencyKey: 'idem-same-0001' });
-    expect(theirs.status).toBe(200);
+    expect(theirs.status).toBe(201);
     expect(theirs.headers['idempotent-replayed']).toBeUndefined();
   });
 
@@ -367,7 +367,7 @@ describe('operations', () => {
       expect((await anonymous.call('GET', '/healthz')).body).toEqual({ status: 'ok' });
       expect((await anonymous.call('GET', '/readyz')).status).toBe(200);
       const metrics = (await anonymous.call<string>('GET', '/metrics')).body;
-      expect(metrics).toMatch(/palmswitch_http_requests_total\{route="\/v1\/payments",method="POST",status="200"\} \d+/);
+      expect(metrics).toMatch(/palmswitch_http_requests_total\{route="\/v1\/payments",method="POST",status="201"\} \d+/);
       expect(metrics).toMatch(/palmswitch_payment_stage_seconds_bucket\{stage="network",le="0.005"\} \d+/);
       expect(metrics).toMatch(/palmswitch_ledger_posting_ms\{quantile="0.5"\} 0.5/);
     } finally {

@@ -34,7 +34,7 @@ const routes = {
   authorize: createRoute({
     method: 'post', path: '/v1/payments', ...t('payments'), summary: 'Authorize a palm payment (signed capture)',
     request: { headers: SignedHeaders, body: jsonBody(AuthorizeSchema) },
-    responses: { 200: jsonContent(PaymentSchema, 'The decision, codes and per-stage timings (declines are answers too).'), ...signedErrors },
+    responses: { 201: jsonContent(PaymentSchema, 'The payment created: decision, codes and per-stage timings (a decline is a payment too).'), ...signedErrors },
   }),
   capture: createRoute({
     method: 'post', path: '/v1/payments/{id}/capture', ...t('payments'), summary: 'Capture an authorization, in full or in part',
@@ -130,7 +130,7 @@ export function registerTerminalRoutes(app: OpenAPIHono<GatewayEnv>, deps: Route
       ...(body.phoneSuffix !== undefined ? { phoneSuffix: body.phoneSuffix } : {}),
     });
     observe(deps, view);
-    return c.json(paymentJson(view), 200);
+    return c.json(paymentJson(view), 201);
   });
   app.openapi(routes.capture, async (c) => {
     const paymentId = ownPayment(deps, c.get('terminal'), c.req.valid('param').id);
