@@ -8,6 +8,7 @@
  *   const dashboard = createDashboard({ pipeline, reports, operations, registry, terminalSimulator, adminKey });
  *   app.route('/dashboard', dashboard);
  */
+import { getConnInfo } from '@hono/node-server/conninfo';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
@@ -21,7 +22,7 @@ import { balancesCsv, parseAmount } from './format.js';
 import { FinancePage, RunPage } from './finance.js';
 import { ErrorPage, LoginPage, SCRIPT, STYLESHEET, type Frame } from './layout.js';
 import { OperationsPage } from './operations.js';
-import { SessionKeys, equalText, session_lifetime_ms, login_form_lifetime_ms, type Session } from './session.js';
+import { LoginThrottle, SessionKeys, equalText, session_lifetime_ms, login_form_lifetime_ms, type Session } from './session.js';
 import { SIMULATED_ATTACKS, type SimulatedAttack, type SimulatedPaymentRequest, type SimulatorOutcome, type TerminalSimulator } from './simulator.js';
 import { TerminalPage, type TerminalChoice, type TerminalForm } from './terminal.js';
 
@@ -33,7 +34,7 @@ export const recent_payments_listed_max = 200;
 export const terminals_listed_max = 500;
 /** Reconciliation runs listed on the finance page. */
 export const recon_runs_shown_max = 50;
-/** Failed logins allowed per window before the form answers 429 (all clients together). */
+/** Failed logins allowed per client address per window before the form answers 429. */
 export const login_failures_per_window_max = 10;
 export const login_failure_window_ms = 60_000;
 /** The shortest admin key accepted at start-up. */
@@ -65,14 +66,15 @@ interface Shared {
   readonly base: string;
   readonly keys: SessionKeys;
   readonly logger: Logger;
-  readonly loginFailures_ms: number[];
+  readonly loginThrottle: LoginThrottle;
 }
 
 export function createDashboard(deps: DashboardDeps): Hono<DashboardEnv> {
   assert(deps.adminKey.length >= admin_key_chars_min, `the admin key must have at least ${admin_key_chars_min} characters`);
   const base = (deps.mountPath ?? '/dashboard').replace(/\/+$/, '');
   assert(base === '' || /^\/[A-Za-z0-9/_-]+$/.test(base), 'mount path must be an absolute path');
-  const shared: Shared = { deps, base, keys: new SessionKeys(), logger: deps.logger ?? createLogger({ name: 'dashboard' }), loginFailures_ms: [] };
+  const shared: Shared = { deps, base, keys: new SessionKeys(), logger: deps.logger ?? createLogger({ name: 'dashboard' }),
+    loginThrottle: new LoginThrottle(login_failures_per_window_max, login_failure_window_ms) };
   const app = new Hono<DashboardEnv>();
   app.use('*', secureHeaders({
     contentSecurityPolicy: {
@@ -137,12 +139,11 @@ function registerLogin(app: Hono<DashboardEnv>, shared: Shared): void {
     const form = await formOf(c);
     const binding = shared.keys.verifyLoginForm(getCookie(c, login_cookie), now_ms);
     if (!shared.keys.checkCsrf(binding, form('_csrf'))) return renderError(c, shared, 403, 'csrf_invalid', 'the login form expired; reload the page and try again');
-    const failures = shared.loginFailures_ms;
-    while (failures.length > 0 && (failures[0] ?? 0) <= now_ms - login_failure_window_ms) failures.shift();
-    if (failures.length >= login_failures_per_window_max) return renderError(c, shared, 429, 'rate_limited', 'too many failed logins; wait a minute');
+    const client = clientAddress(c);
+    if (!shared.loginThrottle.allowed(client, now_ms)) return renderError(c, shared, 429, 'rate_limited', 'too many failed logins; wait a minute');
     if (!equalText(form('adminKey'), shared.deps.adminKey)) {
-      failures.push(now_ms);
-      shared.logger.warn({ failures: failures.length }, 'dashboard login refused');
+      const failures = shared.loginThrottle.recordFailure(client, now_ms);
+      shared.logger.warn({ failures }, 'dashboard login refused');
       return showLogin(c, true, 401);
     }
     const { cookie } = shared.keys.issue(now_ms);
@@ -151,6 +152,15 @@ function registerLogin(app: Hono<DashboardEnv>, shared: Shared): void {
     shared.logger.info('dashboard login');
     return c.redirect(`${shared.base}/terminal`, 303);
   });
+}
+
+/** The peer's address (Node server); requests without a socket (app.request) share one bucket. */
+function clientAddress(c: DashboardContext): string {
+  try {
+    return getConnInfo(c).remote.address ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
 }
 
 function requireSession(shared: Shared) {

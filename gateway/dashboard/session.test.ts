@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SessionKeys, equalText, session_cookie_bytes_max, session_lifetime_ms } from './session.js';
+import { LoginThrottle, SessionKeys, equalText, login_clients_tracked_max, session_cookie_bytes_max, session_lifetime_ms } from './session.js';
 
 const now_ms = 1_800_000_000_000;
 
@@ -70,5 +70,27 @@ describe('dashboard sessions', () => {
     expect(equalText('admin-key-1', 'admin-key-2')).toBe(false);
     expect(equalText('short', 'a much longer string')).toBe(false);
     expect(equalText('', '')).toBe(true);
+  });
+});
+
+describe('login throttle', () => {
+  it('refuses a client after its failures fill the window, and lets it try again once they age out', () => {
+    const throttle = new LoginThrottle(3, 60_000);
+    for (let i = 0; i < 3; i += 1) {
+      expect(throttle.allowed('10.0.0.1', now_ms + i)).toBe(true);
+      throttle.recordFailure('10.0.0.1', now_ms + i);
+    }
+    expect(throttle.allowed('10.0.0.1', now_ms + 10)).toBe(false);
+    expect(throttle.allowed('10.0.0.2', now_ms + 10)).toBe(true);
+    expect(throttle.allowed('10.0.0.1', now_ms + 59_999)).toBe(false);
+    expect(throttle.allowed('10.0.0.1', now_ms + 60_000)).toBe(true);
+  });
+
+  it('remembers a bounded number of clients', () => {
+    const throttle = new LoginThrottle(1, 60_000);
+    for (let i = 0; i < login_clients_tracked_max + 50; i += 1) throttle.recordFailure(`client-${i}`, now_ms);
+    expect(throttle.clients).toBe(login_clients_tracked_max);
+    expect(throttle.allowed(`client-${login_clients_tracked_max + 49}`, now_ms)).toBe(false);
+    expect(throttle.allowed('client-0', now_ms)).toBe(true);
   });
 });

@@ -85,3 +85,45 @@ export function equalText(a: string, b: string): boolean {
   const digestB = createHash('sha256').update(b).digest();
   return timingSafeEqual(digestA, digestB);
 }
+
+/** Clients whose failed logins are remembered; past it the longest-known client is forgotten. */
+export const login_clients_tracked_max = 1_024;
+
+/**
+ * Failed logins per client address in a sliding window. Per client, so that someone guessing
+ * keys from one address does not lock the operator out from another.
+ */
+export class LoginThrottle {
+  private readonly failures = new Map<string, number[]>();
+
+  constructor(private readonly failures_per_window_max: number, private readonly window_ms: number) {
+    assert(failures_per_window_max > 0 && window_ms > 0, 'login throttle bounds are positive');
+  }
+
+  allowed(client: string, now_ms: number): boolean {
+    return this.recent(client, now_ms).length < this.failures_per_window_max;
+  }
+
+  recordFailure(client: string, now_ms: number): number {
+    const list = this.recent(client, now_ms);
+    list.push(now_ms);
+    this.failures.delete(client);
+    this.failures.set(client, list);
+    if (this.failures.size > login_clients_tracked_max) {
+      const oldest = this.failures.keys().next();
+      if (!oldest.done) this.failures.delete(oldest.value);
+    }
+    assert(this.failures.size <= login_clients_tracked_max, 'login throttle stays bounded');
+    return list.length;
+  }
+
+  get clients(): number {
+    return this.failures.size;
+  }
+
+  private recent(client: string, now_ms: number): number[] {
+    const list = this.failures.get(client) ?? [];
+    while (list.length > 0 && (list[0] ?? 0) <= now_ms - this.window_ms) list.shift();
+    return list;
+  }
+}
