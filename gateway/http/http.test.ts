@@ -226,6 +226,21 @@ describe('idempotency keys', () => {
     expect(theirs.headers['idempotent-replayed']).toBeUndefined();
   });
 
+  it('keeps a key for 24 hours and purges it afterwards from the request path', async () => {
+    let clock = Date.now();
+    const { server: timed } = await h.startGateway({ now: () => clock });
+    const client = h.terminal(timed, credentials);
+    const first = await pay(client, 75, { idempotencyKey: 'idem-expiry-0001', timestamp_ms: clock });
+    expect(first.status).toBe(201);
+    clock += 24 * 3_600_000 - 60_000;
+    const within = await pay(client, 76, { idempotencyKey: 'idem-expiry-0001', timestamp_ms: clock });
+    expect(code(within)).toBe('idempotency_key_reused');
+    clock += 2 * 60_000;
+    const after = await pay(client, 76, { idempotencyKey: 'idem-expiry-0001', timestamp_ms: clock });
+    expect(after.status).toBe(201);
+    expect(after.headers['idempotent-replayed']).toBeUndefined();
+  });
+
   it('requires the header on every mutating call', async () => {
     const response = await terminal.call('POST', '/v1/identity/otp', { body: { phone: '+447700900123' }, headers: { [SIGNATURE_HEADERS.terminal]: credentials.terminalId } });
     expect(response.status).toBe(400);

@@ -19,8 +19,8 @@ import type { GatewayEnv } from './auth.js';
 
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
 export const idempotency_key_pattern = /^[A-Za-z0-9_.:-]{8,128}$/;
-/** Every this many claims, expired records are purged (bounded per statement). */
-export const idempotency_purge_every_claims = 1_000;
+/** Expired records are purged at most this often, from the request path (bounded rows per statement, no timer to stop). */
+export const idempotency_purge_interval_ms = 60_000;
 
 const NOT_STORED = new Set<string>([
   'rate_limited', 'idempotency_in_flight', 'idempotency_key_reused', 'signature_invalid', 'nonce_reused', 'timestamp_stale',
@@ -40,7 +40,7 @@ export function isDefinitive(status: number, body: string): boolean {
 }
 
 export function idempotent(store: IdempotencyStore, now: () => number = Date.now): MiddlewareHandler<GatewayEnv> {
-  let claims = 0;
+  let purged_ms = 0;
   return async function idempotencyMiddleware(c, next) {
     const key = c.req.header(IDEMPOTENCY_HEADER);
     if (key === undefined || !idempotency_key_pattern.test(key)) {
@@ -49,8 +49,10 @@ export function idempotent(store: IdempotencyStore, now: () => number = Date.now
     const scope = c.get('scope');
     const body = new Uint8Array(await c.req.arrayBuffer());
     const requestHash = createHash('sha256').update(`${c.req.method}\n${c.req.path}\n`).update(body).digest('hex');
-    claims += 1;
-    if (claims % idempotency_purge_every_claims === 0) store.purge(now());
+    if (now() - purged_ms >= idempotency_purge_interval_ms) {
+      purged_ms = now();
+      store.purge(purged_ms);
+    }
     const claim = store.claim(scope, key, requestHash, now());
     if (claim.kind === 'in_flight') throw new GatewayError('idempotency_in_flight', 'a request with this Idempotency-Key is still being processed');
     if (claim.kind === 'mismatch') throw new GatewayError('idempotency_key_reused', 'this Idempotency-Key was used for a different request');

@@ -16,8 +16,8 @@ export const signature_window_ms_default = 5 * 60_000;
 export const nonce_retention_margin_ms = 60_000;
 /** ECDSA P-256 signature in IEEE P1363 form (r || s). */
 export const signature_bytes = 64;
-/** Every this many verifications, expired nonces are purged. */
-export const nonce_purge_every = 1_000;
+/** Expired nonces are purged at most this often, from the request path. */
+export const nonce_purge_interval_ms = 60_000;
 
 export interface SignedRequest {
   readonly terminalId: string;
@@ -30,7 +30,7 @@ export interface SignedRequest {
 }
 
 export class CaptureVerifier {
-  private verified = 0;
+  private purged_ms = 0;
 
   constructor(
     private readonly hsm: Pick<HsmPort, 'verifyTerminalSignature'>,
@@ -67,8 +67,10 @@ export class CaptureVerifier {
       throw error;
     }
     if (!valid) throw new GatewayError('signature_invalid', 'the capture signature does not verify (changed body, image or headers)');
-    this.verified += 1;
-    if (this.verified % nonce_purge_every === 0) this.nonces.purge(now_ms);
+    if (now_ms - this.purged_ms >= nonce_purge_interval_ms) {
+      this.purged_ms = now_ms;
+      this.nonces.purge(now_ms);
+    }
     if (!this.nonces.claim(request.terminalId, nonce, now_ms + 2 * this.window_ms + nonce_retention_margin_ms)) {
       throw new GatewayError('nonce_reused', 'this nonce was used before: a replayed request is refused');
     }
