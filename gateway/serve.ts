@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { Config, Logger } from '../core/index.js';
 import { createDashboard, type TerminalSimulator } from './dashboard/index.js';
 import { createGatewayApp, startGatewayServer, type GatewayLimits, type GatewayServer } from './http/index.js';
+import { registerReportRoutes } from './http/report-routes.js';
 import { DevPki } from './pki/index.js';
 import type { StandInRules } from './network/index.js';
 import { SqliteIdempotencyStore } from './store/idempotency.js';
@@ -70,7 +71,7 @@ export async function startGateway(options: GatewayStartOptions): Promise<Runnin
   });
   if (!registry) throw new Error('the switch opened no registry');
   const records: SqliteRegistry = registry;
-  const pki = await DevPki.open({ dataDir: path.join(config.dataDir, 'pki'), records });
+  const pki = await DevPki.open({ dataDir: config.dataDir, records });
   const adminKey = adminKeyFor(config.dataDir);
   const app = createGatewayApp({
     pipeline: sw.pipeline, registry: records, hsm: sw.hsm, pki, adminKey, logger,
@@ -78,6 +79,7 @@ export async function startGateway(options: GatewayStartOptions): Promise<Runnin
     ...(options.limits ? { limits: options.limits } : {}),
     ready: () => [...sw.links.values()].every((link) => link.status().up > 0),
   });
+  registerReportRoutes(app, sw.reports);
   let simulator: TerminalSimulator = noSimulator;
   const dashboard = createDashboard({
     pipeline: sw.pipeline, reports: sw.reports, operations: sw.operations, registry: records, adminKey, logger,

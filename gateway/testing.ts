@@ -4,7 +4,10 @@
  * with MAC and cryptogram checks — on ephemeral loopback ports in a temp directory, issuer
  * cards, and synthetic palm captures encoded as the PNGs a terminal would upload.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, type Config } from '../core/index.js';
@@ -23,14 +26,32 @@ export interface TestStack {
   stop(): Promise<void>;
 }
 
+/** Each simulator's JSON API sits at its ISO port + 100 (as in `npm start`), so a gateway process finds it. */
+async function freePortPair(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt += 1) {
+    const port = 20_000 + Math.floor(Math.random() * 40_000);
+    if ((await portFree(port)) && (await portFree(port + 100))) return port;
+  }
+  throw new Error('no free port pair on loopback');
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
 export async function startTestStack(prefix: string, faults?: Partial<Record<NetworkName, unknown>>): Promise<TestStack> {
   const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
   const hsm = await spawnHsmProcess({ dataDir: path.join(dir, 'hsm') });
   const sims = new Map<NetworkName, SpawnedNetworkSim>();
   for (const network of NETWORK_NAMES) {
+    const port = await freePortPair();
     sims.set(network, await spawnNetworkSim({
       spec: network, dataDir: path.join(dir, 'networks'), hsmPort: hsm.port, macKeyId: KEY_IDS.mac(network), tspKeyId: KEY_IDS.tokenCryptogram(network),
-      seed: 11, ...(faults?.[network] !== undefined ? { faults: faults[network] } : {}),
+      seed: 11, port, httpPort: port + 100, ...(faults?.[network] !== undefined ? { faults: faults[network] } : {}),
     }));
   }
   const base = loadConfig({ ...process.env, PALMSWITCH_DATA_DIR: path.join(dir, 'data'), LOG_LEVEL: 'silent' });
@@ -74,4 +95,55 @@ export function palmCapture(seed: number, index: number, capture: number, kind: 
 export function attackCapture(type: 'print' | 'screen', seed: number, index: number, attempt: number): CaptureUpload {
   const rendered = renderAttack(type, seed, index, 'hand', attempt);
   return { kind: 'hand', visible: encodePng(rendered.visible), nir: encodePng(rendered.nir) };
+}
+
+export interface SpawnedGateway {
+  readonly url: string;
+  readonly adminKey: string;
+  readonly caPem: string;
+  readonly child: ChildProcess;
+  /** Everything the process wrote (stdout and stderr), for log scans. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+const GATEWAY_START_TIMEOUT_MS = 120_000;
+const MAIN_SCRIPT = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
+
+/** The gateway as its own process against a test stack, logging at `logLevel`. */
+export async function spawnGateway(stack: TestStack, options: { logLevel?: string; args?: readonly string[] } = {}): Promise<SpawnedGateway> {
+  const env = {
+    ...process.env, PALMSWITCH_DATA_DIR: stack.config.dataDir, PALMSWITCH_HSM_PORT: String(stack.config.hsmPort),
+    PALMSWITCH_VISA_PORT: String(stack.config.networkSimPorts['visa-like']), PALMSWITCH_MASTERCARD_PORT: String(stack.config.networkSimPorts['mastercard-like']),
+    LOG_LEVEL: options.logLevel ?? 'info',
+  };
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN_SCRIPT, 'gateway', 'start', '--port', '0', ...(options.args ?? [])], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const kill = (): void => { child.kill('SIGKILL'); };
+  process.once('exit', kill);
+  let output = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`gateway did not start within ${GATEWAY_START_TIMEOUT_MS} ms:\n${output.slice(-4000)}`)), GATEWAY_START_TIMEOUT_MS);
+    const append = (chunk: Buffer): void => {
+      output += chunk.toString('utf8');
+      const found = /gateway listening on (https:\/\/[\d.]+:\d+)/.exec(output);
+      if (found?.[1]) { clearTimeout(timer); resolve(found[1]); }
+    };
+    child.stdout.on('data', append);
+    child.stderr.on('data', append);
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`gateway exited with ${code}:\n${output.slice(-4000)}`)); });
+  });
+  return {
+    url, child, output: () => output,
+    adminKey: readFileSync(path.join(stack.config.dataDir, 'admin-key'), 'utf8').trim(),
+    caPem: readFileSync(path.join(stack.config.dataDir, 'pki', 'ca.cert.pem'), 'utf8'),
+    stop: async () => {
+      process.removeListener('exit', kill);
+      if (child.exitCode !== null) return;
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGTERM');
+      const force = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(force);
+    },
+  };
 }
