@@ -178,6 +178,15 @@ describe.skipIf(skip)('dashboard in a browser', () => {
     }
   });
 
+  it('answers a palm nobody enrolled with "not identified" (P1) and no network exchange', async () => {
+    await page.selectOption('#who', 'attack:unknown_palm');
+    await page.click('#pay');
+    await page.waitForSelector('#decision');
+    expect(await page.textContent('#decision')).toBe('not identified');
+    expect(await page.textContent('#response-code')).toBe('P1');
+    expect(await page.locator('#exchange').count()).toBe(0);
+  });
+
   it('refuses a form without the CSRF token, even with the session cookie, and any form without a session', async () => {
     const before = sw.pipeline.payments({ limit: 100 }).length;
     const response = await page.request.post(`${baseUrl}/dashboard/terminal/pay`, { form: { who: 'shopper:1', amount: '1.00', currency: 'EUR', terminalId: TERMINAL } });
