@@ -15,12 +15,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCrashPlan } from './crash_plan.js';
 import { EmbeddedLedger } from './embedded.js';
 import { balanceSheet } from './balances.js';
-import { queryFilter, batch_events_max, type Ledger, type Transfer } from './types.js';
+import { accountFilter, queryFilter, batch_events_max, type Ledger, type Transfer } from './types.js';
 
 const kill_points = Number(process.env.LEDGER_CRASH_KILLS ?? 50);
 const payments = 80;
 const seed = 20_261_124;
 const child_time_limit_ms = 30_000;
+/** The worker folds its per-account index about every other commit, so kills land with and without an unfolded tail. */
+const fold_transfers = 40;
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const dir = mkdtempSync(path.join(os.tmpdir(), 'palmswitch-ledger-crash-'));
 const worker = path.join(dir, 'build', 'ledger', 'crash_worker.js');
@@ -50,7 +52,7 @@ beforeAll(buildWorker);
 /** Starts the worker; kills it with SIGKILL once it reports `killAfter` steps (never, if null). */
 function runWorker(file: string, killAfter: number | null): Promise<{ killed: boolean; steps: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [worker, file, String(seed), String(payments)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [worker, file, String(seed), String(payments), String(fold_transfers)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let steps = 0;
     let killed = false;
     let stderr = '';
@@ -115,6 +117,13 @@ describe('embedded ledger crash safety', () => {
     const [sheetExpected, sheetActual] = [await balanceSheet(reference), await balanceSheet(crashed)];
     expect(strip(sheetActual)).toEqual(strip(sheetExpected));
     for (const sheet of sheetActual) expect(sheet.balanced).toBe(true);
+    // The per-account index survived the kills: each account's transfers, as the table has them.
+    const accountIds = new Set([...actual.values()].flatMap((t) => [t.debit_account_id, t.credit_account_id]));
+    const byTimestamp = [...actual.values()].sort((a, b) => (a.timestamp < b.timestamp ? -1 : 1));
+    for (const account_id of accountIds) {
+      const indexed = await crashed.getAccountTransfers(accountFilter({ account_id }));
+      expect(indexed.map((t) => t.id)).toEqual(byTimestamp.filter((t) => t.debit_account_id === account_id || t.credit_account_id === account_id).map((t) => t.id));
+    }
     await reference.close();
     await crashed.close();
   }, 150_000);
