@@ -40,7 +40,9 @@ function word(id: number): number {
 function bit(id: number): number {
   return (0x80000000 >>> ((id - 1) & 31)) | 0;
 }
-const at = (id: number): string => `(w${word(id)} & ${bit(id)}) !== 0`;
+/** An int32 bit pattern as a readable hex literal (bitwise operators read it back as int32). */
+const hex = (bits: number): string => `0x${(bits >>> 0).toString(16).padStart(8, '0')}`;
+const at = (id: number): string => `(w${word(id)} & ${hex(bit(id))}) !== 0`;
 
 /** Reads a byte as Latin-1: through the code page for EBCDIC. */
 const latin1Of = (ebcdic: boolean, byte: string): string => (ebcdic ? `E2L[${byte}]` : byte);
@@ -171,7 +173,7 @@ export function generateDecoder(spec: MessageSpec, plans: readonly FieldPlan[]):
   const lines = [
     'function decode(buf, start, end) {',
     ...decodeHead(spec, words),
-    `if (${masks.map((mask, i) => `(w${i} & ${~mask}) !== 0`).join(' || ')}) return undefined;`,
+    `if (${masks.map((mask, i) => `(w${i} & ~${hex(mask)}) !== 0`).join(' || ')}) return undefined;`,
     ...(locals.length > 0 ? [`let ${locals.join(', ')};`] : []),
   ];
   for (const plan of plans) lines.push(`if (${at(plan.id)}) { // field ${plan.id}: ${plan.kind}`, ...decodeField(plan), '}');
@@ -231,8 +233,8 @@ function encodeHead(spec: MessageSpec, words: number): string[] {
     const ebcdic = spec.bitmap.encoding === 'hex-ebcdic';
     return ['if (p + 16 > lim) return -1;', ...[first, first + 1].flatMap((w, i) => Array.from({ length: 8 }, (_, d) => `out[p + ${8 * i + d}] = ${byteOf(ebcdic, `HEXC[(w${w} >>> ${28 - 4 * d}) & 15]`)};`)), 'p += 16;'];
   };
-  if (spec.bitmap.tertiary === true) lines.push('if ((w4 | w5) !== 0) w2 |= -2147483648;');
-  lines.push(`if ((w2 | w3) !== 0) w0 |= -2147483648;`, ...writeWords(0), 'if (w0 < 0) {', ...writeWords(2));
+  if (spec.bitmap.tertiary === true) lines.push('if ((w4 | w5) !== 0) w2 |= 0x80000000;');
+  lines.push('if ((w2 | w3) !== 0) w0 |= 0x80000000;', ...writeWords(0), 'if (w0 < 0) {', ...writeWords(2));
   if (spec.bitmap.tertiary === true) lines.push('if (w2 < 0) {', ...writeWords(4), '}');
   lines.push('}');
   assert(words === 4 || words === 6, 'two or three bitmaps');
@@ -259,7 +261,7 @@ export function generateEncoder(spec: MessageSpec, plans: readonly FieldPlan[]):
   ];
   for (const plan of plans) lines.push(`const v${plan.id} = fields[${plan.id}];`, `if (v${plan.id} !== undefined) { if (own[k] !== v${plan.id}) return -1; k += 1; }`);
   lines.push('if (k !== own.length) return -1;', `let ${Array.from({ length: words }, (_, i) => `w${i} = 0`).join(', ')};`);
-  for (const plan of plans) lines.push(`if (v${plan.id} !== undefined) w${word(plan.id)} |= ${bit(plan.id)};`);
+  for (const plan of plans) lines.push(`if (v${plan.id} !== undefined) w${word(plan.id)} |= ${hex(bit(plan.id))};`);
   lines.push('let p = start;', ...encodeHead(spec, words));
   for (const plan of plans) lines.push(`if (v${plan.id} !== undefined) { // field ${plan.id}: ${plan.kind}`, ...encodeField(plan), '}');
   lines.push('return p;', '}');

@@ -9,6 +9,13 @@
  * ```
  *
  * Every failure is an `Iso8583Error` with a code, a field path and a byte offset.
+ *
+ * By default the codec is compiled: an encoder and a decoder are generated per spec
+ * (generate.ts) for the common case, with the table-driven (interpreted) codec behind them for
+ * every error and rare form, so both give the same bytes, messages and errors. Read the
+ * generated code with `generatedSource(spec)`, e.g.
+ * `npx tsx -e "import('./iso8583/index.ts').then(async (m) => console.log(m.generatedSource((await import('./specs/index.ts')).dialect('iso87-ascii').spec)))"`;
+ * `compileSpec(spec, { engine: 'interpreted' })` gives the interpreted codec alone.
  */
 export { compileSpec, generatedSource, type CodecEngine, type MessageCodec } from './message.js';
 export { Iso8583Error, type Iso8583ErrorCode } from './errors.js';
