@@ -24,13 +24,13 @@ import type { RouteDeps } from './deps.js';
 import { DOCS_CSS, renderDocsPage, type OpenApiDocument } from './docs.js';
 import { idempotent } from './idempotent.js';
 import { limits_default, RateLimiter, type GatewayLimits } from './limits.js';
-import { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
+import { createGatewayMetrics, registerLinkGauges, type GatewayMetrics } from './metrics.js';
 import { errorBody, errorResponse } from './respond.js';
 import { CaptureVerifier, signature_window_ms_default } from './signature.js';
 import { registerTerminalRoutes } from './terminal-routes.js';
 
 /** Admin resources; every other /v1 route is a terminal's. */
-export const ADMIN_PATH_PREFIXES = ['/v1/merchants', '/v1/terminals'] as const;
+export const ADMIN_PATH_PREFIXES = ['/v1/merchants', '/v1/terminals', '/v1/reports'] as const;
 /** Recent ledger-stage latencies kept for the ledger posting latency gauge. */
 export const ledger_samples_max = 1_024;
 
@@ -54,6 +54,8 @@ export interface GatewayAppOptions {
   readonly logger: Logger;
   /** Readiness of the switch's dependencies (links, ledger, hsm); /readyz answers 503 while false. */
   readonly ready?: () => boolean | Promise<boolean>;
+  /** Network links as the operations port reports them; feeds the link-state and SAF-depth gauges of /metrics. */
+  readonly links?: () => readonly { network: string; up: number; inFlight: number; reversalsPending: number; advicesPending: number }[];
   readonly signatureWindow_ms?: number;
   readonly now?: () => number;
 }
@@ -71,6 +73,7 @@ export function createGatewayApp(options: GatewayAppOptions): OpenAPIHono<Gatewa
   const limits: GatewayLimits = { ...limits_default, ...options.limits };
   const metrics = options.metrics ?? createGatewayMetrics();
   const ledgerSamples: number[] = [];
+  if (options.links) registerLinkGauges(metrics, options.links);
   metrics.registry.gauge('palmswitch_ledger_posting_ms', 'Ledger hold posting latency of recent authorizations (ms), by quantile.', () => ledgerQuantiles(ledgerSamples));
   const deps: RouteDeps = {
     pipeline: options.pipeline, registry: options.registry, hsm: options.hsm, pki: options.pki, limits, metrics, logger: options.logger, now,

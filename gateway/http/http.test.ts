@@ -385,6 +385,8 @@ describe('operations', () => {
       expect(metrics).toMatch(/palmswitch_http_requests_total\{route="\/v1\/payments",method="POST",status="201"\} \d+/);
       expect(metrics).toMatch(/palmswitch_payment_stage_seconds_bucket\{stage="network",le="0.005"\} \d+/);
       expect(metrics).toMatch(/palmswitch_ledger_posting_ms\{quantile="0.5"\} 0.5/);
+      expect(metrics).toContain('palmswitch_link_up{network="visa-like"} 2');
+      expect(metrics).toContain('palmswitch_saf_depth{network="visa-like",kind="advice"} 3');
     } finally {
       anonymous.close();
     }

@@ -147,7 +147,8 @@ export async function startHarness(prefix: string): Promise<Harness> {
     dir, hsmProcess, hsm, db, registry, idempotency, nonces, pki, pipeline,
     startGateway: async (overrides = {}) => {
       const app = createGatewayApp({
-        pipeline, registry, hsm, pki, stores: { idempotency, nonces }, adminKey: ADMIN_KEY, logger, metrics: createGatewayMetrics(), ...overrides,
+        pipeline, registry, hsm, pki, stores: { idempotency, nonces }, adminKey: ADMIN_KEY, logger, metrics: createGatewayMetrics(),
+        links: () => [{ network: 'visa-like', up: 2, inFlight: 0, reversalsPending: 1, advicesPending: 3 }], ...overrides,
       });
       const server = await startGatewayServer({ app, pki, host: '127.0.0.1', port: 0 });
       servers.push(server);
