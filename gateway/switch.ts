@@ -120,6 +120,7 @@ export async function openSwitch(options: SwitchOptions): Promise<Switch> {
 }
 
 const linkStoreOf = new WeakMap<object, LinkStore>();
+const LINK_QUEUE_AAD = Buffer.from('palmswitch/link-queue/v1');
 
 function openLinks(options: SwitchOptions, hsm: HsmClient): Map<NetworkName, NetworkLink> {
   const { config, logger } = options;
@@ -129,6 +130,11 @@ function openLinks(options: SwitchOptions, hsm: HsmClient): Map<NetworkName, Net
     const link = new NetworkLink({
       name: network, spec: network, host: config.host, port: config.networkSimPorts[network], store, acquirerId: dev_acquirer_id, trid: dev_token_requestor_id,
       connections: 2, in_flight_max: 1_024, timeout_ms: options.authorizationTimeout_ms ?? 2_000, mac: { hsm, keyId: KEY_IDS.mac(network) },
+      // Reversals and advices wait on disk: their token PANs are sealed under the vault key.
+      protect: {
+        seal: async (plain) => await hsm.encrypt({ keyId: KEY_IDS.vault, plaintext: plain, aad: LINK_QUEUE_AAD }),
+        open: async (sealed) => await hsm.decrypt({ keyId: KEY_IDS.vault, sealed, aad: LINK_QUEUE_AAD }),
+      },
       logger, ...(options.standIn ? { standIn: options.standIn } : {}),
     });
     link.start();

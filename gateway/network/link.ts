@@ -58,7 +58,22 @@ export interface LinkOptions {
   readonly mac?: { readonly hsm: Pick<HsmPort, 'generateMac'>; readonly keyId: string };
   readonly logger?: Logger;
   readonly onUnmatched?: (event: UnmatchedEvent) => void;
+  /**
+   * Seals the card-data fields (DE 2, 35) of messages put in the durable queues, so the queue
+   * file never holds a token PAN in clear (e.g. AES-GCM under an hsm-sim data key). Without
+   * it, queued messages are stored as they are.
+   */
+  readonly protect?: FieldProtector;
 }
+
+export interface FieldProtector {
+  seal(plain: Buffer): Promise<Buffer>;
+  open(sealed: Buffer): Promise<Buffer>;
+}
+
+/** Queued card-data fields are stored as this prefix + base64 of the sealed value. */
+const SEALED_PREFIX = 'sealed:';
+const PROTECTED_FIELDS = [2, 35] as const;
 
 export interface AuthorizationResult {
   readonly approved: boolean;
@@ -267,19 +282,45 @@ export class NetworkLink {
    * A reversal the acquirer decides on — a void before capture, or an approval whose ledger hold
    * could not be written — queued durably and repeated (0401) until the network acknowledges it.
    */
-  reverse(authorization: Message): number {
+  async reverse(authorization: Message): Promise<number> {
     if (authorization.mti !== '0100') throw new NetworkLinkError('link_request_invalid', `only an 0100 can be reversed, not ${authorization.mti}`);
-    const id = this.store.enqueueReversal(this.name, reversalMessage(authorization, '0400', transmissionDateTime(new Date())), Date.now());
+    const queued = await this.sealed(reversalMessage(authorization, '0400', transmissionDateTime(new Date())));
+    const id = this.store.enqueueReversal(this.name, queued, Date.now());
     this.count('reversal_requested');
     this.kickDrains();
     return id;
   }
 
-  private unknownOutcome(request: AuthorizationRequest, message: Message, lost: Lost): AuthorizationResult {
+  /** A copy of `message` whose card-data fields are sealed for the durable queue. */
+  private async sealed(message: Message): Promise<Message> {
+    const protect = this.options.protect;
+    if (!protect) return message;
+    const fields = { ...message.fields };
+    for (const id of PROTECTED_FIELDS) {
+      const value = fields[id];
+      if (typeof value === 'string') fields[id] = SEALED_PREFIX + (await protect.seal(Buffer.from(value, 'latin1'))).toString('base64');
+    }
+    return { mti: message.mti, fields };
+  }
+
+  /** The queued message with its card-data fields opened again, just before it is sent. */
+  private async opened(message: Message): Promise<Message> {
+    const protect = this.options.protect;
+    const fields = { ...message.fields };
+    for (const id of PROTECTED_FIELDS) {
+      const value = fields[id];
+      if (typeof value !== 'string' || !value.startsWith(SEALED_PREFIX)) continue;
+      if (!protect) throw new NetworkLinkError('link_option_invalid', 'a sealed message is queued but the link has no protector');
+      fields[id] = (await protect.open(Buffer.from(value.slice(SEALED_PREFIX.length), 'base64'))).toString('latin1');
+    }
+    return { mti: message.mti, fields };
+  }
+
+  private async unknownOutcome(request: AuthorizationRequest, message: Message, lost: Lost): Promise<AuthorizationResult> {
     this.count(lost);
     let reversalId: number | undefined;
     try {
-      reversalId = this.store.enqueueReversal(this.name, reversalMessage(message, this.options.reversalMti ?? '0400', transmissionDateTime(new Date())), Date.now());
+      reversalId = this.store.enqueueReversal(this.name, await this.sealed(reversalMessage(message, this.options.reversalMti ?? '0400', transmissionDateTime(new Date()))), Date.now());
     } catch (error) {
       // Without a queued reversal an approval we never saw could stand: no stand-in approval either.
       this.log.error({ link: this.name, stan: message.fields[11], err: error instanceof Error ? error.message : String(error) }, 'reversal not queued');
@@ -298,7 +339,7 @@ export class NetworkLink {
     this.lost.set(key, { reversalId });
   }
 
-  private standIn(request: AuthorizationRequest, message: Message, lost: AuthorizationResult['lost'], reversalId: number | undefined): AuthorizationResult {
+  private async standIn(request: AuthorizationRequest, message: Message, lost: AuthorizationResult['lost'], reversalId: number | undefined): Promise<AuthorizationResult> {
     const rules = this.options.standIn ?? DEFAULT_STAND_IN_RULES;
     const now_ms = Date.now();
     const usage = this.store.standInUsage(request.palmIdentity, request.merchantId, now_ms, rules.velocity_window_ms);
@@ -308,7 +349,7 @@ export class NetworkLink {
     let adviceId: number;
     try {
       adviceId = this.store.enqueueAdvice(this.name, {
-        message: advice, identity: request.palmIdentity, merchant: request.merchantId, amount_minor: request.amount_minor, currency: request.currency,
+        message: await this.sealed(advice), identity: request.palmIdentity, merchant: request.merchantId, amount_minor: request.amount_minor, currency: request.currency,
         now_ms, expires_ms: now_ms + this.settings.advice_expiry_ms,
       });
     } catch (error) {
@@ -488,8 +529,8 @@ export class NetworkLink {
       const connection = this.pick();
       const row = connection ? this.store.nextReversal(this.name, Date.now()) : undefined;
       if (!connection || !row) break;
-      const message = row.attempts === 0 ? row.message : repeatOf(row.message);
-      const answer = await this.exchange(connection, message);
+      const queued = await this.opened(row.message);
+      const answer = await this.exchange(connection, row.attempts === 0 ? queued : repeatOf(queued));
       if (typeof answer === 'string') {
         this.store.retryReversal(row.id, row.attempts + 1, Date.now() + backoff(row.attempts, this.settings.retry_ms_min, this.settings.retry_ms_max));
         this.count('reversal_retries');
@@ -513,7 +554,8 @@ export class NetworkLink {
         continue;
       }
       if (head.next_at > now) break;
-      const answer = await this.exchange(connection, head.attempts === 0 ? head.message : repeatOf(head.message));
+      const queued = await this.opened(head.message);
+      const answer = await this.exchange(connection, head.attempts === 0 ? queued : repeatOf(queued));
       if (typeof answer === 'string') {
         this.store.retryAdvice(head.id, head.attempts + 1, Date.now() + backoff(head.attempts, this.settings.retry_ms_min, this.settings.retry_ms_max));
         this.count('advice_retries');

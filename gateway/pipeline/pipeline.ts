@@ -175,7 +175,7 @@ export class PalmPipeline implements PaymentPipeline {
         } catch (error) {
           // Approved at the network but no hold: reverse it there rather than keep money we cannot account for.
           this.options.logger.error({ payment: paymentId.toString(16), err: error instanceof Error ? error.message : String(error) }, 'hold refused; reversing');
-          link.reverse(result.request);
+          await link.reverse(result.request);
           return false;
         }
       });
@@ -255,7 +255,7 @@ export class PalmPipeline implements PaymentPipeline {
     const link = payment.network === undefined ? undefined : this.options.links.get(payment.network);
     const sealed = this.options.shoppers.sealedRequest(payment.id);
     if (!link || !sealed) throw new GatewayError('internal', 'the authorization to reverse is not on record');
-    link.reverse(await this.options.vault.openMessage(payment.id, sealed));
+    await link.reverse(await this.options.vault.openMessage(payment.id, sealed));
   }
 
   async refund(command: { paymentId: bigint; amount_minor: bigint }): Promise<PaymentView> {
