@@ -141,17 +141,19 @@ export class PalmPipeline implements PaymentPipeline {
     const currency = currencyByAlpha(command.currency);
     const date = new Date(offline ?? this.now()).toISOString();
     const unpredictable = randomBytes(4);
+    // Read once: other payments advance the counter while this one awaits the HSM.
     this.atc = (this.atc + 1) & 0xffff;
+    const atc = this.atc;
     const cryptogram = await timed(() => this.options.hsm.generateCryptogram({
       keyId: KEY_IDS.tokenCryptogram(shopper.network as NetworkName), tokenPan: token.value.tokenPan, amount_minor: command.amount_minor,
-      currencyNumeric: currency.numeric, date: `${date.slice(2, 4)}${date.slice(5, 7)}${date.slice(8, 10)}`, unpredictableNumber: unpredictable, atc: this.atc,
+      currencyNumeric: currency.numeric, date: `${date.slice(2, 4)}${date.slice(5, 7)}${date.slice(8, 10)}`, unpredictableNumber: unpredictable, atc,
     }));
     stages.cryptogram = cryptogram.ms;
     const result = await timed(() => link.authorize({
       tokenPan: token.value.tokenPan, tokenExpiry: token.value.tokenExpiry, amount_minor: command.amount_minor, currency: currency.numeric,
       mcc: merchant.mcc, terminalId: command.terminalId, merchantId: merchant.id, palmIdentity: shopperId.toString(16), merchantName: merchant.name,
       emv: [
-        { tag: '9F26', value: cryptogram.value.toString('hex').toUpperCase() }, { tag: '9F36', value: this.atc.toString(16).toUpperCase().padStart(4, '0') },
+        { tag: '9F26', value: cryptogram.value.toString('hex').toUpperCase() }, { tag: '9F36', value: atc.toString(16).toUpperCase().padStart(4, '0') },
         { tag: '9F37', value: unpredictable.toString('hex').toUpperCase() }, { tag: '9F02', value: command.amount_minor.toString().padStart(12, '0') },
         { tag: '5F2A', value: String(currency.numeric).padStart(4, '0') }, { tag: '9A', value: `${date.slice(2, 4)}${date.slice(5, 7)}${date.slice(8, 10)}` },
       ],
