@@ -17,6 +17,7 @@
  */
 import { createHash } from 'node:crypto';
 import { assert } from '../../core/index.js';
+import { GatewayError } from '../errors.js';
 
 export const signing_scheme = 'palmswitch-capture-v1';
 export const nonce_pattern = /^[A-Za-z0-9_-]{16,64}$/;
@@ -43,7 +44,8 @@ export function captureDigest(captures: readonly CaptureBytes[]): string {
 
 /** Canonical JSON (sorted keys, no whitespace) of a JSON value. */
 export function canonicalJson(value: unknown, depth = 0): string {
-  assert(depth <= canonical_depth_max, 'JSON nested within bound');
+  // Outside input reaches here (unknown body members are signed too): too deep is a refusal, not a crash.
+  if (depth > canonical_depth_max) throw new GatewayError('request_invalid', `the body is nested deeper than ${canonical_depth_max} levels`);
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return JSON.stringify(value);
   if (typeof value === 'number') {
     assert(Number.isFinite(value), 'finite JSON number');

@@ -6,11 +6,12 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { DevPki } from '../pki/index.js';
 import { openGatewayDatabase } from '../store/database.js';
 import { SqliteRegistry } from '../store/registry.js';
 import type { AuthorizeCommand } from '../pipeline/contract.js';
-import { GatewayError } from '../errors.js';
+import { GATEWAY_ERRORS, GatewayError } from '../errors.js';
 import { ADMIN_KEY_HEADER } from './auth.js';
 import { IDEMPOTENCY_HEADER } from './idempotent.js';
 import { SIGNATURE_HEADERS } from './canonical.js';
@@ -320,6 +321,39 @@ describe('limits', () => {
     expect(third.status).toBe(429);
     expect(third.headers['retry-after']).toBeDefined();
     expect((await kiosk.requestOtp('+447700900888')).status).toBe(202);
+  });
+});
+
+describe('fuzz', () => {
+  const known = (response: ApiResponse): boolean => response.status >= 400 && response.status < 500 && (code(response) ?? '') in GATEWAY_ERRORS;
+
+  it('answers arbitrary bodies on every POST route with a typed 4xx, never a 500', async () => {
+    const routes = ['/v1/payments', '/v1/enrolments', '/v1/identity/lookup', '/v1/identity/otp', '/v1/payments/00000000000000000000000000000001/capture', '/v1/merchants'];
+    let n = 0;
+    await fc.assert(fc.asyncProperty(fc.constantFrom(...routes), fc.oneof(fc.jsonValue().map((v) => JSON.stringify(v)), fc.string({ maxLength: 200 })), async (route, raw) => {
+      n += 1;
+      const headers = { [SIGNATURE_HEADERS.terminal]: credentials.terminalId, [IDEMPOTENCY_HEADER]: `fuzz-body-${n}-0000`, ...signCapture({ sensorKey: credentials.sensorKey, method: 'POST', path: route, terminalId: credentials.terminalId, body: {}, captures: [] }) };
+      const response = await terminal.call('POST', route, { rawBody: raw, headers });
+      expect(known(response), `${route} ${raw.slice(0, 80)} -> ${response.status} ${JSON.stringify(response.body)}`).toBe(true);
+    }), { numRuns: 60 });
+  });
+
+  it('signs and verifies bodies with arbitrary extra members (client and gateway agree on the canonical form)', async () => {
+    await fc.assert(fc.asyncProperty(fc.jsonValue({ maxDepth: 4 }), fc.jsonValue({ maxDepth: 3 }), async (extra, inner) => {
+      const capture = fakeCapture(7);
+      const body = { merchantId, amount: { minor: '10', currency: 'EUR' }, capture: { ...captureJson(capture), note: inner }, extra };
+      const response = await terminal.post('/v1/payments', body, [capture]);
+      expect(response.status, JSON.stringify(response.body)).toBe(201);
+    }), { numRuns: 30 });
+  });
+
+  it('refuses a body nested too deep for the canonical form as request_invalid', async () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 40; i += 1) deep = [deep];
+    const capture = captureJson(fakeCapture(8));
+    const headers = { [SIGNATURE_HEADERS.terminal]: credentials.terminalId, [IDEMPOTENCY_HEADER]: 'fuzz-deep-00001', ...signCapture({ sensorKey: credentials.sensorKey, method: 'POST', path: '/v1/payments', terminalId: credentials.terminalId, body: {}, captures: [] }) };
+    const response = await terminal.call('POST', '/v1/payments', { body: { merchantId, amount: { minor: '10', currency: 'EUR' }, capture, deep }, headers });
+    expect(code(response)).toBe('request_invalid');
   });
 });
 
