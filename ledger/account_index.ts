@@ -5,25 +5,39 @@
  * (the tail) are indexed in memory, and a fold writes one run per account: one row holding
  * that account's new entries, sorted, 8 bytes each. Account queries read the runs up to the
  * fold watermark and scan the tail (at most one fold's worth of transfers) in the table.
+ *
+ * An entry is the transfer's timestamp as a little-endian u64 with the side in bit 63
+ * (timestamps stay below 2^63): the fold copies bytes out of a BigInt64Array, no BigInt math.
  */
 import { assert } from '../core/index.js';
+import { endianness } from 'node:os';
 import type { Account } from './types.js';
+
+assert(endianness() === 'LE', 'account runs copy BigInt64Array bytes as little-endian entries');
 
 /** Entry side bit: an account is never on both sides of one transfer. */
 export const AccountSide = { debit: 0, credit: 1 } as const;
 export type AccountSide = (typeof AccountSide)[keyof typeof AccountSide];
 
-/** One account's entries from one fold: `(timestamp << 1) | side`, big-endian u64, ascending. */
+/** One account's entries from one fold, ascending (see the module comment for the entry layout). */
 export interface AccountRun { account: bigint; first: bigint; last: bigint; entries: Buffer }
 
 export const run_entry_bytes = 8;
+const side_bit = 1n << 63n;
+/** The tail's timestamp array starts this large and doubles. */
+const tail_capacity_initial = 8192;
 
 export function encodeEntry(timestamp: bigint, side: AccountSide): bigint {
-  return (timestamp << 1n) | BigInt(side);
+  assert(timestamp >= 0n && timestamp < side_bit, 'timestamps stay below 2^63');
+  return side === AccountSide.credit ? timestamp | side_bit : timestamp;
 }
 
 export function decodeEntry(entry: bigint): { timestamp: bigint; side: AccountSide } {
-  return { timestamp: entry >> 1n, side: Number(entry & 1n) as AccountSide };
+  return entry >= side_bit ? { timestamp: entry - side_bit, side: AccountSide.credit } : { timestamp: entry, side: AccountSide.debit };
+}
+
+export function readEntry(entries: Buffer, index: number): { timestamp: bigint; side: AccountSide } {
+  return decodeEntry(entries.readBigUInt64LE(index * run_entry_bytes));
 }
 
 /**
@@ -31,22 +45,29 @@ export function decodeEntry(entry: bigint): { timestamp: bigint; side: AccountSi
  * its transfers (`position * 2 + side`). Linked chains mark it and roll back to the mark.
  */
 export class AccountTail {
-  private timestamps: bigint[] = [];
+  private timestamps = new BigInt64Array(tail_capacity_initial);
+  private count = 0;
   private readonly byAccount = new Map<Account, number[]>();
 
-  get size(): number { return this.timestamps.length; }
+  get size(): number { return this.count; }
 
   add(timestamp: bigint, debit: Account, credit: Account): void {
     assert(debit !== credit, 'an account is never on both sides of a transfer');
-    const last = this.timestamps[this.timestamps.length - 1];
-    assert(last === undefined || timestamp > last, 'tail timestamps strictly increase');
-    const position = this.timestamps.length;
-    this.timestamps.push(timestamp);
+    assert(timestamp > 0n && timestamp < side_bit, 'timestamps stay below 2^63');
+    assert(this.count === 0 || timestamp > (this.timestamps[this.count - 1] ?? 0n), 'tail timestamps strictly increase');
+    if (this.count === this.timestamps.length) {
+      const grown = new BigInt64Array(this.timestamps.length * 2);
+      grown.set(this.timestamps);
+      this.timestamps = grown;
+    }
+    const position = this.count;
+    this.timestamps[position] = timestamp;
+    this.count += 1;
     this.entriesOf(debit).push(position * 2 + AccountSide.debit);
     this.entriesOf(credit).push(position * 2 + AccountSide.credit);
   }
 
-  mark(): number { return this.timestamps.length; }
+  mark(): number { return this.count; }
 
   /** Drops what was added after `mark`; `touched` must hold every account changed since. */
   rollbackTo(mark: number, touched: Iterable<Account>): void {
@@ -56,21 +77,26 @@ export class AccountTail {
       while (entries.length > 0 && (entries[entries.length - 1] ?? 0) >= mark * 2) entries.pop();
       if (entries.length === 0) this.byAccount.delete(account);
     }
-    this.timestamps.length = mark;
+    assert(mark <= this.count, 'a chain mark is never past the tail');
+    this.count = mark;
   }
 
-  lastTimestamp(): bigint | undefined { return this.timestamps[this.timestamps.length - 1]; }
+  lastTimestamp(): bigint | undefined { return this.count === 0 ? undefined : this.timestamps[this.count - 1]; }
 
   /** One run per account with tail entries, in account order (so the fold appends index pages in order). */
   runs(): AccountRun[] {
+    // The host is little-endian (asserted below), so the array's bytes are the entries' bytes.
+    const bytes = Buffer.from(this.timestamps.buffer, this.timestamps.byteOffset, this.count * run_entry_bytes);
     const runs: AccountRun[] = [];
     for (const [account, entries] of this.byAccount) {
       const record = Buffer.allocUnsafe(entries.length * run_entry_bytes);
-      entries.forEach((entry, index) => {
-        const timestamp = this.timestamps[entry >> 1];
-        assert(timestamp !== undefined, 'a tail entry names a tail transfer');
-        record.writeBigUInt64BE(encodeEntry(timestamp, (entry & 1) as AccountSide), index * run_entry_bytes);
-      });
+      for (let index = 0; index < entries.length; index += 1) {
+        const entry = entries[index] ?? 0;
+        const from = (entry >> 1) * run_entry_bytes;
+        const to = index * run_entry_bytes;
+        bytes.copy(record, to, from, from + run_entry_bytes);
+        if ((entry & 1) === AccountSide.credit) record[to + 7] = (record[to + 7] ?? 0) | 0x80;
+      }
       const first = this.timestamps[(entries[0] ?? 0) >> 1];
       const last = this.timestamps[(entries[entries.length - 1] ?? 0) >> 1];
       assert(first !== undefined && last !== undefined, 'a run has entries');
@@ -80,7 +106,7 @@ export class AccountTail {
   }
 
   clear(): void {
-    this.timestamps = [];
+    this.count = 0;
     this.byAccount.clear();
   }
 

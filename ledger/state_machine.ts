@@ -200,8 +200,7 @@ export class StateMachine {
     return due.length;
   }
 
-  private issueTimestamp(): bigint {
-    const now = this.clock();
+  private issueTimestamp(now: bigint): bigint {
     let next = this.lastIssued + 1n;
     if (next <= this.lastObject) next = this.lastObject + 1n;
     if (now > next) next = now;
@@ -210,7 +209,10 @@ export class StateMachine {
   }
 
   private runBatch<E extends { flags: number }, S>(batch: readonly E[], kind: EventKind<E, S>): Array<Outcome<S>> {
-    const timestamps = batch.map(() => this.issueTimestamp());
+    // One clock reading per request, as TigerBeetle stamps a batch: its events get consecutive
+    // timestamps from there (or from the last one issued, if the clock is behind it).
+    const now = this.clock();
+    const timestamps = batch.map(() => this.issueTimestamp(now));
     const imported = batch.length > 0 && ((batch[0]?.flags ?? 0) & kind.imported) !== 0;
     const results: Array<Outcome<S>> = timestamps.map((timestamp) => ({ status: kind.linked_event_failed, timestamp }));
     let start = 0;

@@ -10,17 +10,18 @@
 import Database from 'better-sqlite3';
 import type { Database as DatabaseType, Statement } from 'better-sqlite3';
 import { assert } from '../core/index.js';
-import { decodeEntry, run_entry_bytes, type AccountRun } from './account_index.js';
+import { readEntry, run_entry_bytes, type AccountRun } from './account_index.js';
 import type { Account, AccountBalance, Transfer } from './types.js';
 
 const mask64 = (1n << 64n) - 1n;
 const u128_max = (1n << 128n) - 1n;
-const schema_version = 3;
+const schema_version = 4;
 /**
  * Version 1 kept per-account B-tree indexes on the transfers table, version 2 a folded B-tree
- * (`account_transfers`); opening either for writing replaces them with account runs.
+ * (`account_transfers`), version 3 runs with another entry layout; opening any of them for
+ * writing rebuilds the per-account index as account runs at the next fold.
  */
-const schema_versions_upgradable: readonly unknown[] = [1, 2];
+const schema_versions_upgradable: readonly unknown[] = [1, 2, 3];
 /** WAL pages between automatic checkpoints (4 KiB pages: 32 MiB of WAL). */
 const wal_checkpoint_pages = 8192;
 const cache_size_kib = 65_536;
@@ -315,7 +316,8 @@ export class Storage {
     const version = this.db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get('schema_version');
     if (!schema_versions_upgradable.includes(version)) return;
     this.db.transaction(() => {
-      this.db.exec('DROP INDEX IF EXISTS transfers_debit; DROP INDEX IF EXISTS transfers_credit; DROP TABLE IF EXISTS account_transfers');
+      this.db.exec('DROP INDEX IF EXISTS transfers_debit; DROP INDEX IF EXISTS transfers_credit; DROP TABLE IF EXISTS account_transfers; ' +
+        'DROP TABLE IF EXISTS account_runs');
       this.db.prepare('DELETE FROM meta WHERE key = ?').run('account_index_watermark');
       this.db.prepare('UPDATE meta SET value = ? WHERE key = ?').run(schema_version, 'schema_version');
     })();
@@ -467,7 +469,7 @@ export class Storage {
     for (const entries of runs) {
       const count = entries.length / run_entry_bytes;
       for (let i = 0; i < count; i += 1) {
-        const { timestamp, side } = decodeEntry(entries.readBigUInt64BE((q.reversed ? count - 1 - i : i) * run_entry_bytes));
+        const { timestamp, side } = readEntry(entries, q.reversed ? count - 1 - i : i);
         if (timestamp < q.min || timestamp > q.max || !(side === 0 ? q.debits : q.credits)) continue;
         const transfer = row.get(timestamp, ...q.extra.params) as TransferRow | undefined;
         if (transfer) found.push(rowToTransfer(transfer));
