@@ -17,3 +17,4 @@ export { startGateway, adminKeyFor, type RunningGateway, type GatewayStartOption
 export { seedDemo, loadDemoWorld, demoFile, terminalCredentials, paymentFromJson, DemoTerminals, demo_seed, type DemoWorld, type DemoShopper, type DemoTerminal } from './demo.js';
 export * from './http/index.js';
 export { createDashboard, type TerminalSimulator, type DashboardDeps } from './dashboard/index.js';
+export { preloadGallery, preload_identity_base, type PreloadResult } from './bench-support.js';

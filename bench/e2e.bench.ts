@@ -1,0 +1,605 @@
+/**
+ * `npm run bench -- e2e`: palm payments per second through the whole local stack, each part its
+ * own process — hsm-sim, the visa-like and mastercard-like network simulators (MACs and token
+ * cryptograms checked through hsm-sim), and the gateway (`palmswitch gateway start`) with a
+ * gallery of 100,000 palms — over HTTPS with terminal client certificates and keep-alive.
+ *
+ * The gallery's templates are written sealed into the gateway's database before it starts
+ * (gateway/bench-support.ts); the paying shoppers are enrolled through the API. Every payment
+ * carries a fresh synthetic capture (the liveness replay guard refuses repeats), signed by the
+ * terminal's sensor key just before the run. Runs: (1) closed loop with autocannon at a few
+ * concurrencies, then the longest run at the best one: payments per second (bar >= 150/s);
+ * (2) an open loop paced at 50 payments/s: end-to-end p50/p99 (bar: p99 < 150 ms) and p50/p99
+ * of each pipeline stage from the answers' `stages`. CPU time of every process is read from
+ * /proc so the report shows where the 2 cores go. Environment knobs (for quick runs):
+ * E2E_GALLERY, E2E_PAYMENTS, E2E_PACED_S, E2E_KIND (roi|hand), E2E_CONNECTIONS (skips the sweep).
+ */
+import autocannon from 'autocannon';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { EventEmitter } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { Agent, request as httpsRequest } from 'node:https';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Figure } from './harness.js';
+import { assert } from '../core/index.js';
+import { HsmClient, spawnHsmProcess, type SpawnedHsm } from '../hsm-sim/index.js';
+import { spawnNetworkSim, type SpawnedNetworkSim } from '../network-sim/index.js';
+import {
+  AdminClient, captureJson, issueCard, KEY_IDS, NETWORK_NAMES, palmCapture, preloadGallery, signCapture, TerminalClient,
+  type CaptureUpload, type NetworkName, type TerminalCredentials,
+} from '../gateway/index.js';
+
+const GALLERY_SIZE = envInt('E2E_GALLERY', 100_000);
+/** Closed-loop payments of the main throughput run: 150/s for 20 s. */
+const THROUGHPUT_PAYMENTS = envInt('E2E_PAYMENTS', 3_000);
+const THROUGHPUT_RUN_MS_MAX = 30_000;
+const SWEEP_CONNECTIONS = [4, 8, 16, 32];
+const SWEEP_PAYMENTS = 160;
+const WARMUP_PAYMENTS = 64;
+const PACED_RATE_PER_S = 50;
+const PACED_DURATION_MS = envInt('E2E_PACED_S', 20) * 1000;
+const PACED_PAYMENTS = (PACED_RATE_PER_S * PACED_DURATION_MS) / 1000;
+const RATE_BAR = 150;
+const P99_BAR_MS = 150;
+/** Two terminals, so the per-terminal limit (200/s) is not what a fast stack hits. */
+const TERMINALS = 2;
+/** Paying shoppers, half per network; each presents many fresh captures of their palm. */
+const PAYERS = 32;
+const CAPTURE_KIND: 'roi' | 'hand' = process.env.E2E_KIND === 'hand' ? 'hand' : 'roi';
+const RENDER_WORKERS = Math.max(1, Math.min(2, os.availableParallelism()));
+const GATEWAY_START_TIMEOUT_MS = 240_000;
+const REQUEST_TIMEOUT_S = 30;
+const OUTPUT_CHARS_MAX = 256 * 1024;
+const palm_seed = 0xe2e_2026;
+const STAGES = ['extract', 'liveness', 'search', 'vault', 'cryptogram', 'network', 'ledger', 'total'] as const;
+const MAIN_SCRIPT = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
+const REPO_ROOT = path.dirname(path.dirname(MAIN_SCRIPT));
+const BIOMETRIC_URL = new URL('../biometric/index.ts', import.meta.url).href;
+const CLOCK_TICKS_PER_S = 100;
+
+const bench_started_ms = performance.now();
+/** Progress on stderr (the table and RESULTS.md carry the figures). */
+function progress(what: string): void {
+  process.stderr.write(`[e2e ${((performance.now() - bench_started_ms) / 1000).toFixed(1)} s] ${what}\n`);
+}
+
+function envInt(name: string, fallback: number): number {
+  const text = process.env[name];
+  if (text === undefined || text === '') return fallback;
+  const value = Number(text);
+  assert(Number.isInteger(value) && value >= 0, `${name} must be a non-negative integer`);
+  return value;
+}
+
+// ---------------------------------------------------------------- captures (rendered off the main thread)
+
+interface CaptureJob { readonly index: number; readonly capture: number; readonly kind: 'roi' | 'hand' }
+
+interface Rendering { readonly done: Promise<CaptureUpload[]>; cancel(): Promise<void> }
+
+/** Renders synthetic captures as the PNGs a terminal uploads, on worker threads (the bench process's only heavy work). */
+function renderCaptures(jobs: readonly CaptureJob[]): Rendering {
+  const source = `const { parentPort, workerData } = require('node:worker_threads');
+import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(BIOMETRIC_URL)}); }).then((bio) => {
+  const out = workerData.jobs.map((job) => {
+    const r = job.kind === 'hand' ? bio.renderHandCapture(workerData.seed, job.index, job.capture) : bio.renderRoiCapture(workerData.seed, job.index, job.capture);
+    return { visible: bio.encodePng(r.visible), nir: bio.encodePng(r.nir) };
+  });
+  parentPort.postMessage(out, out.flatMap((c) => [c.visible.buffer, c.nir.buffer]));
+});`;
+  const shares = Array.from({ length: RENDER_WORKERS }, (_, w) => jobs.filter((_, i) => i % RENDER_WORKERS === w));
+  const workers = shares.map((share) => new Worker(source, { eval: true, workerData: { jobs: share, seed: palm_seed } }));
+  const parts = Promise.all(workers.map((worker) => new Promise<{ visible: Uint8Array; nir: Uint8Array }[]>((resolve, reject) => {
+    worker.once('message', (message: { visible: Uint8Array; nir: Uint8Array }[]) => { resolve(message); void worker.terminate(); });
+    worker.once('error', reject);
+    worker.once('exit', () => reject(new Error('render worker ended without its captures')));
+  })));
+  const done = parts.then((rendered) => jobs.map((job, i) => {
+    const capture = rendered[i % RENDER_WORKERS]![Math.floor(i / RENDER_WORKERS)]!;
+    return { kind: job.kind, visible: capture.visible, nir: capture.nir };
+  }));
+  done.catch(() => undefined);
+  return { done, cancel: async () => { await Promise.all(workers.map((worker) => worker.terminate())); } };
+}
+
+// ---------------------------------------------------------------- processes
+
+interface Stack {
+  readonly dir: string;
+  readonly adminKey: string;
+  readonly hsm: SpawnedHsm;
+  readonly sims: Map<NetworkName, SpawnedNetworkSim>;
+  gateway?: { child: ChildProcess; url: string; output: () => string; enrolled: number };
+}
+
+async function freePortPair(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt += 1) {
+    const port = 20_000 + Math.floor(Math.random() * 40_000);
+    if ((await portFree(port)) && (await portFree(port + 100))) return port;
+  }
+  throw new Error('no free port pair on loopback');
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+async function startSims(dir: string, hsmPort: number): Promise<Map<NetworkName, SpawnedNetworkSim>> {
+  const sims = new Map<NetworkName, SpawnedNetworkSim>();
+  for (const network of NETWORK_NAMES) {
+    // The gateway finds each simulator's JSON API at its ISO port + 100.
+    const port = await freePortPair();
+    sims.set(network, await spawnNetworkSim({
+      spec: network, dataDir: path.join(dir, 'networks'), hsmPort, macKeyId: KEY_IDS.mac(network), tspKeyId: KEY_IDS.tokenCryptogram(network),
+      seed: 11, port, httpPort: port + 100,
+    }));
+  }
+  return sims;
+}
+
+/** `palmswitch gateway start` as its own process; resolves with its URL once it listens. */
+async function spawnGateway(stack: Stack, adminKey: string): Promise<{ child: ChildProcess; url: string; output: () => string; enrolled: number }> {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env, PALMSWITCH_DATA_DIR: path.join(stack.dir, 'data'), PALMSWITCH_HSM_PORT: String(stack.hsm.port),
+    PALMSWITCH_VISA_PORT: String(stack.sims.get('visa-like')!.port), PALMSWITCH_MASTERCARD_PORT: String(stack.sims.get('mastercard-like')!.port),
+    PALMSWITCH_ADMIN_KEY: adminKey, LOG_LEVEL: 'info',
+  };
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN_SCRIPT, 'gateway', 'start', '--port', '0'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env });
+  const killOnExit = (): void => { child.kill('SIGKILL'); };
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.off('exit', killOnExit));
+  let output = '';
+  const append = (chunk: Buffer): void => { output = (output + chunk.toString('utf8')).slice(-OUTPUT_CHARS_MAX); };
+  child.stdout?.on('data', append);
+  child.stderr?.on('data', append);
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => fail(`no listening line within ${GATEWAY_START_TIMEOUT_MS} ms`), GATEWAY_START_TIMEOUT_MS);
+    const fail = (why: string): void => { clearTimeout(timer); child.kill('SIGKILL'); reject(new Error(`gateway did not start: ${why}\n${output.slice(-3000)}`)); };
+    const check = (): void => {
+      const match = /palmswitch gateway listening on (https:\/\/\S+)/.exec(output);
+      if (match?.[1]) { clearTimeout(timer); child.stdout?.off('data', check); resolve(match[1]); }
+    };
+    child.stdout?.on('data', check);
+    child.once('exit', (code) => fail(`exited with ${code ?? 'a signal'}`));
+  });
+  const enrolled = Number(/"enrolled":(\d+)/.exec(output)?.[1] ?? -1);
+  return { child, url, output: () => output, enrolled };
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const force = setTimeout(() => child.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(force);
+}
+
+// ---------------------------------------------------------------- CPU accounting
+
+/** CPU seconds (user + system) of a process, or of one of its threads, from /proc. */
+function procCpuSeconds(pid: number, tid?: number): number {
+  try {
+    const text = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8');
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    // After "pid (comm) ", field 3 (state) is index 0; utime and stime are fields 14 and 15.
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Busy CPU seconds of the whole machine (all processes, ours and everyone else's). */
+function machineBusySeconds(): number {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+  const ticks = line.trim().split(/\s+/).slice(1).map(Number);
+  const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
+  return (ticks.reduce((a, b) => a + b, 0) - idle) / CLOCK_TICKS_PER_S;
+}
+
+type CpuSnapshot = Record<string, number>;
+
+function cpuSnapshot(stack: Stack, gatewayPid: number): CpuSnapshot {
+  const own = process.cpuUsage();
+  return {
+    'gateway (all threads)': procCpuSeconds(gatewayPid),
+    'gateway event loop (main thread)': procCpuSeconds(gatewayPid, gatewayPid),
+    'hsm-sim': procCpuSeconds(stack.hsm.child.pid ?? 0),
+    'network-sim visa-like': procCpuSeconds(stack.sims.get('visa-like')!.child.pid ?? 0),
+    'network-sim mastercard-like': procCpuSeconds(stack.sims.get('mastercard-like')!.child.pid ?? 0),
+    'bench process (load generator)': (own.user + own.system) / 1e6,
+    'whole machine (busy)': machineBusySeconds(),
+    wall: performance.now() / 1000,
+  };
+}
+
+function cpuShares(before: CpuSnapshot, after: CpuSnapshot, payments: number): string {
+  const wall = (after.wall ?? 0) - (before.wall ?? 0);
+  const parts = Object.keys(before).filter((k) => k !== 'wall').map((key) => {
+    const seconds = (after[key] ?? 0) - (before[key] ?? 0);
+    return `${key} ${(seconds / wall).toFixed(2)} cores (${payments > 0 ? ((seconds * 1000) / payments).toFixed(1) : '-'} ms/payment)`;
+  });
+  const ours = ['gateway (all threads)', 'hsm-sim', 'network-sim visa-like', 'network-sim mastercard-like', 'bench process (load generator)']
+    .reduce((sum, key) => sum + (after[key] ?? 0) - (before[key] ?? 0), 0);
+  const others = (after['whole machine (busy)'] ?? 0) - (before['whole machine (busy)'] ?? 0) - ours;
+  return `${parts.join('; ')}; other work on the machine ${(others / wall).toFixed(2)} cores`;
+}
+
+function loadNow(): string {
+  const [one, five] = os.loadavg();
+  return `load average ${(one ?? 0).toFixed(2)} (1 min) / ${(five ?? 0).toFixed(2)} (5 min) on ${os.cpus().length} cores`;
+}
+
+// ---------------------------------------------------------------- the world: merchant, terminals, shoppers
+
+interface World { readonly merchantId: string; readonly terminals: TerminalCredentials[] }
+
+async function createWorld(url: string, caPem: string, adminKey: string): Promise<World> {
+  const admin = new AdminClient({ url, adminKey, caPem });
+  try {
+    const merchant = await admin.createMerchant({ name: 'Bench Grocer', mcc: '5411', currency: 'EUR' });
+    const terminals: TerminalCredentials[] = [];
+    for (let t = 0; t < TERMINALS; t += 1) terminals.push(await admin.registerTerminal({ merchantId: merchant.id }));
+    return { merchantId: merchant.id, terminals };
+  } finally {
+    admin.close();
+  }
+}
+
+/** Enrolment attempts per payer: a kiosk captures again after a refused pair (liveness false reject, inconsistent pair). */
+const ENROL_ATTEMPTS_MAX = 4;
+
+/** Opens a card at the payer's issuer and enrols the payer through the API (two hand captures; fresh ones after a refusal). */
+async function enrolPayers(url: string, world: World, sims: Map<NetworkName, SpawnedNetworkSim>, captures: readonly CaptureUpload[], notes: string[]): Promise<number> {
+  const client = new TerminalClient({ url, ...world.terminals[0]! });
+  const started = performance.now();
+  try {
+    for (let payer = 0; payer < PAYERS; payer += 1) {
+      const network = NETWORK_NAMES[payer % NETWORK_NAMES.length]!;
+      const card = await issueCard(sims.get(network)!, network, { balance_minor: 1_000_000_000_000n });
+      const phone = `+4477018${String(payer).padStart(5, '0')}`;
+      let pair = [captures[2 * payer]!, captures[2 * payer + 1]!];
+      for (let attempt = 1; ; attempt += 1) {
+        const response = await client.enrol({ captures: pair, pan: card.pan, expiry: card.expiry, phone });
+        if (response.status === 201) break;
+        assert(attempt < ENROL_ATTEMPTS_MAX && response.status === 422, `enrolment of payer ${payer} answered ${response.status}: ${JSON.stringify(response.body)}`);
+        notes.push(`enrolment of payer ${payer} refused (${JSON.stringify(response.body)}); captured again`);
+        pair = [palmCapture(palm_seed, payer, 1_000 + 2 * attempt, 'hand'), palmCapture(palm_seed, payer, 1_001 + 2 * attempt, 'hand')];
+      }
+    }
+  } finally {
+    client.close();
+  }
+  return performance.now() - started;
+}
+
+// ---------------------------------------------------------------- signed requests
+
+interface SignedPayment { readonly terminal: number; readonly headers: Record<string, string>; readonly body: string }
+
+/** Signs each capture as a payment just before a run (timestamps must stay inside the 5-minute window). */
+function signPayments(world: World, captures: readonly CaptureUpload[]): SignedPayment[] {
+  return captures.map((capture, i) => {
+    const terminal = i % TERMINALS;
+    const credentials = world.terminals[terminal]!;
+    const body = { merchantId: world.merchantId, amount: { minor: String(100 + (i % 900)), currency: 'EUR' }, capture: captureJson(capture) };
+    const headers = {
+      'content-type': 'application/json', accept: 'application/json', 'x-terminal-id': credentials.terminalId, 'idempotency-key': randomUUID(),
+      ...signCapture({ sensorKey: credentials.sensorKey, method: 'POST', path: '/v1/payments', terminalId: credentials.terminalId, body, captures: [capture] }),
+    };
+    return { terminal, headers, body: JSON.stringify(body) };
+  });
+}
+
+// ---------------------------------------------------------------- answers
+
+interface Tally { ok: number; approved: number; declined: number; notIdentified: number; non2xx: number; refusals: Map<string, number>; stages: Map<string, number[]>; outside: number[] }
+
+function newTally(): Tally {
+  return { ok: 0, approved: 0, declined: 0, notIdentified: 0, non2xx: 0, refusals: new Map(), stages: new Map(STAGES.map((s) => [s, []])), outside: [] };
+}
+
+/** Counts one answer; returns the pipeline's own total (ms) when the answer carried one. */
+function record(tally: Tally, status: number, text: string): number | undefined {
+  let json: { decision?: string; code?: string; stages?: Record<string, number> } = {};
+  try { json = JSON.parse(text) as typeof json; } catch { /* a non-JSON answer is counted by its status */ }
+  if (status < 200 || status >= 300) {
+    tally.non2xx += 1;
+    const key = `${status} ${json.code ?? ''}`.trim();
+    tally.refusals.set(key, (tally.refusals.get(key) ?? 0) + 1);
+    return undefined;
+  }
+  tally.ok += 1;
+  if (json.decision === 'approved') tally.approved += 1;
+  else if (json.decision === 'not_identified') tally.notIdentified += 1;
+  else tally.declined += 1;
+  for (const [stage, ms] of Object.entries(json.stages ?? {})) tally.stages.get(stage)?.push(ms);
+  return json.stages?.total;
+}
+
+function percentile(values: readonly number[] | Float64Array, p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = Float64Array.from(values).sort();
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+function describeTally(tally: Tally): string {
+  const refusals = [...tally.refusals].map(([k, n]) => `${n} × ${k}`).join(', ');
+  return `${tally.approved} approved, ${tally.declined} declined, ${tally.notIdentified} not identified, ${tally.non2xx} non-2xx${refusals ? ` (${refusals})` : ''}`;
+}
+
+// ---------------------------------------------------------------- run 1: closed loop (autocannon)
+
+interface ClosedRun { readonly connections: number; readonly elapsed_ms: number; readonly rate: number; readonly latencies: number[]; readonly tally: Tally; readonly cpu: string; readonly load: string }
+
+/** One autocannon instance per terminal (its client certificate), `connections` keep-alive connections in all. */
+async function closedLoop(stack: Stack, world: World, signed: readonly SignedPayment[], connections: number): Promise<ClosedRun> {
+  const url = stack.gateway!.url;
+  const tally = newTally();
+  const latencies: number[] = [];
+  const load = loadNow();
+  progress(`closed loop: ${signed.length} payments at ${connections} connections (${load})`);
+  const before = cpuSnapshot(stack, stack.gateway!.child.pid ?? 0);
+  const started = performance.now();
+  await Promise.all(Array.from({ length: TERMINALS }, (_, t) => {
+    const queue = signed.filter((p) => p.terminal === t);
+    const credentials = world.terminals[t]!;
+    let next = 0;
+    return new Promise<void>((resolve, reject) => {
+      const instance = autocannon({
+        url, connections: Math.max(1, Math.min(queue.length, Math.round(connections / TERMINALS))), amount: queue.length, timeout: REQUEST_TIMEOUT_S,
+        tlsOptions: { cert: credentials.certificatePem, key: credentials.privateKeyPem, ca: credentials.caPem },
+        requests: [{
+          method: 'POST', path: '/v1/payments',
+          setupRequest: (request) => {
+            // Never more requests than signed payments (autocannon stops at `amount`); a repeat would be refused as a replay and counted.
+            const payment = queue[Math.min(next, queue.length - 1)]!;
+            next += 1;
+            return { ...request, method: 'POST', path: '/v1/payments', headers: { ...payment.headers }, body: payment.body };
+          },
+          onResponse: (status, body) => { record(tally, status, body); },
+        }],
+      }, (error) => { clearTimeout(stopper); if (error) reject(error instanceof Error ? error : new Error(String(error))); else resolve(); });
+      // autocannon emits (client, status, bytes, responseTime); its typings omit the client.
+      (instance as unknown as EventEmitter).on('response', (_client: unknown, _status: number, _bytes: number, responseTime: number) => { latencies.push(responseTime); });
+      const stopper = setTimeout(() => instance.stop(), THROUGHPUT_RUN_MS_MAX);
+    });
+  }));
+  const elapsed_ms = performance.now() - started;
+  const cpu = cpuShares(before, cpuSnapshot(stack, stack.gateway!.child.pid ?? 0), tally.ok);
+  return { connections, elapsed_ms, rate: (tally.approved / elapsed_ms) * 1000, latencies, tally, cpu, load };
+}
+
+// ---------------------------------------------------------------- run 2: open loop paced at 50/s
+
+interface PacedRun { readonly latencies: number[]; readonly outside: number[]; readonly tally: Tally; readonly failures: number; readonly cpu: string; readonly load: string; readonly elapsed_ms: number }
+
+function post(agent: Agent, url: string, payment: SignedPayment): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const request = httpsRequest(new URL('/v1/payments', url), {
+      method: 'POST', agent, timeout: REQUEST_TIMEOUT_S * 1000, headers: { ...payment.headers, 'content-length': String(Buffer.byteLength(payment.body)) },
+    }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('error', reject);
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+    });
+    request.on('timeout', () => request.destroy(new Error('no answer in time')));
+    request.on('error', reject);
+    request.end(payment.body);
+  });
+}
+
+/**
+ * Open loop: payment k is sent at start + k/rate whatever happened before, and its latency
+ * counts from that scheduled time, so a stall shows as latency instead of being hidden (a
+ * closed loop, and autocannon's overallRate — each connection's quota released at the top of
+ * every second — would send in bursts or wait). Keep-alive agents, one per terminal certificate.
+ */
+async function pacedLoop(stack: Stack, world: World, signed: readonly SignedPayment[]): Promise<PacedRun> {
+  const url = stack.gateway!.url;
+  const agents = world.terminals.map((c) => new Agent({ keepAlive: true, maxSockets: 64, cert: c.certificatePem, key: c.privateKeyPem, ca: c.caPem }));
+  const tally = newTally();
+  const latencies: number[] = [];
+  const outside: number[] = [];
+  let failures = 0;
+  const load = loadNow();
+  progress(`paced loop: ${signed.length} payments at ${PACED_RATE_PER_S}/s (${load})`);
+  const before = cpuSnapshot(stack, stack.gateway!.child.pid ?? 0);
+  const started = performance.now();
+  const pending: Promise<void>[] = [];
+  try {
+    for (let sent = 0; sent < signed.length;) {
+      const due = Math.min(signed.length, Math.floor(((performance.now() - started) * PACED_RATE_PER_S) / 1000) + 1);
+      for (; sent < due; sent += 1) {
+        const payment = signed[sent]!;
+        const scheduled = started + (sent * 1000) / PACED_RATE_PER_S;
+        const called = performance.now();
+        pending.push(post(agents[payment.terminal]!, url, payment).then(({ status, text }) => {
+          const now = performance.now();
+          latencies.push(now - scheduled);
+          const total = record(tally, status, text);
+          if (total !== undefined) outside.push(now - called - total);
+        }, () => { failures += 1; }));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    await Promise.all(pending);
+  } finally {
+    for (const agent of agents) agent.destroy();
+  }
+  const elapsed_ms = performance.now() - started;
+  const cpu = cpuShares(before, cpuSnapshot(stack, stack.gateway!.child.pid ?? 0), tally.ok);
+  return { latencies, outside, tally, failures, cpu, load, elapsed_ms };
+}
+
+// ---------------------------------------------------------------- the benchmark
+
+interface Plan { readonly warmup: number; readonly sweep: readonly number[]; readonly main: number; readonly paced: number }
+
+function planRuns(): Plan {
+  const fixed = process.env.E2E_CONNECTIONS;
+  return { warmup: WARMUP_PAYMENTS, sweep: fixed ? [] : SWEEP_CONNECTIONS, main: THROUGHPUT_PAYMENTS, paced: PACED_PAYMENTS };
+}
+
+/**
+ * Capture jobs: two whole-hand enrolment captures per payer (as at an enrolment kiosk), then
+ * payment captures round-robin over the payers, each one fresh.
+ */
+function captureJobs(plan: Plan): CaptureJob[] {
+  const jobs: CaptureJob[] = [];
+  for (let payer = 0; payer < PAYERS; payer += 1) jobs.push({ index: payer, capture: 0, kind: 'hand' }, { index: payer, capture: 1, kind: 'hand' });
+  const payments = plan.warmup + plan.sweep.length * SWEEP_PAYMENTS + plan.main + plan.paced;
+  for (let k = 0; k < payments; k += 1) jobs.push({ index: k % PAYERS, capture: 2 + Math.floor(k / PAYERS), kind: CAPTURE_KIND });
+  return jobs;
+}
+
+async function startSimulators(dir: string): Promise<Stack> {
+  const hsm = await spawnHsmProcess({ dataDir: path.join(dir, 'hsm') });
+  const stack: Stack = { dir, adminKey: randomBytes(32).toString('base64url'), hsm, sims: new Map() };
+  try {
+    for (const [name, sim] of await startSims(dir, hsm.port)) stack.sims.set(name, sim);
+  } catch (error) {
+    await stopStack(stack);
+    throw error;
+  }
+  progress('hsm-sim and both network simulators up');
+  return stack;
+}
+
+/**
+ * The paying shoppers are enrolled through the API of a gateway whose gallery is still empty:
+ * enrolment's duplicate check uses a threshold calibrated on impostor scores sampled from the
+ * gallery, and random-bit templates score far below real impostor palms, so against the
+ * preloaded gallery that threshold would be too low and refuse real shoppers as duplicates.
+ */
+async function enrolWithEmptyGallery(stack: Stack, captures: readonly CaptureUpload[], notes: string[]): Promise<{ world: World; enrol_ms: number }> {
+  const gateway = await spawnGateway(stack, stack.adminKey);
+  stack.gateway = gateway;
+  progress(`gateway listening at ${gateway.url} (empty gallery); enrolling ${PAYERS} payers`);
+  const caPem = readFileSync(path.join(stack.dir, 'data', 'pki', 'ca.cert.pem'), 'utf8');
+  const world = await createWorld(gateway.url, caPem, stack.adminKey);
+  const enrol_ms = await enrolPayers(gateway.url, world, stack.sims, captures, notes);
+  return { world, enrol_ms };
+}
+
+/** Stops the gateway, writes the sealed random templates into its database, and starts it again: it opens them all. */
+async function restartWithGallery(stack: Stack, notes: string[]): Promise<{ enrolled: number; start_ms: number }> {
+  if (stack.gateway) await stopChild(stack.gateway.child);
+  stack.gateway = undefined;
+  const client = new HsmClient({ port: stack.hsm.port, connections: 4 });
+  try {
+    const preload = await preloadGallery({ dataDir: path.join(stack.dir, 'data'), hsm: client, count: GALLERY_SIZE });
+    notes.push(`gallery preload: ${preload.count.toLocaleString('en-US')} random-bit templates sealed by hsm-sim in ${(preload.seal_ms / 1000).toFixed(1)} s and written to gateway.sqlite in ${(preload.write_ms / 1000).toFixed(1)} s`);
+  } finally {
+    await client.close();
+  }
+  progress('gallery written; restarting the gateway process');
+  const started = performance.now();
+  const gateway = await spawnGateway(stack, stack.adminKey);
+  stack.gateway = gateway;
+  progress(`gateway listening at ${gateway.url} with ${gateway.enrolled} palms`);
+  return { enrolled: gateway.enrolled, start_ms: performance.now() - started };
+}
+
+async function stopStack(stack: Stack): Promise<void> {
+  if (stack.gateway) await stopChild(stack.gateway.child);
+  await Promise.all([...stack.sims.values()].map((sim) => sim.stop()));
+  await stack.hsm.stop();
+}
+
+function stageFigures(tally: Tally, outside: readonly number[]): Figure[] {
+  const figures: Figure[] = STAGES.map((stage) => {
+    const values = tally.stages.get(stage) ?? [];
+    return { name: `stage ${stage}: p50 / p99 at ${PACED_RATE_PER_S}/s (${values.length} samples)`, value: percentile(values, 50), unit: `ms (p99 ${percentile(values, 99).toFixed(2)} ms)` };
+  });
+  figures.push({
+    name: `outside the pipeline stages (TLS, HTTP, body and schema parsing, base64, signature check in hsm-sim, idempotency and nonce records, answer): p50 / p99 at ${PACED_RATE_PER_S}/s`,
+    value: percentile(outside, 50), unit: `ms (p99 ${percentile(outside, 99).toFixed(2)} ms)`,
+  });
+  return figures;
+}
+
+async function measure(stack: Stack, world: World, payments: readonly CaptureUpload[], plan: Plan, figures: Figure[], notes: string[]): Promise<void> {
+  let offset = 0;
+  const take = (count: number): CaptureUpload[] => { const part = payments.slice(offset, offset + count); offset += count; return part; };
+  const warm = await closedLoop(stack, world, signPayments(world, take(plan.warmup)), 8);
+  notes.push(`warm-up: ${plan.warmup} payments at 8 connections, ${warm.rate.toFixed(1)} approved/s; ${describeTally(warm.tally)}`);
+  let best = Number(process.env.E2E_CONNECTIONS ?? 16);
+  let bestRate = 0;
+  for (const connections of plan.sweep) {
+    const result = await closedLoop(stack, world, signPayments(world, take(SWEEP_PAYMENTS)), connections);
+    notes.push(`sweep ${connections} connections (${SWEEP_PAYMENTS} payments, ${result.load}): ${result.rate.toFixed(1)} approved/s, latency p50 ${percentile(result.latencies, 50).toFixed(0)} ms / p99 ${percentile(result.latencies, 99).toFixed(0)} ms; ${describeTally(result.tally)}`);
+    if (result.rate > bestRate) { bestRate = result.rate; best = connections; }
+  }
+  const main = await closedLoop(stack, world, signPayments(world, take(plan.main)), best);
+  const failed = main.tally.non2xx + (plan.main - main.tally.ok - main.tally.non2xx);
+  figures.push(
+    { name: `palm payments per second (approved), closed loop, ${best} keep-alive mTLS connections, ${CAPTURE_KIND} captures, ${GALLERY_SIZE.toLocaleString('en-US')} palms`, value: main.rate, unit: 'payments/s', bar: `>= ${RATE_BAR}/s`, met: main.rate >= RATE_BAR },
+    { name: `closed-loop latency p50 at ${best} connections`, value: percentile(main.latencies, 50), unit: 'ms' },
+    { name: `closed-loop latency p99 at ${best} connections`, value: percentile(main.latencies, 99), unit: 'ms' },
+    { name: 'throughput run: requests refused or failed (non-2xx, errors, time-outs)', value: failed, unit: `of ${plan.main}` },
+    { name: 'throughput run: payments answered but not approved', value: main.tally.declined + main.tally.notIdentified, unit: `of ${plan.main}` },
+  );
+  notes.push(`throughput run: ${plan.main} payments in ${(main.elapsed_ms / 1000).toFixed(1)} s at ${best} connections (${main.load} at its start); ${describeTally(main.tally)}`);
+  notes.push(`CPU during the throughput run: ${main.cpu}`);
+  const paced = await pacedLoop(stack, world, signPayments(world, take(plan.paced)));
+  const p99 = percentile(paced.latencies, 99);
+  figures.push(
+    { name: `end-to-end latency p50 at a paced ${PACED_RATE_PER_S} payments/s (open loop, from the scheduled send)`, value: percentile(paced.latencies, 50), unit: 'ms' },
+    { name: `end-to-end latency p99 at a paced ${PACED_RATE_PER_S} payments/s`, value: p99, unit: 'ms', bar: `< ${P99_BAR_MS} ms`, met: p99 < P99_BAR_MS && paced.failures === 0 && paced.tally.non2xx === 0 },
+    ...stageFigures(paced.tally, paced.outside),
+  );
+  notes.push(`paced run: ${plan.paced} payments over ${(paced.elapsed_ms / 1000).toFixed(1)} s (${paced.load} at its start); ${describeTally(paced.tally)}; ${paced.failures} transport failures`);
+  notes.push(`CPU during the paced run: ${paced.cpu}`);
+}
+
+export async function run(): Promise<{ figures: Figure[]; notes?: string[] }> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'palmswitch-e2e-bench-'));
+  const figures: Figure[] = [];
+  const notes: string[] = [`machine at the start: ${loadNow()}`];
+  const plan = planRuns();
+  const jobs = captureJobs(plan);
+  let rendering: Rendering | undefined;
+  let stack: Stack | undefined;
+  try {
+    stack = await startSimulators(dir);
+    const enrolRendering = renderCaptures(jobs.slice(0, 2 * PAYERS));
+    rendering = enrolRendering;
+    const enrolCaptures = await enrolRendering.done;
+    const { world, enrol_ms } = await enrolWithEmptyGallery(stack, enrolCaptures, notes);
+    figures.push({ name: `enrolment through the API (2 hand captures, card to the token service), mean of ${PAYERS}`, value: enrol_ms / PAYERS, unit: 'ms' });
+    // Payment captures render on worker threads while the gallery is written and the gateway restarts.
+    const renderStarted = performance.now();
+    const paymentRendering = renderCaptures(jobs.slice(2 * PAYERS));
+    rendering = paymentRendering;
+    const started = await restartWithGallery(stack, notes);
+    figures.push({ name: 'palms in the gateway\'s gallery at start (preloaded + enrolled through the API)', value: started.enrolled, unit: 'palms' });
+    figures.push({ name: `gateway process start with ${started.enrolled.toLocaleString('en-US')} sealed templates (each opened by hsm-sim) to listening`, value: started.start_ms / 1000, unit: 's' });
+    const payments = await paymentRendering.done;
+    notes.push(`${payments.length} synthetic ${CAPTURE_KIND} payment captures (PNG visible + NIR) rendered on ${RENDER_WORKERS} worker threads in ${((performance.now() - renderStarted) / 1000).toFixed(1)} s, overlapping the gallery preload and the gateway's restart`);
+    await measure(stack, world, payments, plan, figures, notes);
+  } finally {
+    await rendering?.cancel();
+    if (stack) await stopStack(stack);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  notes.push(
+    `Stack: hsm-sim, visa-like and mastercard-like network-sim (MAC on every 0100 and token cryptogram checked through hsm-sim), and the gateway (${'`palmswitch gateway start`'}, 2 extraction worker threads), each its own process on 127.0.0.1; the load generator (autocannon 8 for the closed loop, node https keep-alive agents for the paced loop) runs in the bench process.`,
+    `Gallery: ${GALLERY_SIZE.toLocaleString('en-US')} templates preloaded sealed into gateway.sqlite (real template shapes, random bits, the gateway's own transform and sealing key) plus ${PAYERS} paying shoppers enrolled through the API (cards opened at the simulated issuers, tokens from the networks' token services).`,
+    `Each payment: a fresh synthetic ${CAPTURE_KIND} capture of one of the ${PAYERS} payers (PNG visible + NIR, signed by the terminal's sensor key just before the run, fresh nonce and idempotency key), over ${TERMINALS} terminals' client certificates. ${CAPTURE_KIND === 'roi' ? 'roi = the palm region cropped by the terminal, the realistic terminal case; whole-hand captures cost more to extract.' : 'hand = whole-hand images.'}`,
+    'The per-identity rate limit applies to identity routes (lookup, phone), not to payments; the per-terminal limit (200/s) is spread over two terminals.',
+    `The paced run is an open loop timed from each payment's scheduled send (a 2 ms timer); autocannon's overallRate was not used for it because it releases each connection's per-second quota at the top of every second (bursts, not a pace).`,
+    `Whole benchmark took ${((performance.now() - bench_started_ms) / 1000).toFixed(0)} s. Machine: ${os.cpus().length} cores shared with other engineers' tests and builds; figures may be depressed (see the load averages and 'other work on the machine' above).`,
+  );
+  return { figures, notes };
+}
