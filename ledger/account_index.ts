@@ -7,7 +7,7 @@
  * fold watermark and scan the tail (at most one fold's worth of transfers) in the table.
  *
  * An entry is the transfer's timestamp as a little-endian u64 with the side in bit 63
- * (timestamps stay below 2^63): the fold copies bytes out of a BigInt64Array, no BigInt math.
+ * (timestamps stay below 2^63): the fold copies 32-bit words out of a BigInt64Array, no BigInt math.
  */
 import { assert } from '../core/index.js';
 import { endianness } from 'node:os';
@@ -24,6 +24,8 @@ export interface AccountRun { account: bigint; first: bigint; last: bigint; entr
 
 export const run_entry_bytes = 8;
 const side_bit = 1n << 63n;
+/** Bit 63 as seen in the high 32-bit word of a little-endian u64. */
+const side_word_bit = 0x8000_0000;
 /** The tail's timestamp array starts this large and doubles. */
 const tail_capacity_initial = 8192;
 
@@ -85,22 +87,22 @@ export class AccountTail {
 
   /** One run per account with tail entries, in account order (so the fold appends index pages in order). */
   runs(): AccountRun[] {
-    // The host is little-endian (asserted below), so the array's bytes are the entries' bytes.
-    const bytes = Buffer.from(this.timestamps.buffer, this.timestamps.byteOffset, this.count * run_entry_bytes);
+    // The host is little-endian (asserted at load), so each timestamp is two 32-bit words, low
+    // first; copying words avoids a BigInt per entry.
+    const words = new Uint32Array(this.timestamps.buffer, this.timestamps.byteOffset, this.count * 2);
     const runs: AccountRun[] = [];
     for (const [account, entries] of this.byAccount) {
-      const record = Buffer.allocUnsafe(entries.length * run_entry_bytes);
+      const record = new Uint32Array(entries.length * 2);
       for (let index = 0; index < entries.length; index += 1) {
         const entry = entries[index] ?? 0;
-        const from = (entry >> 1) * run_entry_bytes;
-        const to = index * run_entry_bytes;
-        bytes.copy(record, to, from, from + run_entry_bytes);
-        if ((entry & 1) === AccountSide.credit) record[to + 7] = (record[to + 7] ?? 0) | 0x80;
+        const from = (entry >> 1) * 2;
+        record[index * 2] = words[from] ?? 0;
+        record[index * 2 + 1] = ((words[from + 1] ?? 0) | ((entry & 1) === AccountSide.credit ? side_word_bit : 0)) >>> 0;
       }
       const first = this.timestamps[(entries[0] ?? 0) >> 1];
       const last = this.timestamps[(entries[entries.length - 1] ?? 0) >> 1];
       assert(first !== undefined && last !== undefined, 'a run has entries');
-      runs.push({ account: account.timestamp, first, last, entries: record });
+      runs.push({ account: account.timestamp, first, last, entries: Buffer.from(record.buffer, record.byteOffset, record.byteLength) });
     }
     return runs.sort((a, b) => (a.account < b.account ? -1 : a.account > b.account ? 1 : 0));
   }
