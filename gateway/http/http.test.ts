@@ -323,6 +323,14 @@ describe('limits', () => {
     expect(third.status).toBe(429);
     expect(third.headers['retry-after']).toBeDefined();
     expect((await kiosk.requestOtp('+447700900888')).status).toBe(202);
+    // Per palm identity: the same palm (seed) pays twice, the third time it waits; another palm does not.
+    const palm = h.terminal(identity, credentials);
+    expect((await pay(palm, 500)).status).toBe(201);
+    expect((await pay(palm, 500)).status).toBe(201);
+    const again = await pay(palm, 500);
+    expect(again.status).toBe(429);
+    expect((again.body as ErrorJson).error.message).toMatch(/palm identity/);
+    expect((await pay(palm, 501)).status).toBe(201);
   });
 });
 
@@ -341,8 +349,10 @@ describe('fuzz', () => {
   });
 
   it('signs and verifies bodies with arbitrary extra members (client and gateway agree on the canonical form)', async () => {
+    let palm = 1_000;
     await fc.assert(fc.asyncProperty(fc.jsonValue({ maxDepth: 4 }), fc.jsonValue({ maxDepth: 3 }), async (extra, inner) => {
-      const capture = fakeCapture(7);
+      palm += 1; // a new palm each run, so the per-identity bucket is not what is tested here
+      const capture = fakeCapture(palm);
       const body = { merchantId, amount: { minor: '10', currency: 'EUR' }, capture: { ...captureJson(capture), note: inner }, extra };
       const response = await terminal.post('/v1/payments', body, [capture]);
       expect(response.status, JSON.stringify(response.body)).toBe(201);
@@ -422,6 +432,7 @@ describe('operations', () => {
       expect(metrics).toMatch(/palmswitch_payment_stage_seconds_bucket\{stage="network",le="0.005"\} \d+/);
       expect(metrics).toMatch(/palmswitch_ledger_posting_ms\{quantile="0.5"\} 0.5/);
       expect(metrics).toContain('palmswitch_link_up{network="visa-like"} 2');
+      expect(metrics).toMatch(/palmswitch_match_score_bucket\{decision="approved",le="0.5"\} [1-9]/);
       expect(metrics).toContain('palmswitch_saf_depth{network="visa-like",kind="advice"} 3');
     } finally {
       anonymous.close();

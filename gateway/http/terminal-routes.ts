@@ -110,6 +110,7 @@ function observe(deps: RouteDeps, view: PaymentView): void {
     if (stage === 'ledger') deps.onLedgerStage(ms);
   }
   deps.metrics.decisions.inc({ decision: view.decision, response_code: view.responseCode, source: view.source });
+  if (view.matchScore !== undefined) deps.metrics.matchScore.observe(view.matchScore, { decision: view.decision });
 }
 
 export function registerTerminalRoutes(app: OpenAPIHono<GatewayEnv>, deps: RouteDeps): void {
@@ -128,6 +129,7 @@ export function registerTerminalRoutes(app: OpenAPIHono<GatewayEnv>, deps: Route
       terminalId: c.get('terminal').id, merchantId: body.merchantId, ...parseAmount(body.amount), capture,
       ...(body.offlineCapturedAt_ms !== undefined ? { offlineCapturedAt_ms: body.offlineCapturedAt_ms } : {}),
       ...(body.phoneSuffix !== undefined ? { phoneSuffix: body.phoneSuffix } : {}),
+      admitIdentity: (shopperId) => deps.identityLimiter.take(`shopper:${shopperId.toString(16)}`, 'palm identity'),
     });
     observe(deps, view);
     return c.json(paymentJson(view), 201);

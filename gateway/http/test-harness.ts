@@ -45,6 +45,8 @@ export class RecordingPipeline implements PaymentPipeline {
   async authorize(command: AuthorizeCommand): Promise<PaymentView> {
     this.record('authorize', command);
     if (this.gate) await this.gate;
+    // Like the real pipeline: the identity is admitted after the search, before the network.
+    command.admitIdentity?.(this.identityOf(command.capture));
     if (this.failNext !== undefined) {
       const failure = this.failNext;
       this.failNext = undefined;
@@ -54,10 +56,15 @@ export class RecordingPipeline implements PaymentPipeline {
       paymentId: BigInt(`0x${randomBytes(16).toString('hex')}`), decision: 'approved', status: 'authorized', responseCode: '00', authCode: 'A1B2C3',
       source: 'network', amount_minor: command.amount_minor, captured_minor: 0n, refunded_minor: 0n, currency: command.currency, merchantId: command.merchantId,
       terminalId: command.terminalId, network: 'visa-like', rrn: '000000000001', stan: '000001', created_at: new Date().toISOString(),
-      stages: { extract: 2, search: 1, network: 3, ledger: 0.5, total: 7 },
+      stages: { extract: 2, search: 1, network: 3, ledger: 0.5, total: 7 }, matchScore: 0.42,
     };
     this.views.set(view.paymentId, view);
     return view;
+  }
+
+  /** The "palm" of a fake capture: its first four bytes (fakeCapture writes the seed there). */
+  identityOf(capture: CaptureUpload): bigint {
+    return BigInt(Buffer.from(capture.visible).readUInt32BE(0));
   }
 
   private require(id: bigint): PaymentView {

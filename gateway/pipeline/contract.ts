@@ -47,6 +47,12 @@ export interface AuthorizeCommand {
   readonly offlineCapturedAt_ms?: number;
   /** Optional search-narrowing hint: the last 4 digits of the shopper's phone. */
   readonly phoneSuffix?: string;
+  /**
+   * Called with the identified shopper after the 1:N search and before any network or ledger
+   * step; throwing (e.g. `rate_limited`) refuses the payment. The HTTP layer's per-palm-identity
+   * rate limit lives here, because the identity is known only inside the pipeline.
+   */
+  readonly admitIdentity?: (shopperId: bigint) => void;
 }
 
 export interface IsoFieldView { readonly field: string; readonly name: string; readonly value: string }
@@ -74,6 +80,8 @@ export interface PaymentView {
   readonly stages: StageTimings;
   /** The ISO 8583 exchange with card data masked (authorize only). */
   readonly exchange?: readonly IsoMessageView[];
+  /** The 1:N decision's match score (authorize only), for /metrics; never sent to terminals. */
+  readonly matchScore?: number;
 }
 
 export interface ShopperView {
