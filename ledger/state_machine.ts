@@ -214,16 +214,18 @@ export class StateMachine {
     const now = this.clock();
     const timestamps = batch.map(() => this.issueTimestamp(now));
     const imported = batch.length > 0 && ((batch[0]?.flags ?? 0) & kind.imported) !== 0;
-    const results: Array<Outcome<S>> = timestamps.map((timestamp) => ({ status: kind.linked_event_failed, timestamp }));
+    // Every slot is written below: by its chain, or as part of an open chain.
+    const results = new Array<Outcome<S>>(batch.length);
     let start = 0;
     while (start < batch.length) {
       let end = start;
       while (end < batch.length && ((batch[end]?.flags ?? 0) & kind.linked) !== 0) end += 1;
       if (end === batch.length) {
         // The last event carries `linked`: the chain is open and fails whole, unevaluated.
-        const last = results[batch.length - 1];
-        assert(last);
-        last.status = kind.linked_event_chain_open;
+        for (let index = start; index < batch.length; index += 1) {
+          const status = index === batch.length - 1 ? kind.linked_event_chain_open : kind.linked_event_failed;
+          results[index] = { status, timestamp: timestamps[index] ?? 0n };
+        }
         break;
       }
       this.runChain(batch, start, end, kind, timestamps, imported, results);
