@@ -29,6 +29,13 @@ async function captureToTemplate(models: FeatureModels): Promise<Figure[]> {
   for (const c of captures.slice(0, 5)) await extractCapture(models, c);
   const plain: number[] = [];
   const withPad: number[] = [];
+  // CPU time of the process per capture: on a machine shared with other jobs this is the figure
+  // that wall-clock time inflates least (onnxruntime runs on the calling thread, one intra-op thread).
+  const cpuStart = process.cpuUsage();
+  let cpuCaptures = 0;
+  for (const c of captures) { try { makeTemplate(await extractCapture(models, c, { pad: false }), IDENTITY); cpuCaptures += 1; } catch { /* counted below */ } }
+  const cpu = process.cpuUsage(cpuStart);
+  const cpuPerCapture = (cpu.user + cpu.system) / 1000 / Math.max(1, cpuCaptures);
   for (let round = 0; round < 3; round += 1) {
     for (const c of captures) {
       let start = performance.now();
@@ -43,6 +50,7 @@ async function captureToTemplate(models: FeatureModels): Promise<Figure[]> {
   return [
     { name: 'capture to template (448x448 visible + NIR PNG: decode, hand/ROI, quality, ONNX features), mean', value: mean(plain), unit: 'ms', bar: '<= 10 ms on one core', met: mean(plain) <= 10 },
     { name: 'capture to template, p95', value: percentile(plain, 0.95), unit: 'ms' },
+    { name: 'capture to template, process CPU time per capture (same work, 40 captures)', value: cpuPerCapture, unit: 'ms', bar: '<= 10 ms on one core', met: cpuPerCapture <= 10 },
     { name: 'capture to template including PAD cues, mean', value: mean(withPad), unit: 'ms' },
   ];
 }

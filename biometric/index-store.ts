@@ -9,13 +9,15 @@ import { BiometricError } from './errors.js';
 import { prefilter_bits } from './model.js';
 import { instantiatePrefilter, type PrefilterKernel } from './popcount-wasm.js';
 import { compare, DEFAULT_SCORE_MODEL, type Comparison, type Probe, type ScoreModel } from './score.js';
-import { hash_words, planeWords, type Template } from './template.js';
+import { hash_words, planeWords, popcount32, type PackedCode, type Template } from './template.js';
 import { palm_grid_cells, vein_grid_cells } from './model.js';
 
 export const index_palms_max = 4_000_000;
 export const candidates_max = 65_536;
 export const candidates_default = 256;
 export const hint_identities_max = 10_000;
+/** Hash candidates per fully compared candidate, narrowed by the vein code in between. */
+export const coarse_pool_per_candidate = 16;
 const palm_words = planeWords(palm_grid_cells) * 4;
 const vein_words = planeWords(vein_grid_cells) * 4;
 const hash_bytes = prefilter_bits / 8;
@@ -26,7 +28,13 @@ const page_bytes = 65536;
 
 export interface Candidate extends Comparison { id: bigint }
 export interface SearchHints { identities?: readonly bigint[]; region?: number }
-export interface SearchOptions { candidates?: number; hints?: SearchHints }
+export interface SearchOptions {
+  /** Candidates given the full comparison (default `candidates_default`). */
+  candidates?: number;
+  /** Hash candidates the vein stage narrows to `candidates` (default 16 x candidates). */
+  pool?: number;
+  hints?: SearchHints;
+}
 
 export class PalmIndex {
   private kernel: PrefilterKernel;
@@ -149,21 +157,47 @@ export class PalmIndex {
     return Array.from(new Uint32Array(memory, results_offset, found));
   }
 
+  /**
+   * Three stages when the probe has a vein code: the hash scan keeps `coarse_pool_per_candidate`
+   * times the wanted count, the vein code with its full shift search (a tenth of a full
+   * comparison: 16x16 cells) narrows those to `candidates`, and only they get the full palm +
+   * vein comparison. Measured on 600 development identities: with the mate's rank expressed as
+   * a share of a 10,000 gallery, the hash alone missed 13.8% at 256 candidates, hash (4,096) then
+   * vein 1.3%. Without a vein code the hash alone selects.
+   */
   search(probe: Probe, options: SearchOptions = {}): Candidate[] {
     const wanted = Math.min(candidates_max, options.candidates ?? candidates_default);
-    const slots = this.candidateSlots(probe, wanted, options.hints);
+    const slots = this.candidateSlots(probe, wanted, options.pool ?? wanted * coarse_pool_per_candidate, options.hints);
     const ranked = slots.map((slot) => ({ id: this.ids[slot]!, ...compare(probe, this.template(slot), this.scoreModel) }));
     return ranked.sort((a, b) => b.score - a.score);
   }
 
-  private candidateSlots(probe: Probe, wanted: number, hints: SearchHints | undefined): number[] {
+  private candidateSlots(probe: Probe, wanted: number, poolWanted: number, hints: SearchHints | undefined): number[] {
     if (hints?.identities) {
       if (hints.identities.length > hint_identities_max) throw new BiometricError('identity_unknown', `hint lists more than ${hint_identities_max} identities`);
       return hints.identities.map((id) => this.slots.get(id)).filter((s): s is number => s !== undefined);
     }
-    if (hints?.region === undefined) return this.prefilter(probe.hash, wanted);
-    // A region narrows the scan: take extra prefilter candidates, keep those in the region.
-    return this.prefilter(probe.hash, Math.min(candidates_max / 2, wanted * 8)).filter((s) => this.region[s] === hints.region).slice(0, wanted);
+    const pool = probe.vein ? Math.min(candidates_max / 2, Math.max(wanted, poolWanted)) : wanted;
+    const hashed = hints?.region === undefined
+      ? this.prefilter(probe.hash, pool)
+      // A region narrows the scan: take extra prefilter candidates, keep those in the region.
+      : this.prefilter(probe.hash, Math.min(candidates_max / 2, pool * 8)).filter((s) => this.region[s] === hints.region).slice(0, pool);
+    return probe.vein && hashed.length > wanted ? this.veinNarrow(probe.vein, hashed, wanted) : hashed;
+  }
+
+  /** The `wanted` slots whose vein codes are closest to the probe's (best over its shifts). */
+  private veinNarrow(variants: readonly PackedCode[], slots: number[], wanted: number): number[] {
+    const flat = new Uint32Array(variants.length * vein_words);
+    variants.forEach((v, i) => flat.set(v.words, i * vein_words));
+    const scored = new Float64Array(slots.length);
+    for (let k = 0; k < slots.length; k += 1) {
+      const slot = slots[k]!;
+      scored[k] = this.hasVein[slot] ? veinBestDistance(flat, variants.length, this.vein, slot * vein_words, this.scoreModel.vein.typicalBits) : 0.5;
+    }
+    const cutoff = scored.slice().sort()[wanted - 1]!;
+    const kept: number[] = [];
+    for (let k = 0; k < slots.length && kept.length < wanted; k += 1) if (scored[k]! <= cutoff) kept.push(slots[k]!);
+    return kept;
   }
 
   /** 1:1: the score of `probe` against one claimed identity, or undefined if not enrolled. */
@@ -178,4 +212,32 @@ export class PalmIndex {
   *entries(): Generator<{ id: bigint; template: Template }> {
     for (let slot = 0; slot < this.count; slot += 1) yield { id: this.ids[slot]!, template: this.template(slot) };
   }
+}
+
+const vein_plane_words = planeWords(vein_grid_cells);
+
+/**
+ * packedDistance + normalisedDistance over every probe variant, on the slab directly (no views
+ * or allocations: this runs for thousands of candidates per search).
+ */
+function veinBestDistance(probe: Uint32Array, variants: number, slab: Uint32Array, base: number, typicalBits: number): number {
+  const plane = vein_plane_words;
+  let best = 1;
+  for (let v = 0; v < variants; v += 1) {
+    const p = v * 4 * plane;
+    let disagree = 0;
+    let bits = 0;
+    for (let w = 0; w < plane; w += 1) {
+      const mask = probe[p + 3 * plane + w]! & slab[base + 3 * plane + w]!;
+      const a = (probe[p + w]! ^ slab[base + w]!) & mask;
+      const b = (probe[p + plane + w]! ^ slab[base + plane + w]!) & mask;
+      const c = (probe[p + 2 * plane + w]! ^ slab[base + 2 * plane + w]!) & mask;
+      // Carry-save add of the three planes' disagreements: two popcounts instead of three.
+      bits += popcount32(mask);
+      disagree += popcount32(a ^ b ^ c) + 2 * popcount32((a & b) | (c & (a ^ b)));
+    }
+    const distance = bits === 0 ? 0.5 : 0.5 - (0.5 - disagree / (3 * bits)) * Math.sqrt(Math.min(1, bits / typicalBits));
+    if (distance < best) best = distance;
+  }
+  return best;
 }

@@ -54,3 +54,17 @@ describe('synthetic gallery filler', () => {
     expect(index.size).toBe(20_001);
   });
 });
+
+describe('vein stage of the search', () => {
+  it('narrows a wide hash pool by vein code, so a mate with a useless hash is still found', () => {
+    const index = new PalmIndex();
+    addSyntheticPalms(index, { firstId: 1n, count: 3000, seed: 11 });
+    const palm = grid(32, 5);
+    const vein = grid(16, 6);
+    index.add(9_999_999n, { palm: packGrid(palm, IDENTITY.palm), vein: packGrid(vein, IDENTITY.vein), hash: new Uint32Array(8) });
+    // The probe's hash is the complement: the mate is the farthest of all in the hash scan.
+    const probe = { palm: probeVariants(palm, IDENTITY.palm, 3, 4), vein: probeVariants(vein, IDENTITY.vein, 2), hash: new Uint32Array(8).fill(0xffffffff), keyVersion: 0 };
+    expect(index.search(probe, { candidates: 4, pool: 3001 })[0]?.id).toBe(9_999_999n);
+    expect(index.search(probe, { candidates: 4, pool: 4 }).some((c) => c.id === 9_999_999n)).toBe(false);
+  });
+});
