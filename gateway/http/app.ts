@@ -115,7 +115,7 @@ export function createGatewayApp(options: GatewayAppOptions): OpenAPIHono<Gatewa
 }
 
 function useSecurity(app: OpenAPIHono<GatewayEnv>, options: GatewayAppOptions, limits: GatewayLimits, now: () => number): void {
-  const admin = adminAuth(options.adminKey);
+  const admin = adminAuth(options.adminKey, now);
   const terminal = terminalAuth(options.registry, options.registry);
   const perTerminal = new RateLimiter(limits.perTerminal, undefined, now);
   const idempotency = idempotent(options.stores.idempotency, now);

@@ -14,6 +14,7 @@ import { GatewayError } from '../errors.js';
 import type { RegistryStore, TerminalRecord } from '../store/port.js';
 import { normaliseSerial, type CertificateRecords } from '../store/registry.js';
 import { SIGNATURE_HEADERS } from './canonical.js';
+import { RateLimiter } from './limits.js';
 
 export const ADMIN_KEY_HEADER = 'x-admin-key';
 /** An admin key shorter than this is refused at start: it would be guessable. */
@@ -72,12 +73,17 @@ export function terminalAuth(registry: RegistryStore, records: CertificateRecord
 
 const digest = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest();
 
-export function adminAuth(adminKey: string): MiddlewareHandler<GatewayEnv> {
+/** Failed admin-key attempts per client address: a guessing client is slowed to this rate. */
+export const admin_failures_rule = { rate_per_s: 1, burst: 20 } as const;
+
+export function adminAuth(adminKey: string, now: () => number = Date.now): MiddlewareHandler<GatewayEnv> {
   // Comparing digests keeps the comparison constant-time whatever the length of what was sent.
   const expected = digest(adminKey);
+  const failures = new RateLimiter(admin_failures_rule, undefined, now);
   return async function adminAuthMiddleware(c, next) {
     const presented = c.req.header(ADMIN_KEY_HEADER);
     if (presented === undefined || !timingSafeEqual(digest(presented), expected)) {
+      failures.take(c.env?.incoming?.socket?.remoteAddress ?? 'unknown', 'client address (failed admin keys)');
       throw new GatewayError('admin_unauthenticated', `a valid ${ADMIN_KEY_HEADER} header is required`);
     }
     c.set('scope', 'admin');

@@ -338,7 +338,7 @@ describe('fuzz', () => {
   const known = (response: ApiResponse): boolean => response.status >= 400 && response.status < 500 && (code(response) ?? '') in GATEWAY_ERRORS;
 
   it('answers arbitrary bodies on every POST route with a typed 4xx, never a 500', async () => {
-    const routes = ['/v1/payments', '/v1/enrolments', '/v1/identity/lookup', '/v1/identity/otp', '/v1/payments/00000000000000000000000000000001/capture', '/v1/merchants'];
+    const routes = ['/v1/payments', '/v1/enrolments', '/v1/identity/lookup', '/v1/identity/otp', '/v1/identity/delete-by-phone', '/v1/payments/00000000000000000000000000000001/capture'];
     let n = 0;
     await fc.assert(fc.asyncProperty(fc.constantFrom(...routes), fc.oneof(fc.jsonValue().map((v) => JSON.stringify(v)), fc.string({ maxLength: 200 })), async (route, raw) => {
       n += 1;
@@ -379,6 +379,19 @@ describe('admin', () => {
       expect((await anonymous.call('GET', '/v1/merchants', { headers: { [ADMIN_KEY_HEADER]: ADMIN_KEY } })).status).toBe(200);
     } finally {
       anonymous.close();
+    }
+  });
+
+  it('slows down a client that keeps guessing the admin key (429 after the burst)', async () => {
+    const { server: fresh } = await h.startGateway();
+    const guesser = new HttpsJsonClient(fresh.url, { caPem: h.pki.caPem });
+    try {
+      const codes: (string | undefined)[] = [];
+      for (let i = 0; i < 22; i += 1) codes.push(code(await guesser.call('GET', '/v1/merchants', { headers: { [ADMIN_KEY_HEADER]: `guess-${i}` } })));
+      expect(codes.slice(0, 20).every((c) => c === 'admin_unauthenticated')).toBe(true);
+      expect(codes.slice(20)).toEqual(['rate_limited', 'rate_limited']);
+    } finally {
+      guesser.close();
     }
   });
 
