@@ -96,7 +96,10 @@ export function createGatewayApp(options: GatewayAppOptions): OpenAPIHono<Gatewa
     await next();
     const route = routeLabel(c);
     metrics.requests.inc({ route, method: c.req.method, status: String(c.res.status) });
-    metrics.requestSeconds.observe((performance.now() - started) / 1000, { route });
+    const elapsed_ms = performance.now() - started;
+    metrics.requestSeconds.observe(elapsed_ms / 1000, { route });
+    // Route template and status only: no body, no header values, nothing personal.
+    options.logger.debug({ route, method: c.req.method, status: c.res.status, ms: Math.round(elapsed_ms * 10) / 10 }, 'request');
   };
   app.use('*', requestMetrics);
   app.use('*', bodyLimit({

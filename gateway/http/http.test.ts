@@ -6,9 +6,11 @@
  */
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { createLogger } from '../../core/index.js';
 import { DevPki } from '../pki/index.js';
 import { openGatewayDatabase } from '../store/database.js';
 import { SqliteRegistry } from '../store/registry.js';
@@ -285,6 +287,25 @@ describe('payments, identity and errors', () => {
     expect(code(badJson)).toBe('request_invalid');
     const xxx = await terminal.authorize({ merchantId, amount_minor: 1n, currency: 'XXX', capture: fakeCapture(92) });
     expect(code(xxx)).toBe('currency_unsupported');
+  });
+});
+
+describe('logs', () => {
+  it('log requests and unexpected errors without card numbers, keys or images', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({ write(chunk: Buffer, _encoding, done) { lines.push(chunk.toString()); done(); } });
+    const { server: logged } = await h.startGateway({ logger: createLogger({ name: 'gateway-log-test', level: 'debug', destination: sink }) });
+    const client = h.terminal(logged, credentials);
+    const captures = [fakeCapture(600), fakeCapture(601)];
+    expect((await client.enrol({ captures, pan: '4761739001010010', expiry: '2912', phone: '+447700900123' })).status).toBe(201);
+    h.pipeline.failNext = new Error('token service said no to 4761739001010010');
+    expect((await pay(client, 602)).status).toBe(500);
+    const text = lines.join('');
+    expect(text).toContain('"route":"/v1/enrolments"');
+    expect(text).toContain('476173******0010');
+    expect(text).not.toContain('4761739001010010');
+    expect(text).not.toContain(Buffer.from(captures[0]!.visible).toString('base64').slice(0, 40));
+    expect(text).not.toContain('PRIVATE KEY');
   });
 });
 
