@@ -229,8 +229,9 @@ export class EmbeddedLedger implements Ledger {
       request.reject(new LedgerError('ledger_batch_too_large', `at most ${batch_events_max} events per request`));
       return;
     }
-    for (const [index, event] of request.batch.entries()) {
-      const problem = malformedEvent(request.kind, event);
+    for (let index = 0; index < request.batch.length; index += 1) {
+      const event = request.batch[index];
+      const problem = event === undefined ? 'is missing' : malformedEvent(request.kind, event);
       if (problem !== null) {
         request.reject(new LedgerError('ledger_event_invalid', `event ${index}: ${problem}`));
         return;
