@@ -92,6 +92,8 @@ export interface AuthorizationResult {
   readonly request: Message;
   /** The network's answer, when it came. */
   readonly response?: Message;
+  /** A stand-in approval's 0120, which is what the network will know the payment by. */
+  readonly advice?: Message;
 }
 
 export interface UnmatchedEvent {
@@ -243,8 +245,13 @@ export class NetworkLink {
     return { stan, transmission: transmissionDateTime(now), rrn: retrievalReference(now, stan) };
   }
 
-  /** Asks the network; on no answer queues the reversal and lets the stand-in rules decide. */
-  async authorize(request: AuthorizationRequest): Promise<AuthorizationResult> {
+  /**
+   * Asks the network; on no answer queues the reversal and lets the stand-in rules decide.
+   * `standInOnly`: a capture an offline terminal took earlier and forwards now — the shopper
+   * has left, so the stand-in rules decide at once and an approval goes to the network as an
+   * 0120 advice (store-and-forward), never as an 0100.
+   */
+  async authorize(request: AuthorizationRequest, options: { standInOnly?: boolean } = {}): Promise<AuthorizationResult> {
     checkRequest(request);
     if (this.closing) throw new NetworkLinkError('link_closed', `link ${this.name} is closed`);
     if (this.authInFlight >= this.settings.in_flight_max) {
@@ -253,6 +260,10 @@ export class NetworkLink {
     }
     const now = new Date();
     const message = authorizationMessage(this.wire, request, this.stamp(now), now, this.options.acquirerId, this.options.trid);
+    if (options.standInOnly === true) {
+      this.count('offline_forwarded');
+      return await this.standIn(request, message, undefined, undefined);
+    }
     const connection = this.pick();
     if (!connection) return this.standIn(request, message, 'link_down', undefined);
     this.authInFlight += 1;
@@ -283,8 +294,9 @@ export class NetworkLink {
    * could not be written — queued durably and repeated (0401) until the network acknowledges it.
    */
   async reverse(authorization: Message): Promise<number> {
-    if (authorization.mti !== '0100') throw new NetworkLinkError('link_request_invalid', `only an 0100 can be reversed, not ${authorization.mti}`);
-    const queued = await this.sealed(reversalMessage(authorization, '0400', transmissionDateTime(new Date())));
+    // An 0100 the network answered is reversed by an 0400; a stand-in approval it learnt of by an 0120 advice, by an 0420.
+    if (authorization.mti !== '0100' && authorization.mti !== '0120') throw new NetworkLinkError('link_request_invalid', `only an 0100 or 0120 can be reversed, not ${authorization.mti}`);
+    const queued = await this.sealed(reversalMessage(authorization, authorization.mti === '0100' ? '0400' : '0420', transmissionDateTime(new Date())));
     const id = this.store.enqueueReversal(this.name, queued, Date.now());
     this.count('reversal_requested');
     this.kickDrains();
@@ -360,7 +372,7 @@ export class NetworkLink {
     this.kickDrains();
     return {
       approved: true, responseCode: '00', authCode: decision.authCode, source: 'stand-in', stan: fieldText(message.fields, 11), rrn: fieldText(message.fields, 37),
-      transmission: fieldText(message.fields, 7), ...(lost ? { lost } : {}), ...(reversalId !== undefined ? { reversalId } : {}), adviceId, request: message,
+      transmission: fieldText(message.fields, 7), ...(lost ? { lost } : {}), ...(reversalId !== undefined ? { reversalId } : {}), adviceId, request: message, advice,
     };
   }
 

@@ -136,6 +136,23 @@ describe('payment pipeline', () => {
     expect(run.exceptions, JSON.stringify(sw.reports.reconReport(run.id).lines.filter((l) => l.status !== 'matched'), (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))).toBe(0);
   });
 
+  it('decides a capture an offline terminal forwards later under stand-in rules, and sends an advice', async () => {
+    await enrol(9, 'mastercard-like');
+    const link = sw.links.get('mastercard-like')!;
+    const before = link.status().counters.offline_forwarded ?? 0;
+    const forwarded = await sw.pipeline.authorize({ terminalId: TERMINAL, merchantId: MERCHANT, amount_minor: 1_500n, currency: 'EUR', capture: palmCapture(SEED, 9, 2), offlineCapturedAt_ms: Date.now() - 90_000 });
+    expect(forwarded).toMatchObject({ decision: 'approved', source: 'stand-in' });
+    expect(link.status().counters.offline_forwarded).toBe(before + 1);
+    await eventually(() => link.status().advicesPending === 0);
+    await expect(sw.pipeline.authorize({ terminalId: TERMINAL, merchantId: MERCHANT, amount_minor: 1_500n, currency: 'EUR', capture: palmCapture(SEED, 9, 3), offlineCapturedAt_ms: Date.now() - 100 * 3_600_000 }))
+      .rejects.toMatchObject({ code: 'request_invalid' });
+    // Cancelled after all: the network knows it by its advice, so the void sends an 0420 for it.
+    await sw.pipeline.void({ paymentId: forwarded.paymentId });
+    await eventually(() => link.status().reversalsPending === 0);
+    const run = await sw.reports.settleAndReconcile('mastercard-like', new Date().toISOString().slice(0, 10));
+    expect(run.exceptions, JSON.stringify(sw.reports.reconReport(run.id).lines.filter((l) => l.status !== 'matched'), (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))).toBe(0);
+  });
+
   it('refuses an already enrolled palm', async () => {
     await enrol(6);
     const card = await issueCard(stack.sims.get('visa-like')!, 'visa-like');

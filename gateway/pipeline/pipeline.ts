@@ -124,10 +124,13 @@ export class PalmPipeline implements PaymentPipeline {
     const found = await timed(() => identify(gallery, probe, narrowTo));
     stages.search = found.ms;
     const paymentId = BigInt(`0x${randomBytes(16).toString('hex')}`);
+    const score = found.value.score === undefined ? {} : { matchScore: found.value.score };
     if (found.value.identity === undefined) {
-      return this.recordDeclined(paymentId, command, 'P1', stages, started, offline);
+      return { ...this.recordDeclined(paymentId, command, 'P1', stages, started, offline), ...score };
     }
-    return await this.authorizeShopper(paymentId, found.value.identity, merchant, command, stages, started, offline);
+    // Per-identity limits apply once we know who pays, before any money-moving step.
+    command.admitIdentity?.(found.value.identity);
+    return { ...(await this.authorizeShopper(paymentId, found.value.identity, merchant, command, stages, started, offline)), ...score };
   }
 
   private async authorizeShopper(paymentId: bigint, shopperId: bigint, merchant: MerchantRecord, command: AuthorizeCommand, stages: Record<string, number>, started: number, offline: number | undefined): Promise<PaymentView> {
@@ -157,13 +160,14 @@ export class PalmPipeline implements PaymentPipeline {
         { tag: '9F37', value: unpredictable.toString('hex').toUpperCase() }, { tag: '9F02', value: command.amount_minor.toString().padStart(12, '0') },
         { tag: '5F2A', value: String(currency.numeric).padStart(4, '0') }, { tag: '9A', value: `${date.slice(2, 4)}${date.slice(5, 7)}${date.slice(8, 10)}` },
       ],
-    }));
+    }, { standInOnly: offline !== undefined }));
     stages.network = result.ms;
     return await this.recordAuthorization(paymentId, shopperId, shopper.network, link, merchant, command, result.value, stages, started);
   }
 
   private async recordAuthorization(paymentId: bigint, shopperId: bigint, network: string, link: NetworkLink, merchant: MerchantRecord, command: AuthorizeCommand, result: AuthorizationResult, stages: Record<string, number>, started: number): Promise<PaymentView> {
-    const sealedRequest = await this.options.vault.sealMessage(paymentId, result.request);
+    // What a void reverses: the 0100 the network answered, or the advice of a stand-in approval.
+    const sealedRequest = await this.options.vault.sealMessage(paymentId, result.advice ?? result.request);
     if (result.approved) {
       const authCode = normaliseAuthCode(result.authCode);
       const hold = await timed(async () => {
@@ -177,7 +181,7 @@ export class PalmPipeline implements PaymentPipeline {
         } catch (error) {
           // Approved at the network but no hold: reverse it there rather than keep money we cannot account for.
           this.options.logger.error({ payment: paymentId.toString(16), err: error instanceof Error ? error.message : String(error) }, 'hold refused; reversing');
-          await link.reverse(result.request);
+          await link.reverse(result.advice ?? result.request);
           return false;
         }
       });
