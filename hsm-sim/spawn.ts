@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { PalmswitchError } from '../core/index.js';
 
-export const STARTUP_TIMEOUT_MS = 20_000;
+export const STARTUP_TIMEOUT_MS = 60_000;
 const OUTPUT_CHARS_MAX = 1024 * 1024;
 const STOP_GRACE_MS = 5_000;
 const MAIN_SCRIPT = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
