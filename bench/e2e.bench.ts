@@ -245,7 +245,12 @@ function cpuShares(before: CpuSnapshot, after: CpuSnapshot, payments: number): s
   const ours = ['gateway (all threads)', 'hsm-sim', 'network-sim visa-like', 'network-sim mastercard-like', 'bench process (load generator)']
     .reduce((sum, key) => sum + (after[key] ?? 0) - (before[key] ?? 0), 0);
   const others = (after['whole machine (busy)'] ?? 0) - (before['whole machine (busy)'] ?? 0) - ours;
-  return `${parts.join('; ')}; other work on the machine ${(others / wall).toFixed(2)} cores`;
+  const loop = (after['gateway event loop (main thread)'] ?? 0) - (before['gateway event loop (main thread)'] ?? 0);
+  // Ceilings from CPU per payment: one event loop cannot exceed 1 core, the whole stack cannot exceed the machine's cores.
+  const ceilings = payments > 0
+    ? `; CPU ceilings at these costs: gateway event loop ${(payments / loop).toFixed(0)} payments/s on its one core, whole stack ${((payments * os.cpus().length) / ours).toFixed(0)} payments/s on ${os.cpus().length} idle cores`
+    : '';
+  return `${parts.join('; ')}; other work on the machine ${(others / wall).toFixed(2)} cores${ceilings}`;
 }
 
 function loadNow(): string {
