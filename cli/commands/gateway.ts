@@ -6,14 +6,9 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { createLogger, loadConfig, PalmswitchError } from '../../core/index.js';
+import { createLogger, loadConfig } from '../../core/index.js';
 import { DemoTerminals, demoFile, seedDemo, startGateway, type DemoWorld } from '../../gateway/index.js';
-
-function parsePort(text: string): number {
-  const port = Number(text);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new PalmswitchError('cli_argument_invalid', `--port must be 0..65535, got ${JSON.stringify(text)}`);
-  return port;
-}
+import { parsePort } from '../args.js';
 
 export function registerGatewayCommand(program: Command): void {
   const gateway = program.command('gateway').description('the switch: terminal API over mTLS, payment pipeline, dashboard');

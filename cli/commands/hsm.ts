@@ -8,14 +8,9 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { createLogger, loadConfig, PalmswitchError } from '../../core/index.js';
 import { HsmClient, startHsmServer, type Exportability, type KeyAlgorithm, type KeyInfo, type KeyUsage, type ModeOfUse } from '../../hsm-sim/index.js';
+import { parsePort } from '../args.js';
 
 const STDIN_BYTES_MAX = 4_096;
-
-function parsePort(text: string): number {
-  const port = Number(text);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new PalmswitchError('cli_argument_invalid', `--port must be 0..65535, got ${JSON.stringify(text)}`);
-  return port;
-}
 
 export function registerHsmCommand(program: Command): void {
   const hsm = program.command('hsm').description('the HSM simulator: keys, MACs, token cryptograms, data protection, terminal keys');

@@ -8,12 +8,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { createLogger, loadConfig, PalmswitchError } from '../../core/index.js';
 import { startNetworkSim } from '../../network-sim/index.js';
-
-function parsePort(text: string, name: string): number {
-  const port = Number(text);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new PalmswitchError('cli_argument_invalid', `${name} must be 0..65535, got ${JSON.stringify(text)}`);
-  return port;
-}
+import { parsePort } from '../args.js';
 
 function parseFaults(text: string | undefined): unknown {
   if (text === undefined) return undefined;
