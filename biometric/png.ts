@@ -71,13 +71,16 @@ function collectIdat(data: Uint8Array): Uint8Array[] {
 function unfilter(raw: Uint8Array, header: Header): Uint8Array {
   const { width, height, channels } = header;
   const stride = width * channels;
-  const out = new Uint8Array(stride * height);
-  const words = stride % 4 === 0 ? new Uint32Array(out.buffer, out.byteOffset, out.length / 4) : undefined;
+  // The pixels are compacted into the inflate buffer itself (each row moves left by its
+  // filter bytes, so no row is overwritten before it is read): no second image-sized plane.
+  const out = raw.subarray(0, stride * height);
+  const aligned = stride % 4 === 0 && out.byteOffset % 4 === 0;
+  const words = aligned ? new Uint32Array(out.buffer, out.byteOffset, out.length / 4) : undefined;
   for (let y = 0; y < height; y += 1) {
     const filter = raw[y * (stride + 1)]!;
     if (filter > 4) fail(`unknown row filter ${filter}`);
-    // Copy the filtered row in place first (memcpy), then undo the filter reading only `out`.
-    out.set(raw.subarray(y * (stride + 1) + 1, (y + 1) * (stride + 1)), y * stride);
+    // Move the filtered row into place first (memmove), then undo the filter reading only `out`.
+    raw.copyWithin(y * stride, y * (stride + 1) + 1, (y + 1) * (stride + 1));
     unfilterRow(out, words, y * stride, stride, channels, filter, y > 0);
   }
   return out;
