@@ -340,11 +340,11 @@ function newTally(): Tally {
 
 /** Counts one answer; returns the pipeline's own total (ms) when the answer carried one. */
 function record(tally: Tally, status: number, text: string): number | undefined {
-  let json: { decision?: string; code?: string; stages?: Record<string, number> } = {};
+  let json: { decision?: string; error?: { code?: string }; stages?: Record<string, number> } = {};
   try { json = JSON.parse(text) as typeof json; } catch { /* a non-JSON answer is counted by its status */ }
   if (status < 200 || status >= 300) {
     tally.non2xx += 1;
-    const key = `${status} ${json.code ?? ''}`.trim();
+    const key = `${status} ${json.error?.code ?? ''}`.trim();
     tally.refusals.set(key, (tally.refusals.get(key) ?? 0) + 1);
     return undefined;
   }
