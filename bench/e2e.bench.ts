@@ -21,7 +21,6 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request as httpsRequest } from 'node:https';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,9 +28,9 @@ import { Worker } from 'node:worker_threads';
 import type { Figure } from './harness.js';
 import { assert } from '../core/index.js';
 import { HsmClient, spawnHsmProcess, type SpawnedHsm } from '../hsm-sim/index.js';
-import { spawnNetworkSim, type SpawnedNetworkSim } from '../network-sim/index.js';
+import type { SpawnedNetworkSim } from '../network-sim/index.js';
 import {
-  AdminClient, captureJson, issueCard, KEY_IDS, NETWORK_NAMES, palmCapture, preloadGallery, signCapture, TerminalClient,
+  AdminClient, captureJson, issueCard, NETWORK_NAMES, palmCapture, preloadGallery, signCapture, startNetworkSims, TerminalClient,
   type CaptureUpload, type NetworkName, type TerminalCredentials,
 } from '../gateway/index.js';
 
@@ -127,35 +126,6 @@ interface Stack {
   readonly hsm: SpawnedHsm;
   readonly sims: Map<NetworkName, SpawnedNetworkSim>;
   gateway?: { child: ChildProcess; url: string; output: () => string; enrolled: number };
-}
-
-async function freePortPair(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt += 1) {
-    const port = 20_000 + Math.floor(Math.random() * 40_000);
-    if ((await portFree(port)) && (await portFree(port + 100))) return port;
-  }
-  throw new Error('no free port pair on loopback');
-}
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
-async function startSims(dir: string, hsmPort: number): Promise<Map<NetworkName, SpawnedNetworkSim>> {
-  const sims = new Map<NetworkName, SpawnedNetworkSim>();
-  for (const network of NETWORK_NAMES) {
-    // The gateway finds each simulator's JSON API at its ISO port + 100.
-    const port = await freePortPair();
-    sims.set(network, await spawnNetworkSim({
-      spec: network, dataDir: path.join(dir, 'networks'), hsmPort, macKeyId: KEY_IDS.mac(network), tspKeyId: KEY_IDS.tokenCryptogram(network),
-      seed: 11, port, httpPort: port + 100,
-    }));
-  }
-  return sims;
 }
 
 /** `palmswitch gateway start` as its own process; resolves with its URL once it listens. */
@@ -511,7 +481,7 @@ async function startSimulators(dir: string): Promise<Stack> {
   const hsm = await spawnHsmProcess({ dataDir: path.join(dir, 'hsm') });
   const stack: Stack = { dir, adminKey: randomBytes(32).toString('base64url'), hsm, sims: new Map() };
   try {
-    for (const [name, sim] of await startSims(dir, hsm.port)) stack.sims.set(name, sim);
+    for (const [name, sim] of await startNetworkSims(dir, hsm.port)) stack.sims.set(name, sim);
   } catch (error) {
     await stopStack(stack);
     throw error;

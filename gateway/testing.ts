@@ -43,17 +43,23 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
-export async function startTestStack(prefix: string, faults?: Partial<Record<NetworkName, unknown>>): Promise<TestStack> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
-  const hsm = await spawnHsmProcess({ dataDir: path.join(dir, 'hsm') });
+/** Both network simulators, checking MACs and cryptograms through hsm-sim at `hsmPort`, each with its API at its ISO port + 100. */
+export async function startNetworkSims(dir: string, hsmPort: number, faults?: Partial<Record<NetworkName, unknown>>): Promise<Map<NetworkName, SpawnedNetworkSim>> {
   const sims = new Map<NetworkName, SpawnedNetworkSim>();
   for (const network of NETWORK_NAMES) {
     const port = await freePortPair();
     sims.set(network, await spawnNetworkSim({
-      spec: network, dataDir: path.join(dir, 'networks'), hsmPort: hsm.port, macKeyId: KEY_IDS.mac(network), tspKeyId: KEY_IDS.tokenCryptogram(network),
+      spec: network, dataDir: path.join(dir, 'networks'), hsmPort, macKeyId: KEY_IDS.mac(network), tspKeyId: KEY_IDS.tokenCryptogram(network),
       seed: 11, port, httpPort: port + 100, ...(faults?.[network] !== undefined ? { faults: faults[network] } : {}),
     }));
   }
+  return sims;
+}
+
+export async function startTestStack(prefix: string, faults?: Partial<Record<NetworkName, unknown>>): Promise<TestStack> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  const hsm = await spawnHsmProcess({ dataDir: path.join(dir, 'hsm') });
+  const sims = await startNetworkSims(dir, hsm.port, faults);
   const base = loadConfig({ ...process.env, PALMSWITCH_DATA_DIR: path.join(dir, 'data'), LOG_LEVEL: 'silent' });
   const config: Config = {
     ...base, hsmPort: hsm.port,
