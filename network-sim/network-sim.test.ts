@@ -175,9 +175,9 @@ describe('settlement file', () => {
     const clean = await sim.api<{ file: string; injected: unknown[] }>('POST', '/settlement', {});
     const parsed = parseSettlementFile(readFileSync(clean.file, 'utf8'));
     expect(parsed.network).toBe('visa-like');
-    for (const result of approved) {
-      expect(parsed.transactions).toContainEqual(expect.objectContaining({ rrn: result.rrn, auth_code: result.authCode, amount_minor: expect.any(BigInt) as unknown, type: 'SALE' }));
-    }
+    approved.forEach((result, i) => {
+      expect(parsed.transactions).toContainEqual(expect.objectContaining({ rrn: result.rrn, auth_code: result.authCode, amount_minor: 10_000n + BigInt(i), type: 'SALE' }));
+    });
     const dirty = await sim.api<{ file: string; transactions: number; injected: { kind: string; rrn: string }[] }>('POST', '/settlement', { discrepancies: { missing: 1, amount: 1, extra: 2, seed: 3 } });
     expect(dirty.injected.map((d) => d.kind)).toEqual(['missing', 'amount', 'extra', 'extra']);
     const damaged = parseSettlementFile(readFileSync(dirty.file, 'utf8'));

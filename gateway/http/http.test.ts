@@ -284,8 +284,8 @@ describe('payments, identity and errors', () => {
     const badJson = await terminal.call('POST', '/v1/identity/otp', { rawBody: '{"phone":', headers: { [SIGNATURE_HEADERS.terminal]: credentials.terminalId, [IDEMPOTENCY_HEADER]: 'bad-json-0001' } });
     expect(badJson.status).toBe(400);
     expect(code(badJson)).toBe('request_invalid');
-    const xxx = await terminal.authorize({ merchantId, amount_minor: 1n, currency: 'XXX', capture: fakeCapture(92) });
-    expect(code(xxx)).toBe('currency_unsupported');
+    const unknownCurrency = await terminal.authorize({ merchantId, amount_minor: 1n, currency: 'ZZZ', capture: fakeCapture(92) });
+    expect(code(unknownCurrency)).toBe('currency_unsupported');
   });
 });
 
