@@ -78,12 +78,15 @@ export class Gallery {
 
   /** Enrols `identity`; refuses inconsistent captures and palms already enrolled. */
   async enrol(identity: bigint, captures: readonly Capture[], region = 0): Promise<{ consistency: number }> {
-    if (captures.length < enrol_captures_min || captures.length > enrol_captures_max) {
-      throw new BiometricError('enrol_too_few_captures', `enrolment takes ${enrol_captures_min}..${enrol_captures_max} captures`);
-    }
-    if (this.index.has(identity)) throw new BiometricError('enrol_duplicate', 'identity already enrolled');
+    this.checkEnrolment(identity, captures.length);
     const extracted: Extracted[] = [];
     for (const capture of captures) extracted.push(await this.extract(capture));
+    return await this.enrolExtracted(identity, extracted, region);
+  }
+
+  /** As `enrol`, for captures the caller has already extracted (e.g. on a worker thread, to check liveness). */
+  async enrolExtracted(identity: bigint, extracted: readonly Extracted[], region = 0): Promise<{ consistency: number }> {
+    this.checkEnrolment(identity, extracted.length);
     const consistency = this.consistency(extracted);
     if (consistency < enrol_consistency_score_min) throw new BiometricError('enrol_inconsistent', `captures disagree (score ${consistency.toFixed(2)})`);
     const probe = this.probe(extracted[0]!);
@@ -94,6 +97,13 @@ export class Gallery {
     await this.options.store.put(identity, await sealTemplate(this.options.keys, this.options.dataKeyId, identity, template, this.transform.version));
     this.index.add(identity, template, region);
     return { consistency };
+  }
+
+  private checkEnrolment(identity: bigint, captures: number): void {
+    if (captures < enrol_captures_min || captures > enrol_captures_max) {
+      throw new BiometricError('enrol_too_few_captures', `enrolment takes ${enrol_captures_min}..${enrol_captures_max} captures`);
+    }
+    if (this.index.has(identity)) throw new BiometricError('enrol_duplicate', 'identity already enrolled');
   }
 
   /** The weakest pairwise score among the enrolment captures. */

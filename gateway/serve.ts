@@ -34,7 +34,7 @@ export interface RunningGateway {
   readonly dashboardUrl: string;
   readonly adminKey: string;
   readonly caPem: string;
-  readonly switch: Switch;
+  readonly switch: Switch<SqliteRegistry>;
   readonly registry: SqliteRegistry;
   readonly server: GatewayServer;
   /** Replaces the dashboard's terminal simulator (the demo world exists only after seeding). */
@@ -63,14 +63,12 @@ const noSimulator: TerminalSimulator = {
 
 export async function startGateway(options: GatewayStartOptions): Promise<RunningGateway> {
   const { config, logger } = options;
-  let registry: SqliteRegistry | undefined;
   const sw = await openSwitch({
-    config, logger, openRegistry: (db) => (registry = openRegistry(db)),
+    config, logger, openRegistry,
     ...(options.standIn ? { standIn: options.standIn } : {}), ...(options.authorizationTimeout_ms !== undefined ? { authorizationTimeout_ms: options.authorizationTimeout_ms } : {}),
     ...(options.extractWorkers !== undefined ? { extractWorkers: options.extractWorkers } : {}), ...(options.networkApiUrls ? { networkApiUrls: options.networkApiUrls } : {}),
   });
-  if (!registry) throw new Error('the switch opened no registry');
-  const records: SqliteRegistry = registry;
+  const records = sw.registry;
   const pki = await DevPki.open({ dataDir: config.dataDir, records });
   const adminKey = adminKeyFor(config.dataDir);
   const app = createGatewayApp({

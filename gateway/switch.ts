@@ -32,11 +32,11 @@ export const dev_token_requestor_id = '40000000001';
 export const sms_outbox_max = 50;
 export const gateway_database_file = 'gateway.sqlite';
 
-export interface SwitchOptions {
+export interface SwitchOptions<R extends RegistryStore = RegistryStore> {
   readonly config: Config;
   readonly logger: Logger;
   /** Opens the terminal/merchant registry on the gateway's database (the HTTP layer's store). */
-  readonly openRegistry: (db: GatewayDatabase) => RegistryStore;
+  readonly openRegistry: (db: GatewayDatabase) => R;
   readonly fee_basis_points?: number;
   readonly standIn?: StandInRules;
   readonly authorizationTimeout_ms?: number;
@@ -48,11 +48,11 @@ export interface SwitchOptions {
   readonly extractWorkers?: number;
 }
 
-export interface Switch {
+export interface Switch<R extends RegistryStore = RegistryStore> {
   readonly pipeline: PalmPipeline;
   readonly reports: Reports;
   readonly operations: OperationsPort;
-  readonly registry: RegistryStore;
+  readonly registry: R;
   readonly hsm: HsmClient;
   readonly ledger: Ledger;
   readonly gallery: Gallery;
@@ -68,7 +68,7 @@ export function networkOfCard(pan: string): NetworkName {
   throw new GatewayError('card_rejected', 'cards of this network are not accepted');
 }
 
-export async function openSwitch(options: SwitchOptions): Promise<Switch> {
+export async function openSwitch<R extends RegistryStore>(options: SwitchOptions<R>): Promise<Switch<R>> {
   const { config, logger } = options;
   const hsm = new HsmClient({ port: config.hsmPort, host: config.host, connections: 4 });
   const created = await ensureSwitchKeys(hsm);
@@ -82,7 +82,7 @@ export async function openSwitch(options: SwitchOptions): Promise<Switch> {
   const liveness = await loadLiveness(gallery, config.dataDir);
   const workers = options.extractWorkers ?? Math.min(2, os.availableParallelism());
   const pool = workers > 0 ? await ExtractPool.start(workers) : undefined;
-  const links = openLinks(options, hsm);
+  const { links, store: linkStore } = openLinks(options, hsm);
   const tokenServices = new Map<string, TokenService>();
   const sources = new Map<string, SettlementSource>();
   for (const network of NETWORK_NAMES) {
@@ -111,7 +111,7 @@ export async function openSwitch(options: SwitchOptions): Promise<Switch> {
     close: async () => {
       for (const link of links.values()) await link.close();
       await pool?.close();
-      linkStoreOf.get(links)?.close();
+      linkStore.close();
       db.close();
       await ledger.close();
       await hsm.close();
@@ -119,10 +119,9 @@ export async function openSwitch(options: SwitchOptions): Promise<Switch> {
   };
 }
 
-const linkStoreOf = new WeakMap<object, LinkStore>();
 const LINK_QUEUE_AAD = Buffer.from('palmswitch/link-queue/v1');
 
-function openLinks(options: SwitchOptions, hsm: HsmClient): Map<NetworkName, NetworkLink> {
+function openLinks(options: SwitchOptions<RegistryStore>, hsm: HsmClient): { links: Map<NetworkName, NetworkLink>; store: LinkStore } {
   const { config, logger } = options;
   const store = new LinkStore(path.join(config.dataDir, 'links.sqlite'));
   const links = new Map<NetworkName, NetworkLink>();
@@ -140,8 +139,7 @@ function openLinks(options: SwitchOptions, hsm: HsmClient): Map<NetworkName, Net
     link.start();
     links.set(network, link);
   }
-  linkStoreOf.set(links, store);
-  return links;
+  return { links, store };
 }
 
 /** The liveness model is calibrated once per data directory and kept beside the other state. */

@@ -85,9 +85,10 @@ export class PalmPipeline implements PaymentPipeline {
     const service = this.options.tokenServices.get(network);
     if (!service) throw new GatewayError('card_rejected', 'no token service for this card network');
     const shopperId = BigInt(`0x${randomBytes(16).toString('hex')}`);
-    // Enrol the palm first (dedupe refuses a known palm before a token is ever requested).
+    // Enrol the palm first (dedupe refuses a known palm before a token is ever requested), from the
+    // captures already extracted for the liveness check.
     const enrolled = await timed(async () => {
-      try { await gallery.enrol(shopperId, command.captures.map((c) => ({ kind: c.kind, visible: c.visible, ...(c.nir ? { nir: c.nir } : {}) }))); } catch (error) { biometricFailure(error); }
+      try { await gallery.enrolExtracted(shopperId, extracted.value); } catch (error) { biometricFailure(error); }
     });
     let token;
     try {
@@ -167,7 +168,8 @@ export class PalmPipeline implements PaymentPipeline {
 
   private async recordAuthorization(paymentId: bigint, shopperId: bigint, network: string, link: NetworkLink, merchant: MerchantRecord, command: AuthorizeCommand, result: AuthorizationResult, stages: Record<string, number>, started: number): Promise<PaymentView> {
     // What a void reverses: the 0100 the network answered, or the advice of a stand-in approval.
-    const sealedRequest = await this.options.vault.sealMessage(paymentId, result.advice ?? result.request);
+    // Only an approval can be voided, so a decline costs no HSM call here.
+    const sealedRequest = result.approved ? await this.options.vault.sealMessage(paymentId, result.advice ?? result.request) : undefined;
     if (result.approved) {
       const authCode = normaliseAuthCode(result.authCode);
       const hold = await timed(async () => {
