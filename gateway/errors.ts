@@ -38,6 +38,7 @@ export const GATEWAY_ERRORS = {
   amount_invalid: 422,
   currency_unsupported: 422,
   card_rejected: 422,
+  refund_declined: 422,
   rate_limited: 429,
   // 5xx: our side or a dependency.
   internal: 500,

@@ -27,11 +27,19 @@ export interface Cleared {
   readonly date: string;
   readonly account: Account | undefined;
   readonly reversed: boolean;
+  readonly kind: ClearedKind;
 }
+
+/** A sale debits the card; a refund (DE 3 = 20) credits it. */
+export type ClearedKind = 'sale' | 'refund';
 
 export interface ClearedInput {
   readonly rrn: string; readonly authCode: string; readonly amount_minor: bigint; readonly currency: number; readonly now_ms: number; readonly account: Account | undefined;
+  readonly kind: ClearedKind;
 }
+
+/** What a reversal undid: the amount to give back (0 when a partial reversal changed nothing) and to whom. */
+export interface Undone { readonly account: Account | undefined; readonly amount_minor: bigint; readonly kind: ClearedKind }
 
 /** Request key -> its first answer (DE 39 + DE 38). */
 export class AnswerBook {
@@ -71,6 +79,8 @@ export class ClearedBook {
   /** Index into `accounts`, or -1. */
   private readonly accountIds: Int32Array;
   private readonly reversed: Uint8Array;
+  /** 0 sale, 1 refund. */
+  private readonly kinds: Uint8Array;
   private readonly accounts: Account[] = [];
   private readonly accountIdOf = new Map<Account, number>();
   private dayCache = { day: -1, text: '' };
@@ -84,6 +94,7 @@ export class ClearedBook {
     this.days = new Int32Array(capacity);
     this.accountIds = new Int32Array(capacity);
     this.reversed = new Uint8Array(capacity);
+    this.kinds = new Uint8Array(capacity);
   }
 
   get size(): number {
@@ -103,20 +114,32 @@ export class ClearedBook {
     this.days[row] = Math.floor(input.now_ms / DAY_MS);
     this.accountIds[row] = input.account === undefined ? -1 : this.accountId(input.account);
     this.reversed[row] = reversed ? 1 : 0;
+    this.kinds[row] = input.kind === 'refund' ? 1 : 0;
     return placed.evicted;
   }
 
   /**
-   * Marks the transaction reversed: what to release, 'already' when it was reversed before,
-   * or 'unknown' when no such transaction was cleared.
+   * Reverses the transaction in full, or — with `replacement_minor`, DE 95's actual amount —
+   * down to that amount (a partial capture). What to give back; 'already' when it was fully
+   * reversed before; 'unknown' when no such transaction was cleared. A repeated partial
+   * reversal gives back nothing the second time, and a replacement can only lower the amount.
    */
-  reverse(key: string): { account: Account | undefined; amount_minor: bigint } | 'already' | 'unknown' {
+  reverse(key: string, replacement_minor?: bigint): Undone | 'already' | 'unknown' {
     const row = this.ring.find(key);
     if (row < 0) return 'unknown';
     if (this.reversed[row] === 1) return 'already';
-    this.reversed[row] = 1;
     const id = this.accountIds[row]!;
-    return { account: id < 0 ? undefined : this.accounts[id], amount_minor: BigInt(this.amounts[row]!) };
+    const account = id < 0 ? undefined : this.accounts[id];
+    const kind: ClearedKind = this.kinds[row] === 1 ? 'refund' : 'sale';
+    const amount_minor = BigInt(this.amounts[row]!);
+    if (replacement_minor !== undefined && replacement_minor > 0n) {
+      assert(replacement_minor <= AMOUNT_MINOR_MAX, 'a replacement amount is an exact double');
+      if (replacement_minor >= amount_minor) return { account, amount_minor: 0n, kind };
+      this.amounts[row] = Number(replacement_minor);
+      return { account, amount_minor: amount_minor - replacement_minor, kind };
+    }
+    this.reversed[row] = 1;
+    return { account, amount_minor, kind };
   }
 
   /** Every remembered transaction, oldest first. */
@@ -126,6 +149,7 @@ export class ClearedBook {
       yield {
         rrn: this.rrns.get(row), authCode: this.authCodes.get(row), amount_minor: BigInt(this.amounts[row]!), currency: this.currencies[row]!,
         date: this.dateOf(this.days[row]!), account: id < 0 ? undefined : this.accounts[id], reversed: this.reversed[row] === 1,
+        kind: this.kinds[row] === 1 ? 'refund' : 'sale',
       };
     }
   }

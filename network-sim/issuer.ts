@@ -72,6 +72,23 @@ export class Issuer {
     assert(amount_minor > 0n, 'a release must be positive');
     account.balance_minor += amount_minor;
   }
+
+  /**
+   * A refund authorization (DE 3 = 20): the card is credited, so neither funds nor the limit
+   * matter; a blocked, restricted or expired card, or another currency, still refuses it.
+   */
+  credit(account: Account, ask: Omit<AuthorizationAsk, 'mcc'>): IssuerDecision {
+    const decision = decide(account, { ...ask, mcc: '', amount_minor: 0n });
+    if (decision.code !== '00') return decision;
+    account.balance_minor += ask.amount_minor;
+    return decision;
+  }
+
+  /** The reversal of a refund takes its credit back; a balance may go negative, as a real one can. */
+  takeBack(account: Account, amount_minor: bigint): void {
+    assert(amount_minor > 0n, 'a take-back must be positive');
+    account.balance_minor -= amount_minor;
+  }
 }
 
 function decide(account: Account, ask: AuthorizationAsk): IssuerDecision {

@@ -70,18 +70,31 @@ describe('books', () => {
     const account = { pan: '4111110000000001' } as unknown as Account;
     const book = new ClearedBook(2);
     const now_ms = Date.UTC(2026, 10, 24, 23, 59);
-    expect(book.add('k1', { rrn: '632812345678', authCode: 'A1B2C3', amount_minor: 1234n, currency: 978, now_ms, account }, false)).toBe(false);
-    expect(book.add('k2', { rrn: '632812345679', authCode: '', amount_minor: 999_999_999_999n, currency: 840, now_ms: now_ms + 60_000, account: undefined }, true)).toBe(false);
-    expect(book.reverse('k1')).toEqual({ account, amount_minor: 1234n });
+    expect(book.add('k1', { rrn: '632812345678', authCode: 'A1B2C3', amount_minor: 1234n, currency: 978, now_ms, account, kind: 'sale' }, false)).toBe(false);
+    expect(book.add('k2', { rrn: '632812345679', authCode: '', amount_minor: 999_999_999_999n, currency: 840, now_ms: now_ms + 60_000, account: undefined, kind: 'refund' }, true)).toBe(false);
+    expect(book.reverse('k1')).toEqual({ account, amount_minor: 1234n, kind: 'sale' });
     expect(book.reverse('k1')).toBe('already');
     expect(book.reverse('k2')).toBe('already');
     expect(book.reverse('nope')).toBe('unknown');
     expect([...book.entries()]).toEqual([
-      { rrn: '632812345678', authCode: 'A1B2C3', amount_minor: 1234n, currency: 978, date: '2026-11-24', account, reversed: true },
-      { rrn: '632812345679', authCode: '', amount_minor: 999_999_999_999n, currency: 840, date: '2026-11-25', account: undefined, reversed: true },
+      { rrn: '632812345678', authCode: 'A1B2C3', amount_minor: 1234n, currency: 978, date: '2026-11-24', account, reversed: true, kind: 'sale' },
+      { rrn: '632812345679', authCode: '', amount_minor: 999_999_999_999n, currency: 840, date: '2026-11-25', account: undefined, reversed: true, kind: 'refund' },
     ]);
-    expect(book.add('k3', { rrn: '1', authCode: 'X', amount_minor: 1n, currency: 978, now_ms, account }, false)).toBe(true);
+    expect(book.add('k3', { rrn: '1', authCode: 'X', amount_minor: 1n, currency: 978, now_ms, account, kind: 'sale' }, false)).toBe(true);
     expect(book.reverse('k1')).toBe('unknown');
     expect([...book.entries()].map((e) => e.rrn)).toEqual(['632812345679', '1']);
+  });
+
+  it('ClearedBook reverses in part down to DE 95\'s amount, never up, and a repeat gives back nothing', () => {
+    const account = { pan: '4111110000000001' } as unknown as Account;
+    const book = new ClearedBook(4);
+    const now_ms = Date.UTC(2026, 10, 24, 12);
+    book.add('k', { rrn: '632812345678', authCode: 'A1B2C3', amount_minor: 10_000n, currency: 978, now_ms, account, kind: 'sale' }, false);
+    expect(book.reverse('k', 12_000n)).toEqual({ account, amount_minor: 0n, kind: 'sale' });
+    expect(book.reverse('k', 7_500n)).toEqual({ account, amount_minor: 2_500n, kind: 'sale' });
+    expect(book.reverse('k', 7_500n)).toEqual({ account, amount_minor: 0n, kind: 'sale' });
+    expect([...book.entries()][0]).toMatchObject({ amount_minor: 7_500n, reversed: false });
+    expect(book.reverse('k', 0n)).toEqual({ account, amount_minor: 7_500n, kind: 'sale' });
+    expect(book.reverse('k', 1n)).toBe('already');
   });
 });

@@ -10,7 +10,7 @@ import { assert, type Logger } from '../core/index.js';
 import type { FieldValues, Message, TlvEntry } from '../iso8583/index.js';
 import { splitOriginalDataElements } from '../specs/index.js';
 import type { HsmPort } from '../hsm-sim/index.js';
-import { AnswerBook, ClearedBook, type Cleared, type ClearedInput } from './books.js';
+import { AnswerBook, ClearedBook, type Cleared, type ClearedInput, type Undone } from './books.js';
 import { Issuer, type Account } from './issuer.js';
 import { TokenService } from './tokens.js';
 import { macFieldFor, macParts, responseMti, type Wire } from './wire.js';
@@ -48,6 +48,8 @@ export class NetworkStats {
   reversalsMatched = 0;
   reversalsUnmatched = 0;
   advicesBooked = 0;
+  partialReversals = 0;
+  refundsApproved = 0;
   malformedRequests = 0;
   faults: Record<string, number> = {};
   clearedEvicted = 0;
@@ -66,7 +68,8 @@ export class CardNetwork {
    */
   private readonly answers = new AnswerBook(ANSWERS_REMEMBERED_MAX);
   private readonly cleared = new ClearedBook(CLEARED_MAX);
-  private readonly earlyReversals = new Set<string>();
+  /** Original key -> DE 95's amount of a reversal that came first (0: reversed in full). */
+  private readonly earlyReversals = new Map<string, bigint>();
 
   constructor(private readonly options: NetworkOptions) {
     this.tokens = new TokenService(options.wire.name === 'mastercard-like' ? '539923' : '489537', options.wire.name === 'mastercard-like' ? 'M001' : 'V001');
@@ -160,12 +163,20 @@ export class CardNetwork {
     const currency = Number(text(message.fields, 49));
     const originalKey = clearedKey(text(message.fields, 32), text(message.fields, 11), text(message.fields, 41), text(message.fields, 7));
     if (message.mti.startsWith('012')) return this.bookAdvice(message, account, amount_minor, currency, originalKey, now);
-    const decision = this.issuer.authorize(account, { amount_minor, currency, mcc: text(message.fields, 18), expiry: account.expiry, now });
+    const kind = text(message.fields, 3).startsWith('20') ? 'refund' : 'sale';
+    const decision = kind === 'refund'
+      ? this.issuer.credit(account, { amount_minor, currency, expiry: account.expiry, now })
+      : this.issuer.authorize(account, { amount_minor, currency, mcc: text(message.fields, 18), expiry: account.expiry, now });
     if (decision.code !== '00') return this.reply(message, decision.code);
-    const reversedEarly = this.earlyReversals.delete(originalKey);
-    this.clear(originalKey, { rrn: text(message.fields, 37), authCode: decision.authCode, amount_minor, currency, now_ms: now.getTime(), account }, reversedEarly);
-    if (reversedEarly) this.issuer.release(account, amount_minor);
+    if (kind === 'refund') this.stats.refundsApproved += 1;
+    this.clear(originalKey, { rrn: text(message.fields, 37), authCode: decision.authCode, amount_minor, currency, now_ms: now.getTime(), account, kind });
     return this.reply(message, '00', decision.authCode);
+  }
+
+  private giveBack(undone: Undone): void {
+    if (!undone.account || undone.amount_minor === 0n) return;
+    if (undone.kind === 'refund') this.issuer.takeBack(undone.account, undone.amount_minor);
+    else this.issuer.release(undone.account, undone.amount_minor);
   }
 
   /** A stand-in approval the acquirer made: booked unless the issuer would refuse it outright. */
@@ -173,7 +184,7 @@ export class CardNetwork {
     if (account.status === 'blocked' || currency !== account.currency) return this.reply(message, '05');
     account.balance_minor -= amount_minor;
     this.stats.advicesBooked += 1;
-    this.clear(key, { rrn: text(message.fields, 37), authCode: text(message.fields, 38), amount_minor, currency, now_ms: now.getTime(), account }, false);
+    this.clear(key, { rrn: text(message.fields, 37), authCode: text(message.fields, 38), amount_minor, currency, now_ms: now.getTime(), account, kind: 'sale' });
     return this.reply(message, '00');
   }
 
@@ -181,25 +192,34 @@ export class CardNetwork {
     const de90 = text(message.fields, 90);
     if (!/^\d{42}$/.test(de90)) return this.reply(message, '96');
     const original = splitOriginalDataElements(de90);
+    const replacement = replacementAmount(message.fields);
+    if (replacement === 'invalid') return this.reply(message, '30');
     const key = clearedKey(text(message.fields, 32), original.stan, text(message.fields, 41), original.transmissionDateTime);
-    const reversed = this.cleared.reverse(key);
+    const reversed = this.cleared.reverse(key, replacement);
     if (typeof reversed !== 'string') {
-      if (reversed.account) this.issuer.release(reversed.account, reversed.amount_minor);
+      this.giveBack(reversed);
       this.stats.reversalsMatched += 1;
+      if (replacement !== undefined && replacement > 0n) this.stats.partialReversals += 1;
     } else {
       // Nothing to undo (the original never arrived, was declined, or is still being checked):
       // acknowledged all the same, and remembered in case the original is still on its way.
       this.stats.reversalsUnmatched += 1;
       if (reversed === 'unknown') {
-        if (this.earlyReversals.size >= EARLY_REVERSALS_MAX) this.earlyReversals.delete(this.earlyReversals.values().next().value!);
-        this.earlyReversals.add(key);
+        if (this.earlyReversals.size >= EARLY_REVERSALS_MAX) this.earlyReversals.delete(this.earlyReversals.keys().next().value!);
+        this.earlyReversals.set(key, replacement ?? 0n);
       }
     }
     return this.reply(message, '00');
   }
 
-  private clear(key: string, record: ClearedInput, reversed: boolean): void {
-    if (this.cleared.add(key, record, reversed)) this.stats.clearedEvicted += 1;
+  /** Books an approval (or an advice), and applies a reversal of it that overtook it on the way. */
+  private clear(key: string, record: ClearedInput): void {
+    if (this.cleared.add(key, record, false)) this.stats.clearedEvicted += 1;
+    const early = this.earlyReversals.get(key);
+    if (early === undefined) return;
+    this.earlyReversals.delete(key);
+    const undone = this.cleared.reverse(key, early === 0n ? undefined : early);
+    if (typeof undone !== 'string') this.giveBack(undone);
   }
 
   private remember(key: string, answer: Message): Message {
@@ -253,6 +273,17 @@ export function requestKey(message: Message): string {
 /** STANs are unique per acquirer (DE 32), so the acquirer is part of every key. */
 function clearedKey(acquirer: string, stan: string, terminal: string, transmitted: string): string {
   return `${acquirer}|${stan}|${terminal}|${transmitted}`;
+}
+
+/**
+ * DE 95's actual transaction amount (its first 12 digits: actual amount, settlement amount,
+ * then two signed fees), undefined without DE 95, 'invalid' when malformed. Zero means a full reversal.
+ */
+function replacementAmount(fields: FieldValues): bigint | undefined | 'invalid' {
+  const de95 = fields[95];
+  if (de95 === undefined) return undefined;
+  if (typeof de95 !== 'string' || !/^\d{24}[CD]\d{8}[CD]\d{8}$/.test(de95)) return 'invalid';
+  return BigInt(de95.slice(0, 12));
 }
 
 function text(fields: FieldValues, id: number): string {

@@ -28,8 +28,9 @@ export function buildSettlement(network: string, date: string, cleared: Iterable
   for (const record of cleared) {
     if (record.reversed || record.date !== date) continue;
     lines.push({
-      rrn: record.rrn, auth_code: record.authCode, type: 'SALE', amount_minor: record.amount_minor,
-      currency: currencyByNumeric(record.currency).alpha, date: record.date, interchange_minor: interchangeOf(record.amount_minor),
+      rrn: record.rrn, auth_code: record.authCode, type: record.kind === 'refund' ? 'REFUND' : 'SALE', amount_minor: record.amount_minor,
+      // Interchange is earned on sales; a refund carries none in this simulator.
+      currency: currencyByNumeric(record.currency).alpha, date: record.date, interchange_minor: record.kind === 'refund' ? 0n : interchangeOf(record.amount_minor),
     });
   }
   const injected = inject(lines, date, discrepancies);

@@ -87,6 +87,69 @@ describe('answers from the issuer', () => {
   });
 });
 
+describe('partial reversals and refunds', () => {
+  const settledLines = async (): Promise<ReturnType<typeof parseSettlementFile>['transactions']> => {
+    const settlement = await sim.api<{ file: string }>('POST', '/settlement', {});
+    const { readFileSync } = await import('node:fs');
+    return parseSettlementFile(readFileSync(settlement.file, 'utf8')).transactions;
+  };
+
+  it('reverses in part (0400 with DE 95): the issuer releases the rest and settles only what stands', async () => {
+    const { link, store } = openLink(sim, storeFile());
+    await link.waitUntilUp(10_000);
+    const card = await issueCard(sim, { balance_minor: 50_000n });
+    const approved = await link.authorize(requestFor(card, { amount_minor: 10_003n }));
+    expect(approved.approved).toBe(true);
+    expect(await balance(card)).toBe(39_997n);
+    await expect(link.reverse(approved.request, { replacement_minor: 10_003n })).rejects.toMatchObject({ code: 'link_request_invalid' });
+    const reversalId = await link.reverse(approved.request, { replacement_minor: 7_001n });
+    await eventually(() => store.reversalStatus(reversalId)?.status === 'acked');
+    expect(await balance(card)).toBe(42_999n);
+    // The same partial reversal again (a retried capture) releases nothing more.
+    const again = await link.reverse(approved.request, { replacement_minor: 7_001n });
+    await eventually(() => store.reversalStatus(again)?.status === 'acked');
+    expect(await balance(card)).toBe(42_999n);
+    const lines = (await settledLines()).filter((t) => t.rrn === approved.rrn && t.auth_code === approved.authCode);
+    expect(lines).toEqual([expect.objectContaining({ type: 'SALE', amount_minor: 7_001n })]);
+    await link.close();
+    store.close();
+  });
+
+  it('refunds with an 0100 of DE 3 = 20: the card is credited and the file lists a REFUND under the refund\'s RRN and code', async () => {
+    const { link, store } = openLink(sim, storeFile());
+    await link.waitUntilUp(10_000);
+    const card = await issueCard(sim, { balance_minor: 1_000n });
+    const refund = await link.refund(requestFor(card, { amount_minor: 2_345n }));
+    expect(refund).toMatchObject({ approved: true, responseCode: '00', source: 'network' });
+    expect(refund.request.fields[3]).toBe('200000');
+    expect(refund.authCode).toMatch(/^[0-9A-Z]{6}$/);
+    expect(await balance(card)).toBe(3_345n);
+    const lines = (await settledLines()).filter((t) => t.rrn === refund.rrn && t.auth_code === refund.authCode);
+    expect(lines).toEqual([expect.objectContaining({ type: 'REFUND', amount_minor: 2_345n, interchange_minor: 0n })]);
+    const blocked = await issueCard(sim, { status: 'blocked' });
+    expect(await link.refund(requestFor(blocked))).toMatchObject({ approved: false, responseCode: '05' });
+    await expect(link.refund(requestFor(card, { emv: [{ tag: '9F26', value: '00' }] }))).rejects.toMatchObject({ code: 'link_request_invalid' });
+    await link.close();
+    store.close();
+  });
+
+  it('never stands in for a refund: unanswered, it is refused with 91 and reversed, and the card keeps no credit', async () => {
+    const { link, store } = openLink(sim, storeFile(), { timeout_ms: SHORT_TIMEOUT_MS });
+    await link.waitUntilUp(10_000);
+    const card = await issueCard(sim, { balance_minor: 1_000n });
+    await setFaults({ late_rate: 1, late_ms: 1_000, applies_to: ['authorization'] });
+    const refund = await link.refund(requestFor(card, { amount_minor: 500n }));
+    expect(refund).toMatchObject({ approved: false, responseCode: '91', source: 'network', lost: 'timeout' });
+    expect(refund.reversalId).toBeDefined();
+    await setFaults(NO_FAULTS);
+    await eventually(() => store.reversalStatus(refund.reversalId!)?.status === 'acked');
+    await eventually(async () => (await balance(card)) === 1_000n);
+    expect((await settledLines()).some((t) => t.rrn === refund.rrn && t.amount_minor === 500n)).toBe(false);
+    await link.close();
+    store.close();
+  });
+});
+
 describe('time-outs, reversals, stand-in and store-and-forward', () => {
   it('reverses an authorization that timed out, repeating the reversal (0401) until it is acknowledged', async () => {
     const { link, store } = openLink(sim, storeFile(), { timeout_ms: SHORT_TIMEOUT_MS });

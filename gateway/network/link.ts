@@ -17,7 +17,7 @@ import type { HsmPort } from '../../hsm-sim/index.js';
 import { LinkConnection } from './connection.js';
 import { NetworkLinkError } from './errors.js';
 import {
-  adviceMessage, authorizationMessage, checkRequest, managementMessage, repeatOf, retrievalReference, reversalMessage, transmissionDateTime,
+  adviceMessage, authorizationMessage, checkRequest, managementMessage, refundMessage, repeatOf, retrievalReference, reversalMessage, transmissionDateTime,
   type AuthorizationRequest, type Stamp,
 } from './messages.js';
 import { decideStandIn, DEFAULT_STAND_IN_RULES, type StandInReason, type StandInRules } from './standin.js';
@@ -280,6 +280,10 @@ export class NetworkLink {
       this.authInFlight -= 1;
     }
     if (typeof answer === 'string') return this.unknownOutcome(request, message, answer);
+    return this.answered(message, answer);
+  }
+
+  private answered(message: Message, answer: Message): AuthorizationResult {
     const code = fieldText(answer.fields, 39);
     const authCode = answer.fields[38];
     this.count(`network_${code}`);
@@ -290,13 +294,64 @@ export class NetworkLink {
   }
 
   /**
-   * A reversal the acquirer decides on — a void before capture, or an approval whose ledger hold
-   * could not be written — queued durably and repeated (0401) until the network acknowledges it.
+   * A refund authorization (DE 3 = 20): the network credits the card, and the refund settles
+   * under this message's RRN and the network's code. Never stood in for: a refund is not
+   * urgent, so with no answer it is reversed (in case it landed), refused with 91, and the
+   * merchant tries again.
    */
-  async reverse(authorization: Message): Promise<number> {
+  async refund(request: AuthorizationRequest): Promise<AuthorizationResult> {
+    checkRequest(request);
+    if (this.closing) throw new NetworkLinkError('link_closed', `link ${this.name} is closed`);
+    if (this.authInFlight >= this.settings.in_flight_max) {
+      this.count('overloaded');
+      throw new NetworkLinkError('link_overloaded', `link ${this.name}: ${this.settings.in_flight_max} authorizations in flight`);
+    }
+    const now = new Date();
+    const message = refundMessage(this.wire, request, this.stamp(now), now, this.options.acquirerId, this.options.trid);
+    const connection = this.pick();
+    if (!connection) return this.refundUnanswered(message, 'link_down', false);
+    this.authInFlight += 1;
+    let answer: Message | Lost;
+    try {
+      answer = await this.exchange(connection, message);
+    } catch (error) {
+      if (error instanceof AssertionError) throw error;
+      this.log.error({ link: this.name, stan: message.fields[11], err: error instanceof Error ? error.message : String(error) }, 'refund not sent');
+      return this.refundUnanswered(message, 'link_down', false);
+    } finally {
+      this.authInFlight -= 1;
+    }
+    return typeof answer === 'string' ? this.refundUnanswered(message, answer, true) : this.answered(message, answer);
+  }
+
+  private async refundUnanswered(message: Message, lost: Lost | 'link_down', sent: boolean): Promise<AuthorizationResult> {
+    this.count(`refund_${lost}`);
+    let reversalId: number | undefined;
+    if (sent) {
+      try {
+        reversalId = this.store.enqueueReversal(this.name, await this.sealed(reversalMessage(message, '0400', transmissionDateTime(new Date()))), Date.now());
+      } catch (error) {
+        // The refund may have landed with no reversal to follow: reconciliation will show it.
+        this.log.error({ link: this.name, stan: message.fields[11], err: error instanceof Error ? error.message : String(error) }, 'refund reversal not queued');
+      }
+      this.rememberLost(matchKey(responseMti(message.mti), message.fields), reversalId);
+      this.kickDrains();
+    }
+    return {
+      approved: false, responseCode: '91', authCode: undefined, source: 'network', stan: fieldText(message.fields, 11), rrn: fieldText(message.fields, 37),
+      transmission: fieldText(message.fields, 7), lost, ...(reversalId !== undefined ? { reversalId } : {}), request: message,
+    };
+  }
+
+  /**
+   * A reversal the acquirer decides on — a void before capture, an approval whose ledger hold
+   * could not be written, or (with `replacement_minor`, DE 95) the part a partial capture
+   * leaves — queued durably and repeated (0401) until the network acknowledges it.
+   */
+  async reverse(authorization: Message, options: { replacement_minor?: bigint } = {}): Promise<number> {
     // An 0100 the network answered is reversed by an 0400; a stand-in approval it learnt of by an 0120 advice, by an 0420.
     if (authorization.mti !== '0100' && authorization.mti !== '0120') throw new NetworkLinkError('link_request_invalid', `only an 0100 or 0120 can be reversed, not ${authorization.mti}`);
-    const queued = await this.sealed(reversalMessage(authorization, authorization.mti === '0100' ? '0400' : '0420', transmissionDateTime(new Date())));
+    const queued = await this.sealed(reversalMessage(authorization, authorization.mti === '0100' ? '0400' : '0420', transmissionDateTime(new Date()), options.replacement_minor));
     const id = this.store.enqueueReversal(this.name, queued, Date.now());
     this.count('reversal_requested');
     this.kickDrains();

@@ -1,7 +1,8 @@
 /**
  * The messages the link builds: the 0100 of a palm payment (token PAN, token expiry, POS
- * entry mode 072, the token cryptogram in DE 55, the token requestor id), the reversal that
- * follows a time-out (same STAN, DE 90 naming the original), the 0120 advice of a stand-in
+ * entry mode 072, the token cryptogram in DE 55, the token requestor id), the refund 0100
+ * (DE 3 = 20), the reversal that follows a time-out or a void (same STAN, DE 90 naming the
+ * original; DE 95 when only part is reversed), the 0120 advice of a stand-in
  * approval, and network management 0800s. STAN, RRN and DE 7 come from the caller, which
  * owns their allocation.
  */
@@ -89,8 +90,35 @@ export function authorizationMessage(wire: LinkWire, request: AuthorizationReque
 
 const REVERSAL_COPIED = [2, 3, 4, 12, 13, 14, 18, 22, 25, 32, 37, 41, 42, 49];
 
-/** The reversal of an authorization whose answer never came: same STAN, new DE 7, DE 90 naming it. */
-export function reversalMessage(authorization: Message, mti: '0400' | '0420', transmission: string): Message {
+/**
+ * A refund authorization, as the networks now require before a refund clears: DE 3 = 20
+ * (credit to the card), the token on file (DE 22 = 10x), no cryptogram since no palm was shown.
+ */
+export function refundMessage(wire: LinkWire, request: AuthorizationRequest, stamp: Stamp, now: Date, acquirerId: string, trid: string): Message {
+  if (request.emv !== undefined) throw new NetworkLinkError('link_request_invalid', 'a refund carries no cryptogram');
+  const message = authorizationMessage(wire, request, stamp, now, acquirerId, trid);
+  message.fields[3] = '200000';
+  message.fields[22] = '100';
+  return message;
+}
+
+/** DE 95 is n 12 actual amount, n 12 settlement amount, then two x+n 8 fees. */
+const REPLACEMENT_TAIL = '000000000000C00000000C00000000';
+
+/**
+ * DE 95 of a partial reversal: the amount that stands after a partial capture. The
+ * settlement amount and fees are left to the network (zero), as the acquirer does not know them.
+ */
+export function replacementAmounts(actual_minor: bigint): string {
+  if (actual_minor <= 0n || actual_minor >= 10n ** 12n) throw new NetworkLinkError('link_request_invalid', 'a replacement amount must be 1..999999999999');
+  return actual_minor.toString().padStart(12, '0') + REPLACEMENT_TAIL;
+}
+
+/**
+ * The reversal of an authorization: same STAN, new DE 7, DE 90 naming it. Whole when the
+ * answer never came or the payment was voided; partial (DE 95) when less was captured.
+ */
+export function reversalMessage(authorization: Message, mti: '0400' | '0420', transmission: string, replacement_minor?: bigint): Message {
   const original = authorization.fields;
   const fields: FieldValues = {};
   for (const id of REVERSAL_COPIED) {
@@ -103,6 +131,10 @@ export function reversalMessage(authorization: Message, mti: '0400' | '0420', tr
     mti: authorization.mti, stan: fieldText(original, 11), transmissionDateTime: fieldText(original, 7),
     acquiringInstitutionId: typeof original[32] === 'string' ? original[32] : '', forwardingInstitutionId: '',
   });
+  if (replacement_minor !== undefined) {
+    if (replacement_minor >= BigInt(fieldText(original, 4))) throw new NetworkLinkError('link_request_invalid', 'a partial reversal must leave less than the authorized amount');
+    fields[95] = replacementAmounts(replacement_minor);
+  }
   return { mti, fields };
 }
 

@@ -92,6 +92,22 @@ describe('payment pipeline', () => {
     expect(sheets.every((sheet) => sheet.balanced)).toBe(true);
   });
 
+  it('captures in part (a DE 95 partial reversal releases the rest), refunds through the network, and reconciles', async () => {
+    await enrol(21);
+    const paid = await pay(21, 2, 2_000n);
+    expect(paid.decision).toBe('approved');
+    expect((await sw.pipeline.capture({ paymentId: paid.paymentId, amount_minor: 1_500n })).captured_minor).toBe(1_500n);
+    expect(await sw.pipeline.refund({ paymentId: paid.paymentId, amount_minor: 400n })).toMatchObject({ status: 'refunded', refunded_minor: 400n });
+    await expect(sw.pipeline.refund({ paymentId: paid.paymentId, amount_minor: 1_101n })).rejects.toMatchObject({ code: 'amount_invalid' });
+    await eventually(() => [...sw.links.values()].every((link) => link.status().reversalsPending === 0));
+    const run = await sw.reports.settleAndReconcile('visa-like', new Date().toISOString().slice(0, 10));
+    const lines = sw.reports.reconReport(run.id).lines;
+    expect(run.exceptions, JSON.stringify(lines.filter((l) => l.status !== 'matched'), (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))).toBe(0);
+    const sale = lines.find((l) => l.rrn === paid.rrn && l.type === 'SALE');
+    expect(sale).toMatchObject({ status: 'matched', file_amount_minor: 1_500n });
+    expect(lines.filter((l) => l.type === 'REFUND' && l.file_amount_minor === 400n && l.status === 'matched')).toHaveLength(1);
+  });
+
   it('voids a hold (reversal at the network) and refuses a second capture', async () => {
     await enrol(3);
     const paid = await pay(3, 2, 700n);

@@ -16,6 +16,7 @@ import {
   captureTransfers, ensureChart, execute, holdTransfers, holdTimeoutSeconds, refundTransfers, voidTransfers, type Ledger,
 } from '../../ledger/index.js';
 import type { HsmPort } from '../../hsm-sim/index.js';
+import type { Message } from '../../iso8583/index.js';
 import type { AuthorizationResult, NetworkLink } from '../network/index.js';
 import { GatewayError } from '../errors.js';
 import { KEY_IDS, type NetworkName } from '../keys.js';
@@ -243,6 +244,10 @@ export class PalmPipeline implements PaymentPipeline {
     await execute(this.options.ledger, captureTransfers({
       authorization_id: payment.id, capture_id: 1n, merchant: payment.merchantId, currency: payment.currency, amount_minor: amount, fee_minor: fee,
     }));
+    // The issuer still holds the whole amount: a partial reversal (DE 95) releases the rest, and
+    // the network settles only what was captured. Queued before the record changes, so a retry
+    // after a crash queues it again (the network gives nothing back twice), never not at all.
+    if (amount < payment.amount_minor) await this.reverseAtNetwork(payment, amount);
     const next: PaymentRecord = { ...payment, status: 'captured', captured_minor: amount, captures: 1, captured_at_ms: this.now(), updated_ms: Math.max(this.now(), payment.updated_ms + 1) };
     this.options.shoppers.updatePayment(payment, next);
     return viewOf(next);
@@ -259,11 +264,18 @@ export class PalmPipeline implements PaymentPipeline {
     return viewOf(next);
   }
 
-  private async reverseAtNetwork(payment: PaymentRecord): Promise<void> {
+  /** The whole authorization, or with `replacement_minor` all but that much of it. */
+  private async reverseAtNetwork(payment: PaymentRecord, replacement_minor?: bigint): Promise<void> {
+    const { link, authorization } = await this.authorizationOf(payment);
+    await link.reverse(authorization, replacement_minor === undefined ? {} : { replacement_minor });
+  }
+
+  /** The link and the message the network knows the payment by: its 0100, or a stand-in's 0120. */
+  private async authorizationOf(payment: PaymentRecord): Promise<{ link: NetworkLink; authorization: Message }> {
     const link = payment.network === undefined ? undefined : this.options.links.get(payment.network);
     const sealed = this.options.shoppers.sealedRequest(payment.id);
-    if (!link || !sealed) throw new GatewayError('internal', 'the authorization to reverse is not on record');
-    await link.reverse(await this.options.vault.openMessage(payment.id, sealed));
+    if (!link || !sealed) throw new GatewayError('internal', 'the authorization is not on record');
+    return { link, authorization: await this.options.vault.openMessage(payment.id, sealed) };
   }
 
   async refund(command: { paymentId: bigint; amount_minor: bigint }): Promise<PaymentView> {
@@ -271,15 +283,41 @@ export class PalmPipeline implements PaymentPipeline {
     if (payment.status !== 'captured' && payment.status !== 'refunded') throw new GatewayError('payment_state_invalid', `a ${payment.status} payment cannot be refunded`);
     const left = payment.captured_minor - payment.refunded_minor;
     if (command.amount_minor <= 0n || command.amount_minor > left) throw new GatewayError('amount_invalid', `refund must be 1..${left} minor units`);
-    assert(payment.rrn !== undefined && payment.authCode !== undefined && payment.network !== undefined, 'a captured payment has RRN, code, network');
+    assert(payment.network !== undefined, 'a captured payment has a network');
     const refundNumber = payment.refunds + 1;
-    await execute(this.options.ledger, refundTransfers({
-      refund_id: BigInt(refundNumber), authorization_id: payment.id, network: payment.network, merchant: payment.merchantId, currency: payment.currency,
-      amount_minor: command.amount_minor, rrn: payment.rrn, auth_code: payment.authCode,
-    }));
+    const approved = await this.refundAtNetwork(payment, command.amount_minor);
+    try {
+      await execute(this.options.ledger, refundTransfers({
+        refund_id: BigInt(refundNumber), authorization_id: payment.id, network: payment.network, merchant: payment.merchantId, currency: payment.currency,
+        amount_minor: command.amount_minor, rrn: approved.rrn, auth_code: normaliseAuthCode(approved.authCode),
+      }));
+    } catch (error) {
+      // The card was credited but the books refuse the refund: take the credit back at the network.
+      this.options.logger.error({ payment: payment.id.toString(16), err: error instanceof Error ? error.message : String(error) }, 'refund not booked; reversing');
+      await approved.link.reverse(approved.request);
+      throw error;
+    }
     const next: PaymentRecord = { ...payment, status: 'refunded', refunds: refundNumber, refunded_minor: payment.refunded_minor + command.amount_minor, updated_ms: Math.max(this.now(), payment.updated_ms + 1) };
     this.options.shoppers.updatePayment(payment, next);
     return viewOf(next);
+  }
+
+  /**
+   * Asks the network to credit the card (DE 3 = 20) with the token the payment was made with;
+   * the refund settles under the RRN and code of this answer, so the ledger books it under them.
+   */
+  private async refundAtNetwork(payment: PaymentRecord, amount_minor: bigint): Promise<AuthorizationResult & { link: NetworkLink }> {
+    const shopperId = payment.shopperId;
+    assert(shopperId !== undefined, 'a refunded payment has a shopper');
+    const { link, authorization } = await this.authorizationOf(payment);
+    const field = (id: number): string => { const value = authorization.fields[id]; return typeof value === 'string' ? value : ''; };
+    const answer = await link.refund({
+      tokenPan: field(2), tokenExpiry: field(14), amount_minor, currency: Number(field(49)), mcc: field(18), terminalId: field(41),
+      merchantId: field(42).trimEnd(), palmIdentity: shopperId.toString(16),
+    });
+    if (answer.lost !== undefined) throw new GatewayError('network_unavailable', 'the network did not answer the refund; nothing was refunded, try again later');
+    if (!answer.approved) throw new GatewayError('refund_declined', `the network declined the refund (response code ${answer.responseCode})`, { details: { responseCode: answer.responseCode } });
+    return { ...answer, link };
   }
 
   payment(paymentId: bigint): PaymentView { return viewOf(this.requirePayment(paymentId)); }
