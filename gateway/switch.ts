@@ -99,6 +99,8 @@ export async function openSwitch<R extends RegistryStore>(options: SwitchOptions
     },
     fee_basis_points: options.fee_basis_points ?? 150, logger, ...(pool ? { extractor: (capture) => pool.extract(capture) } : {}),
   });
+  const standInsCleared = await pipeline.catchUpStandIns();
+  if (standInsCleared > 0) logger.info({ standInsCleared }, 'stand-in exposure of acknowledged advices moved to the receivable');
   const reports = new Reports(ledger, db, sources);
   const operations: OperationsPort = {
     links: () => [...links.values()].map((link): LinkView => ({ network: link.name, ...link.status() })),

@@ -21,7 +21,7 @@ import {
   type AuthorizationRequest, type Stamp,
 } from './messages.js';
 import { decideStandIn, DEFAULT_STAND_IN_RULES, type StandInReason, type StandInRules } from './standin.js';
-import type { LinkStore } from './store.js';
+import type { AdviceOutcome, LinkStore } from './store.js';
 import { createLinkWire, encodeForMac, fieldText, matchKey, responseMti, MAC_SIZE_BYTES, type LinkWire } from './wire.js';
 
 export const CONNECTIONS_MAX = 8;
@@ -30,6 +30,8 @@ export const IN_FLIGHT_MAX = 4_096;
 export const LOST_REMEMBERED_MAX = 10_000;
 /** Queue messages sent per drain pass, so one pass never monopolises the link. */
 export const DRAIN_BATCH_MAX = 256;
+/** The switch wires one listener per link; a handful is already a leak. */
+const ADVICE_LISTENERS_MAX = 8;
 const DAY_MS = 86_400_000;
 
 export interface LinkOptions {
@@ -157,6 +159,7 @@ export class NetworkLink {
   private readonly reconnectAttempts: number[];
   private readonly pending = new Map<string, Pending>();
   private readonly lost = new Map<string, { reversalId: number | undefined }>();
+  private readonly adviceListeners: ((outcome: AdviceOutcome) => void)[] = [];
   private readonly counters: Record<string, number> = {};
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly upWaiters: (() => void)[] = [];
@@ -251,7 +254,7 @@ export class NetworkLink {
    * has left, so the stand-in rules decide at once and an approval goes to the network as an
    * 0120 advice (store-and-forward), never as an 0100.
    */
-  async authorize(request: AuthorizationRequest, options: { standInOnly?: boolean } = {}): Promise<AuthorizationResult> {
+  async authorize(request: AuthorizationRequest, options: { standInOnly?: boolean; reference?: string } = {}): Promise<AuthorizationResult> {
     checkRequest(request);
     if (this.closing) throw new NetworkLinkError('link_closed', `link ${this.name} is closed`);
     if (this.authInFlight >= this.settings.in_flight_max) {
@@ -262,10 +265,10 @@ export class NetworkLink {
     const message = authorizationMessage(this.wire, request, this.stamp(now), now, this.options.acquirerId, this.options.trid);
     if (options.standInOnly === true) {
       this.count('offline_forwarded');
-      return await this.standIn(request, message, undefined, undefined);
+      return await this.standIn(request, message, undefined, undefined, options.reference);
     }
     const connection = this.pick();
-    if (!connection) return this.standIn(request, message, 'link_down', undefined);
+    if (!connection) return this.standIn(request, message, 'link_down', undefined, options.reference);
     this.authInFlight += 1;
     let answer: Message | Lost;
     try {
@@ -275,11 +278,11 @@ export class NetworkLink {
       // Nothing was sent: the request could not be MACed (HSM unreachable), so only stand-in can answer.
       this.log.error({ link: this.name, stan: message.fields[11], err: error instanceof Error ? error.message : String(error) }, 'authorization not sent');
       this.count('unsent');
-      return this.standIn(request, message, 'link_down', undefined);
+      return this.standIn(request, message, 'link_down', undefined, options.reference);
     } finally {
       this.authInFlight -= 1;
     }
-    if (typeof answer === 'string') return this.unknownOutcome(request, message, answer);
+    if (typeof answer === 'string') return this.unknownOutcome(request, message, answer, options.reference);
     return this.answered(message, answer);
   }
 
@@ -344,6 +347,32 @@ export class NetworkLink {
   }
 
   /**
+   * Calls `listener` as each named stand-in advice is answered or expires (the ledger moves a
+   * stand-in's exposure to the receivable once the network accepts it). Listeners must not
+   * throw; what they miss in a crash, `adviceOutcomes` lists again at start.
+   */
+  onAdviceOutcome(listener: (outcome: AdviceOutcome) => void): void {
+    assert(this.adviceListeners.length < ADVICE_LISTENERS_MAX, 'a bounded number of advice listeners');
+    this.adviceListeners.push(listener);
+  }
+
+  /** The named advices this link has finished (a restart catches up from these). */
+  adviceOutcomes(): AdviceOutcome[] {
+    return this.store.adviceOutcomes(this.name);
+  }
+
+  /** What became of the advice named `reference`; undefined while it waits or when there is none. */
+  adviceOutcome(reference: string): AdviceOutcome | undefined {
+    return this.store.adviceOutcome(reference);
+  }
+
+  private tellAdviceOutcome(id: number, status: AdviceOutcome['status'], responseCode: string | null): void {
+    const reference = this.adviceListeners.length === 0 ? undefined : this.store.adviceReference(id);
+    if (reference === undefined) return;
+    for (const listener of this.adviceListeners) listener({ reference, status, response_code: responseCode });
+  }
+
+  /**
    * A reversal the acquirer decides on — a void before capture, an approval whose ledger hold
    * could not be written, or (with `replacement_minor`, DE 95) the part a partial capture
    * leaves — queued durably and repeated (0401) until the network acknowledges it.
@@ -383,7 +412,7 @@ export class NetworkLink {
     return { mti: message.mti, fields };
   }
 
-  private async unknownOutcome(request: AuthorizationRequest, message: Message, lost: Lost): Promise<AuthorizationResult> {
+  private async unknownOutcome(request: AuthorizationRequest, message: Message, lost: Lost, reference: string | undefined): Promise<AuthorizationResult> {
     this.count(lost);
     let reversalId: number | undefined;
     try {
@@ -395,7 +424,7 @@ export class NetworkLink {
     this.rememberLost(matchKey(responseMti(message.mti), message.fields), reversalId);
     this.kickDrains();
     if (reversalId === undefined) return this.declined(message, 'queue_full', lost, undefined);
-    return this.standIn(request, message, lost, reversalId);
+    return this.standIn(request, message, lost, reversalId, reference);
   }
 
   private rememberLost(key: string, reversalId: number | undefined): void {
@@ -406,7 +435,7 @@ export class NetworkLink {
     this.lost.set(key, { reversalId });
   }
 
-  private async standIn(request: AuthorizationRequest, message: Message, lost: AuthorizationResult['lost'], reversalId: number | undefined): Promise<AuthorizationResult> {
+  private async standIn(request: AuthorizationRequest, message: Message, lost: AuthorizationResult['lost'], reversalId: number | undefined, reference: string | undefined): Promise<AuthorizationResult> {
     const rules = this.options.standIn ?? DEFAULT_STAND_IN_RULES;
     const now_ms = Date.now();
     const usage = this.store.standInUsage(request.palmIdentity, request.merchantId, now_ms, rules.velocity_window_ms);
@@ -417,7 +446,7 @@ export class NetworkLink {
     try {
       adviceId = this.store.enqueueAdvice(this.name, {
         message: await this.sealed(advice), identity: request.palmIdentity, merchant: request.merchantId, amount_minor: request.amount_minor, currency: request.currency,
-        now_ms, expires_ms: now_ms + this.settings.advice_expiry_ms,
+        now_ms, expires_ms: now_ms + this.settings.advice_expiry_ms, ...(reference === undefined ? {} : { reference }),
       });
     } catch (error) {
       this.log.error({ link: this.name, err: error instanceof Error ? error.message : String(error) }, 'advice not queued; declining');
@@ -618,6 +647,7 @@ export class NetworkLink {
       if (head.expires_at <= now) {
         this.store.finishAdvice(head.id, 'expired', null);
         this.log.error({ link: this.name, advice: head.id }, 'advice expired unsent; flagged for finance');
+        this.tellAdviceOutcome(head.id, 'expired', null);
         continue;
       }
       if (head.next_at > now) break;
@@ -632,6 +662,7 @@ export class NetworkLink {
       this.store.finishAdvice(head.id, code === '00' ? 'acked' : 'declined', code);
       this.count(code === '00' ? 'advices_acked' : 'advices_declined');
       if (code !== '00') this.log.warn({ link: this.name, advice: head.id, code }, 'advice declined by the network; flagged for finance');
+      this.tellAdviceOutcome(head.id, code === '00' ? 'acked' : 'declined', code);
     }
   }
 }

@@ -36,7 +36,15 @@ export interface AdviceRow {
 
 export interface AdviceInput {
   message: Message; identity: string; merchant: string; amount_minor: bigint; currency: number; now_ms: number; expires_ms: number;
+  /** The caller's name for the payment (e.g. its ledger id), handed back when the network answers. */
+  reference?: string;
 }
+
+/** A finished advice the caller named: what became of it. */
+export interface AdviceOutcome { readonly reference: string; readonly status: Exclude<AdviceStatus, 'pending'>; readonly response_code: string | null }
+
+/** Outcomes listed at once when a restart catches up (the queue keeps at most a few days). */
+export const ADVICE_OUTCOMES_LISTED_MAX = ADVICE_QUEUE_ROWS_MAX;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS stan (link TEXT PRIMARY KEY, day TEXT NOT NULL, reserved_upto INTEGER NOT NULL);
@@ -81,10 +89,18 @@ export class LinkStore {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.exec(SCHEMA);
+    this.addReferenceColumn();
     const cutoff = Date.now() - QUEUE_HISTORY_MS;
     this.db.prepare("DELETE FROM reversals WHERE status <> 'pending' AND created_at < ?").run(cutoff);
     this.db.prepare("DELETE FROM advices WHERE status <> 'pending' AND created_at < ?").run(cutoff);
     this.reserver = new StanReserver(file, (reply) => this.onReserved(reply));
+  }
+
+  /** Files from before advices carried a reference get the column (empty for their rows). */
+  private addReferenceColumn(): void {
+    const columns = this.db.prepare('PRAGMA table_info(advices)').all() as { name: string }[];
+    if (!columns.some((c) => c.name === 'reference')) this.db.exec('ALTER TABLE advices ADD COLUMN reference TEXT');
+    this.db.exec('CREATE INDEX IF NOT EXISTS advices_reference ON advices (reference) WHERE reference IS NOT NULL');
   }
 
   close(): void {
@@ -168,9 +184,28 @@ export class LinkStore {
     if (pending.n >= this.adviceRowsMax) throw new NetworkLinkError('link_queue_full', `advice queue of ${link} holds ${this.adviceRowsMax} rows`);
     const rrn = input.message.fields[37];
     assert(typeof rrn === 'string', 'an advice carries an RRN');
-    const result = this.db.prepare(`INSERT INTO advices (link, status, message, identity, merchant, day, amount_minor, currency, attempts, next_at, created_at, expires_at, rrn)
-      VALUES (?, 'pending', ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)`).run(link, JSON.stringify(input.message), input.identity, input.merchant, dayOf(input.now_ms), input.amount_minor.toString(), input.currency, input.now_ms, input.now_ms, input.expires_ms, rrn);
+    if (input.reference !== undefined) assert(input.reference.length > 0 && input.reference.length <= 64, 'an advice reference is 1..64 characters');
+    const result = this.db.prepare(`INSERT INTO advices (link, status, message, identity, merchant, day, amount_minor, currency, attempts, next_at, created_at, expires_at, rrn, reference)
+      VALUES (?, 'pending', ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)`).run(link, JSON.stringify(input.message), input.identity, input.merchant, dayOf(input.now_ms), input.amount_minor.toString(), input.currency, input.now_ms, input.now_ms, input.expires_ms, rrn, input.reference ?? null);
     return Number(result.lastInsertRowid);
+  }
+
+  /** What became of the advice named `reference`: undefined while pending or unknown. */
+  adviceOutcome(reference: string): AdviceOutcome | undefined {
+    const row = this.db.prepare("SELECT reference, status, response_code FROM advices WHERE reference = ? AND status <> 'pending' ORDER BY id DESC LIMIT 1").get(reference) as AdviceOutcome | undefined;
+    return row;
+  }
+
+  /** Finished advices of `link` that were named, newest first (bounded; the queue keeps a few days). */
+  adviceOutcomes(link: string): AdviceOutcome[] {
+    return this.db.prepare("SELECT reference, status, response_code FROM advices WHERE link = ? AND reference IS NOT NULL AND status <> 'pending' ORDER BY id DESC LIMIT ?")
+      .all(link, ADVICE_OUTCOMES_LISTED_MAX) as AdviceOutcome[];
+  }
+
+  /** The reference of advice `id`, if it was named. */
+  adviceReference(id: number): string | undefined {
+    const row = this.db.prepare('SELECT reference FROM advices WHERE id = ?').get(id) as { reference: string | null } | undefined;
+    return row?.reference ?? undefined;
   }
 
   /** The oldest pending advice: advices leave in order, so the head blocks the rest. */

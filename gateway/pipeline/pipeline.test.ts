@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../core/index.js';
+import { accountId, AccountKind } from '../../ledger/index.js';
 import type { GatewayDatabase } from '../store/database.js';
 import type { MerchantRecord, MerchantStatus, RegistryStore, TerminalRecord, TerminalStatus } from '../store/port.js';
 import { openSwitch, type Switch } from '../switch.js';
@@ -35,6 +36,19 @@ async function eventually(condition: () => boolean): Promise<void> {
     if (Date.now() > deadline) throw new Error('condition not reached within 20 s');
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+async function eventuallyAsync(condition: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not reached within 20 s');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** What the network owes us for stand-in approvals it has not yet accepted (posted, EUR). */
+async function exposure(network: string): Promise<bigint> {
+  const [account] = await sw.ledger.lookupAccounts([accountId(AccountKind.standin_exposure, 'EUR', network)]);
+  return account === undefined ? 0n : account.debits_posted - account.credits_posted;
 }
 const MERCHANT = 'CAFE00000000001';
 const TERMINAL = 'PALM0001';
@@ -142,12 +156,22 @@ describe('payment pipeline', () => {
     await enrol(8);
     await visa.api('PUT', '/faults', { outage: true });
     await eventually(() => sw.links.get('visa-like')!.status().up === 0);
+    const exposureBefore = await exposure('visa-like');
     const offline = await pay(8, 2, 900n);
     expect(offline).toMatchObject({ decision: 'approved', source: 'stand-in', status: 'authorized' });
-    expect(sw.links.get('visa-like')!.status().advicesPending).toBe(1);
+    // Captured while its advice still waits: the exposure moves when the network accepts it.
+    const capturedFirst = await pay(8, 3, 600n);
+    expect(capturedFirst).toMatchObject({ decision: 'approved', source: 'stand-in' });
+    expect((await sw.pipeline.capture({ paymentId: capturedFirst.paymentId, amount_minor: 500n })).status).toBe('captured');
+    expect(await exposure('visa-like')).toBe(exposureBefore + 500n);
+    expect(sw.links.get('visa-like')!.status().advicesPending).toBe(2);
     await visa.api('PUT', '/faults', { outage: false });
-    await eventually(() => sw.links.get('visa-like')!.status().advicesPending === 0);
+    await eventually(() => sw.links.get('visa-like')!.status().advicesPending === 0 && sw.links.get('visa-like')!.status().reversalsPending === 0);
+    // Accepted first, captured later: the capture moves it.
     expect((await sw.pipeline.capture({ paymentId: offline.paymentId })).status).toBe('captured');
+    await eventuallyAsync(async () => (await exposure('visa-like')) === exposureBefore);
+    expect(await sw.pipeline.catchUpStandIns()).toBeGreaterThanOrEqual(2);
+    expect(await exposure('visa-like')).toBe(exposureBefore);
     const run = await sw.reports.settleAndReconcile('visa-like', new Date().toISOString().slice(0, 10));
     expect(run.exceptions, JSON.stringify(sw.reports.reconReport(run.id).lines.filter((l) => l.status !== 'matched'), (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))).toBe(0);
   });

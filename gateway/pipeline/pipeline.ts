@@ -29,6 +29,7 @@ import type {
 } from './contract.js';
 import { biometricFailure, extract, identify, timed, type Extractor, type LivenessGuard } from './palm.js';
 import { declinedRecord, exchangeOf, shopperView, viewOf } from './views.js';
+import { adviceReference, StandInClearing } from './standin-clearing.js';
 
 /** Largest amount of one payment, minor units (DE 4 is n12). */
 export const amount_minor_max = 999_999_999_999n;
@@ -70,6 +71,14 @@ export class PalmPipeline implements PaymentPipeline {
   constructor(private readonly options: PipelineOptions) {
     assert(Number.isInteger(options.fee_basis_points) && options.fee_basis_points >= 0 && options.fee_basis_points < 10_000, 'fee basis points 0..9999');
     this.extractor = options.extractor ?? ((capture) => options.gallery.extract(capture));
+    this.standIns = new StandInClearing(options);
+  }
+
+  private readonly standIns: StandInClearing;
+
+  /** At start: moves to the receivable the stand-in exposure of advices acknowledged before a crash. */
+  async catchUpStandIns(): Promise<number> {
+    return await this.standIns.catchUp();
   }
 
   private readonly extractor: Extractor;
@@ -162,7 +171,7 @@ export class PalmPipeline implements PaymentPipeline {
         { tag: '9F37', value: unpredictable.toString('hex').toUpperCase() }, { tag: '9F02', value: command.amount_minor.toString().padStart(12, '0') },
         { tag: '5F2A', value: String(currency.numeric).padStart(4, '0') }, { tag: '9A', value: `${date.slice(2, 4)}${date.slice(5, 7)}${date.slice(8, 10)}` },
       ],
-    }, { standInOnly: offline !== undefined }));
+    }, { standInOnly: offline !== undefined, reference: adviceReference(paymentId) }));
     stages.network = result.ms;
     return await this.recordAuthorization(paymentId, shopperId, shopper.network, link, merchant, command, result.value, stages, started);
   }
@@ -250,6 +259,7 @@ export class PalmPipeline implements PaymentPipeline {
     if (amount < payment.amount_minor) await this.reverseAtNetwork(payment, amount);
     const next: PaymentRecord = { ...payment, status: 'captured', captured_minor: amount, captures: 1, captured_at_ms: this.now(), updated_ms: Math.max(this.now(), payment.updated_ms + 1) };
     this.options.shoppers.updatePayment(payment, next);
+    await this.standIns.afterCapture(next);
     return viewOf(next);
   }
 

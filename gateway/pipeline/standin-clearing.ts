@@ -1,0 +1,85 @@
+/**
+ * A stand-in approval is our exposure until the network accepts its 0120 advice; from then on
+ * it is an ordinary receivable from the network. The ledger moves the captured amount from
+ * the stand-in exposure account to the settlement receivable once both have happened —
+ * the capture and the network's acknowledgement — in whichever order they come. The move
+ * has a deterministic transfer id, so doing it twice (a race, a retry, a restart catching up)
+ * books it once. Declined and expired advices stay as exposure: the link flags them for finance.
+ */
+import { assert, type Logger } from '../../core/index.js';
+import { execute, standInClearedTransfers, type Ledger } from '../../ledger/index.js';
+import type { NetworkLink } from '../network/index.js';
+import type { PaymentRecord } from '../store/port.js';
+import type { ShopperStore } from '../store/shoppers.js';
+
+export interface StandInClearingOptions {
+  readonly ledger: Ledger;
+  readonly shoppers: Pick<ShopperStore, 'payment'>;
+  readonly links: ReadonlyMap<string, NetworkLink>;
+  readonly logger: Logger;
+}
+
+/** The name a payment's advice carries in the link's queue. */
+export function adviceReference(paymentId: bigint): string {
+  return paymentId.toString(16);
+}
+
+export class StandInClearing {
+  constructor(private readonly options: StandInClearingOptions) {
+    for (const link of options.links.values()) {
+      link.onAdviceOutcome((outcome) => {
+        if (outcome.status !== 'acked') return;
+        const payment = this.paymentOf(outcome.reference);
+        if (payment) this.clearInBackground(payment);
+      });
+    }
+  }
+
+  /** After a capture: clears now if the network has already accepted the advice. */
+  async afterCapture(payment: PaymentRecord): Promise<void> {
+    if (payment.source !== 'stand-in' || payment.network === undefined) return;
+    const outcome = this.options.links.get(payment.network)?.adviceOutcome(adviceReference(payment.id));
+    if (outcome?.status !== 'acked') return;
+    // The capture itself is done; a failed move waits for the next start's catch-up.
+    try {
+      await this.clear(payment);
+    } catch (error) {
+      this.options.logger.error({ payment: payment.id.toString(16), err: error instanceof Error ? error.message : String(error) }, 'stand-in exposure not cleared');
+    }
+  }
+
+  /** At start: the acknowledgements a crash may have cut off from their clearing. */
+  async catchUp(): Promise<number> {
+    let cleared = 0;
+    for (const link of this.options.links.values()) {
+      for (const outcome of link.adviceOutcomes()) {
+        if (outcome.status !== 'acked') continue;
+        const payment = this.paymentOf(outcome.reference);
+        if (payment && await this.clear(payment)) cleared += 1;
+      }
+    }
+    return cleared;
+  }
+
+  /** Moves the captured amount; false when there is nothing (yet) to move. */
+  private async clear(payment: PaymentRecord): Promise<boolean> {
+    if (payment.source !== 'stand-in' || payment.captured_minor === 0n) return false;
+    assert(payment.network !== undefined, 'a stand-in payment has a network');
+    await execute(this.options.ledger, standInClearedTransfers({
+      authorization_id: payment.id, network: payment.network, currency: payment.currency, amount_minor: payment.captured_minor,
+    }));
+    return true;
+  }
+
+  private clearInBackground(payment: PaymentRecord): void {
+    this.clear(payment).catch((error: unknown) => {
+      // Left as exposure; the next start's catch-up (or a later capture) moves it.
+      this.options.logger.error({ payment: payment.id.toString(16), err: error instanceof Error ? error.message : String(error) }, 'stand-in exposure not cleared');
+    });
+  }
+
+  private paymentOf(reference: string): PaymentRecord | undefined {
+    if (!/^[0-9a-f]{1,32}$/.test(reference)) return undefined;
+    return this.options.shoppers.payment(BigInt(`0x${reference}`));
+  }
+}
