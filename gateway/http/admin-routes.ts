@@ -1,8 +1,9 @@
 /**
  * Admin routes (X-Admin-Key): merchants and terminals. Registering a terminal issues its
  * client certificate (CN = terminal id) and registers its sensor public key in hsm-sim, which
- * then verifies every capture the terminal signs. The certificate's private key is in the
- * first answer only: an idempotent replay returns `privateKeyPem: null` (the store never keeps
+ * then verifies every capture the terminal signs. A terminal that sends a PKCS#10 signing
+ * request keeps its private key to itself; otherwise (development) a key pair is made here and
+ * its private key is in the first answer only: an idempotent replay returns `privateKeyPem: null` (the store never keeps
  * a private key); a terminal that lost it is revoked and registered again.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -109,12 +110,15 @@ async function registerTerminal(deps: RouteDeps, body: z.infer<typeof TerminalCr
     }
     throw error;
   }
-  const issued = await deps.pki.issueTerminalCertificate(id, body.certificateValidityDays === undefined ? {} : { validity_ms: body.certificateValidityDays * 86_400_000 });
+  const issued = await deps.pki.issueTerminalCertificate(id, {
+    ...(body.certificateValidityDays === undefined ? {} : { validity_ms: body.certificateValidityDays * 86_400_000 }),
+    ...(body.certificateRequestPem === undefined ? {} : { certificateRequestPem: body.certificateRequestPem }),
+  });
   const terminal: TerminalRecord = {
     id, merchantId: merchant.id, status: 'active', certificateSerial: issued.serial, certificateNotAfter_ms: issued.notAfter_ms,
     sensorKeyFingerprint: fingerprint.length > 0 ? fingerprint.toString('hex') : createHash('sha256').update(sensorKey).digest('hex'), created_ms: deps.now(),
   };
   deps.registry.createTerminal(terminal);
   deps.logger.info({ terminal: id, merchant: merchant.id }, 'terminal registered');
-  return { terminal: terminalJson(terminal), certificatePem: issued.certificatePem, privateKeyPem: issued.privateKeyPem as string | null, caPem: deps.pki.caPem };
+  return { terminal: terminalJson(terminal), certificatePem: issued.certificatePem, privateKeyPem: issued.privateKeyPem, caPem: deps.pki.caPem };
 }

@@ -4,6 +4,9 @@
  * limits, errors, OpenAPI and the admin flows. The payment pipeline behind it is the recording
  * pipeline of test-harness.ts (the end-to-end test with the real pipeline is e2e.test.ts).
  */
+import 'reflect-metadata';
+import * as x509 from '@peculiar/x509';
+import { generateKeyPairSync, webcrypto } from 'node:crypto';
 import { Writable } from 'node:stream';
 import path from 'node:path';
 import { Validator } from '@seriousme/openapi-schema-validator';
@@ -21,7 +24,7 @@ import { SIGNATURE_HEADERS } from './canonical.js';
 import type { GatewayServer } from './server.js';
 import { ADMIN_KEY, fakeCapture, startHarness, type Harness } from './test-harness.js';
 import {
-  captureJson, generateSensorKey, HttpsJsonClient, signCapture, type AdminClient, type ApiResponse, type TerminalClient, type TerminalCredentials,
+  captureJson, certificateRequest, generateSensorKey, HttpsJsonClient, signCapture, type AdminClient, type ApiResponse, type TerminalClient, type TerminalCredentials,
 } from './terminal-client.js';
 
 interface ErrorJson { error: { code: string; message: string } }
@@ -75,12 +78,35 @@ describe('mutual TLS', () => {
     }
   });
 
+  it('registers a terminal from its PKCS#10 request: no private key comes back, and its own key opens the door', async () => {
+    const own = await admin.registerTerminalWithRequest({ merchantId });
+    expect(own.certificatePem).toMatch(/BEGIN CERTIFICATE/);
+    expect((await pay(h.terminal(server, own), 90)).status).toBe(201);
+    const sensorPublicKey = generateSensorKey().publicKeySpki.toString('base64');
+    const garbage = await admin.admin('POST', '/v1/terminals', { merchantId, sensorPublicKey, certificateRequestPem: '-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----' });
+    expect([garbage.status, code(garbage)]).toEqual([400, 'request_invalid']);
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const rsaKeys = {
+      privateKey: await webcrypto.subtle.importKey('pkcs8', rsa.privateKey.export({ type: 'pkcs8', format: 'der' }), { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, false, ['sign']),
+      publicKey: await webcrypto.subtle.importKey('spki', rsa.publicKey.export({ type: 'spki', format: 'der' }), { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, true, ['verify']),
+    };
+    const rsaRequest = await x509.Pkcs10CertificateRequestGenerator.create({ name: 'CN=rsa terminal', keys: rsaKeys, signingAlgorithm: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } }, webcrypto);
+    const refused = await admin.admin('POST', '/v1/terminals', { merchantId, sensorPublicKey, certificateRequestPem: rsaRequest.toString('pem') });
+    expect([refused.status, (refused.body as ErrorJson).error.message]).toEqual([400, expect.stringMatching(/P-256/)]);
+    // A request whose signature was made by another key proves nothing: refused.
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const other = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const forged = await certificateRequest(other.privateKey, ec.publicKey);
+    const forgedAnswer = await admin.admin('POST', '/v1/terminals', { merchantId, sensorPublicKey, certificateRequestPem: forged });
+    expect([forgedAnswer.status, (forgedAnswer.body as ErrorJson).error.message]).toEqual([400, expect.stringMatching(/signature/)]);
+  });
+
   it('refuses a certificate from a foreign CA with the same terminal id', async () => {
     const otherDb = openGatewayDatabase(':memory:');
     const foreign = await DevPki.open({ dataDir: path.join(h.dir, 'foreign'), records: new SqliteRegistry(otherDb) });
     const issued = await foreign.issueTerminalCertificate(credentials.terminalId);
     otherDb.close();
-    const client = h.terminal(server, { ...credentials, certificatePem: issued.certificatePem, privateKeyPem: issued.privateKeyPem });
+    const client = h.terminal(server, { ...credentials, certificatePem: issued.certificatePem, privateKeyPem: issued.privateKeyPem! });
     const response = await client.payment('00000000000000000000000000000001');
     expect(response.status).toBe(401);
     expect((response.body as ErrorJson).error.message).toMatch(/CA/);
@@ -88,7 +114,7 @@ describe('mutual TLS', () => {
 
   it('refuses an expired certificate', async () => {
     const issued = await h.pki.issueTerminalCertificate(credentials.terminalId, { notBefore_ms: Date.now() - 3 * 86_400_000, validity_ms: 86_400_000 });
-    const client = h.terminal(server, { ...credentials, certificatePem: issued.certificatePem, privateKeyPem: issued.privateKeyPem });
+    const client = h.terminal(server, { ...credentials, certificatePem: issued.certificatePem, privateKeyPem: issued.privateKeyPem! });
     const response = await client.payment('00000000000000000000000000000001');
     expect(response.status).toBe(401);
     expect((response.body as ErrorJson).error.message).toMatch(/expired/);
@@ -97,7 +123,7 @@ describe('mutual TLS', () => {
   it('refuses a revoked certificate, and a valid one that is not the terminal\'s current certificate', async () => {
     const other = await admin.registerTerminal({ merchantId });
     const spare = await h.pki.issueTerminalCertificate(other.terminalId);
-    const stale = await h.terminal(server, { ...other, certificatePem: spare.certificatePem, privateKeyPem: spare.privateKeyPem }).payment('00000000000000000000000000000001');
+    const stale = await h.terminal(server, { ...other, certificatePem: spare.certificatePem, privateKeyPem: spare.privateKeyPem! }).payment('00000000000000000000000000000001');
     expect(stale.status).toBe(401);
     expect((stale.body as ErrorJson).error.message).toMatch(/current/);
     h.pki.revoke(other.terminal.certificateSerial, other.terminalId, 'key compromise');

@@ -50,6 +50,7 @@ export const TerminalCreateSchema = z.object({
   merchantId: MerchantIdParam,
   sensorPublicKey: Base64.max(1024).openapi({ description: 'The sensor\'s ECDSA P-256 public key (SPKI DER, base64); registered in hsm-sim, it verifies capture signatures.' }),
   certificateValidityDays: z.number().int().min(1).max(397).optional(),
+  certificateRequestPem: z.string().max(4096).optional().openapi({ description: 'A PKCS#10 signing request (PEM, ECDSA P-256) made on the terminal: the certificate is issued for its key, and no private key is ever created or returned here (`privateKeyPem` is null). Without it, a development key pair is generated and returned once.' }),
 }).openapi('TerminalCreate');
 
 export const TerminalSchema = z.object({

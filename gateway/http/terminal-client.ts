@@ -10,7 +10,9 @@
  *   const terminal = new TerminalClient({ url, ...credentials });
  *   const payment = await terminal.authorize({ merchantId: merchant.id, amount_minor: 1250n, currency: 'EUR', capture });
  */
-import { generateKeyPairSync, randomBytes, randomUUID, sign, type KeyObject } from 'node:crypto';
+import 'reflect-metadata';
+import * as x509 from '@peculiar/x509';
+import { generateKeyPairSync, randomBytes, randomUUID, sign, webcrypto, type KeyObject } from 'node:crypto';
 import { Agent, request as httpsRequest } from 'node:https';
 import { assert } from '../../core/index.js';
 import type { CaptureUpload } from '../pipeline/contract.js';
@@ -212,4 +214,33 @@ export class AdminClient extends HttpsJsonClient {
       privateKeyPem: response.body.privateKeyPem, caPem: response.body.caPem, sensorKey: sensor.privateKey,
     };
   }
+
+  /**
+   * Registration as a production terminal does it: its TLS key pair is made here, on the
+   * terminal, and only a PKCS#10 signing request leaves; the gateway returns no private key.
+   */
+  async registerTerminalWithRequest(input: { merchantId: string; id?: string }): Promise<TerminalCredentials & { terminal: TerminalJson }> {
+    const sensor = generateSensorKey();
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const response = await this.admin<{ terminal: TerminalJson; certificatePem: string; privateKeyPem: string | null; caPem: string }>('POST', '/v1/terminals', {
+      merchantId: input.merchantId, sensorPublicKey: sensor.publicKeySpki.toString('base64'), certificateRequestPem: await certificateRequest(privateKey, publicKey),
+      ...(input.id !== undefined ? { id: input.id } : {}),
+    });
+    assert(response.status === 201 && response.body.privateKeyPem === null, `terminal registration answered ${response.status}: ${JSON.stringify(response.body)}`);
+    return {
+      terminal: response.body.terminal, terminalId: response.body.terminal.id, certificatePem: response.body.certificatePem,
+      privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), caPem: response.body.caPem, sensorKey: sensor.privateKey,
+    };
+  }
+}
+
+/** A PKCS#10 request for the key pair, signed by its private half (proof of possession). */
+export async function certificateRequest(privateKey: KeyObject, publicKey: KeyObject): Promise<string> {
+  const algorithm = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+  const keys = {
+    privateKey: await webcrypto.subtle.importKey('pkcs8', privateKey.export({ type: 'pkcs8', format: 'der' }), algorithm, false, ['sign']),
+    publicKey: await webcrypto.subtle.importKey('spki', publicKey.export({ type: 'spki', format: 'der' }), algorithm, true, ['verify']),
+  };
+  const request = await x509.Pkcs10CertificateRequestGenerator.create({ name: 'CN=palmswitch terminal', keys, signingAlgorithm: algorithm }, webcrypto);
+  return request.toString('pem');
 }

@@ -15,6 +15,7 @@ import { randomBytes, webcrypto } from 'node:crypto';
 import path from 'node:path';
 import { assert } from '../../core/index.js';
 import type { CertificateRecords } from '../store/registry.js';
+import { GatewayError } from '../errors.js';
 
 /** Validity of the CA and of the server certificate. */
 export const ca_validity_ms = 10 * 365 * 86_400_000;
@@ -37,7 +38,8 @@ const FILES = { caKey: 'ca.key.pem', caCert: 'ca.cert.pem', serverKey: 'server.k
 
 export interface IssuedCertificate {
   readonly certificatePem: string;
-  readonly privateKeyPem: string;
+  /** Null when the terminal sent a signing request: its private key never left the terminal. */
+  readonly privateKeyPem: string | null;
   /** Lowercase hex without leading zeros (as the registry keeps it). */
   readonly serial: string;
   readonly notAfter_ms: number;
@@ -110,17 +112,18 @@ export class DevPki {
    * The serial is recorded before the certificate is returned, so every certificate in the
    * wild is on record (and can be revoked by serial).
    */
-  async issueTerminalCertificate(terminalId: string, options: { validity_ms?: number; notBefore_ms?: number } = {}): Promise<IssuedCertificate> {
+  async issueTerminalCertificate(terminalId: string, options: { validity_ms?: number; notBefore_ms?: number; certificateRequestPem?: string } = {}): Promise<IssuedCertificate> {
     assert(/^[\x21-\x7e]{1,64}$/.test(terminalId) && !/[,=+<>#;"\\]/.test(terminalId), 'terminal id is printable and needs no DN escaping');
     const validity_ms = options.validity_ms ?? this.options.terminalValidity_ms ?? terminal_validity_ms_default;
     assert(validity_ms > 0 && validity_ms <= terminal_validity_ms_max, 'terminal certificate validity within bounds');
     const notBefore_ms = options.notBefore_ms ?? (this.options.now?.() ?? Date.now()) - not_before_skew_ms;
-    const keys = await generateKeys();
+    const requested = options.certificateRequestPem === undefined ? undefined : await publicKeyOfRequest(options.certificateRequestPem);
+    const keys = requested === undefined ? await generateKeys() : undefined;
     const serial = newSerial();
     const certificate = await x509.X509CertificateGenerator.create({
       serialNumber: serial, subject: `CN=${terminalId}, O=palmswitch terminals`, issuer: this.caCertificate.subject,
       notBefore: new Date(notBefore_ms), notAfter: new Date(notBefore_ms + validity_ms), signingAlgorithm: EC,
-      publicKey: keys.publicKey, signingKey: this.caKey,
+      publicKey: requested ?? keys!.publicKey, signingKey: this.caKey,
       extensions: [
         new x509.BasicConstraintsExtension(false, undefined, true),
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
@@ -130,7 +133,7 @@ export class DevPki {
     }, crypto);
     const notAfter_ms = certificate.notAfter.getTime();
     this.options.records.recordIssued({ serial, subject: terminalId, notAfter_ms, issued_ms: this.options.now?.() ?? Date.now() });
-    const privateKeyPem = pemOfKey(await crypto.subtle.exportKey('pkcs8', keys.privateKey));
+    const privateKeyPem = keys === undefined ? null : pemOfKey(await crypto.subtle.exportKey('pkcs8', keys.privateKey));
     return { certificatePem: certificate.toString('pem'), privateKeyPem, serial, notAfter_ms };
   }
 
@@ -141,6 +144,41 @@ export class DevPki {
   isRevoked(serial: string): boolean {
     return this.options.records.isRevoked(serial);
   }
+}
+
+/** A PKCS#10 request is a few hundred bytes; anything far larger is not one. */
+export const certificate_request_pem_chars_max = 4_096;
+
+/**
+ * The public key of a terminal's PKCS#10 signing request, after checking its self-signature
+ * (the terminal holds the private key) and that the key is ECDSA P-256 like every other
+ * key here. The request's subject is ignored: the CA names the terminal itself.
+ */
+async function publicKeyOfRequest(pem: string): Promise<CryptoKey> {
+  if (pem.length > certificate_request_pem_chars_max) throw requestInvalid(`longer than ${certificate_request_pem_chars_max} characters`);
+  const request = parseRequest(pem);
+  const algorithm = request.publicKey.algorithm as { name?: string; namedCurve?: string };
+  if (algorithm.name !== 'ECDSA' || algorithm.namedCurve !== 'P-256') throw requestInvalid('the key must be ECDSA P-256');
+  let verified: boolean;
+  try {
+    verified = await request.verify(crypto);
+  } catch (error) {
+    throw requestInvalid('its signature cannot be checked', error);
+  }
+  if (!verified) throw requestInvalid('its signature does not match its key');
+  return await request.publicKey.export(EC, ['verify'], crypto);
+}
+
+function parseRequest(pem: string): x509.Pkcs10CertificateRequest {
+  try {
+    return new x509.Pkcs10CertificateRequest(pem);
+  } catch (error) {
+    throw requestInvalid('not a PEM PKCS#10 certificate request', error);
+  }
+}
+
+function requestInvalid(why: string, cause?: unknown): GatewayError {
+  return new GatewayError('request_invalid', `certificateRequestPem: ${why}`, cause === undefined ? undefined : { cause });
 }
 
 async function createCa(dir: string, now: number): Promise<void> {
