@@ -166,7 +166,7 @@ async function publicKeyOfRequest(pem: string): Promise<CryptoKey> {
     throw requestInvalid('its signature cannot be checked', error);
   }
   if (!verified) throw requestInvalid('its signature does not match its key');
-  return await request.publicKey.export(EC, ['verify'], crypto);
+  return await crypto.subtle.importKey('spki', request.publicKey.rawData, EC, true, ['verify']);
 }
 
 function parseRequest(pem: string): x509.Pkcs10CertificateRequest {
