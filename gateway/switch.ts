@@ -30,6 +30,8 @@ export const dev_acquirer_id = '40000001';
 export const dev_token_requestor_id = '40000000001';
 /** SMS codes kept for the dev stack's outbox. */
 export const sms_outbox_max = 50;
+/** How often uncaptured authorizations past their hold's life are looked for (and reversed). */
+export const expiry_sweep_interval_ms = 60_000;
 export const gateway_database_file = 'gateway.sqlite';
 
 export interface SwitchOptions<R extends RegistryStore = RegistryStore> {
@@ -101,6 +103,7 @@ export async function openSwitch<R extends RegistryStore>(options: SwitchOptions
   });
   const standInsCleared = await pipeline.catchUpStandIns();
   if (standInsCleared > 0) logger.info({ standInsCleared }, 'stand-in exposure of acknowledged advices moved to the receivable');
+  const stopExpirySweeps = sweepExpiredAuthorizations(pipeline, logger);
   const reports = new Reports(ledger, db, sources);
   const operations: OperationsPort = {
     links: () => [...links.values()].map((link): LinkView => ({ network: link.name, ...link.status() })),
@@ -111,6 +114,7 @@ export async function openSwitch<R extends RegistryStore>(options: SwitchOptions
   return {
     pipeline, reports, operations, registry, hsm, ledger, gallery, links, db,
     close: async () => {
+      stopExpirySweeps();
       for (const link of links.values()) await link.close();
       await pool?.close();
       linkStore.close();
@@ -119,6 +123,20 @@ export async function openSwitch<R extends RegistryStore>(options: SwitchOptions
       await hsm.close();
     },
   };
+}
+
+/** One sweep at a time: a slow sweep (a network down) is not overtaken by the next. */
+function sweepExpiredAuthorizations(pipeline: PalmPipeline, logger: Logger): () => void {
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    pipeline.expireAuthorizations()
+      .catch((error: unknown) => logger.error({ err: error instanceof Error ? error.message : String(error) }, 'expiry sweep failed; the next one retries'))
+      .finally(() => { running = false; });
+  }, expiry_sweep_interval_ms);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 const LINK_QUEUE_AAD = Buffer.from('palmswitch/link-queue/v1');

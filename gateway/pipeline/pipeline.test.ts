@@ -213,4 +213,19 @@ describe('payment pipeline', () => {
     const after = await pay(7, 6);
     expect(after.decision).toBe('not_identified');
   });
+
+  it('reverses an authorization left uncaptured past its hold\'s life: no capture after, nothing settles', async () => {
+    await enrol(22);
+    const paid = await pay(22, 2, 1_111n);
+    expect(paid.decision).toBe('approved');
+    expect(await sw.pipeline.expireAuthorizations(Date.now())).toBe(0);
+    expect(await sw.pipeline.expireAuthorizations(Date.now() + 8 * 86_400_000)).toBeGreaterThanOrEqual(1);
+    expect(sw.pipeline.payment(paid.paymentId).status).toBe('reversed');
+    await expect(sw.pipeline.capture({ paymentId: paid.paymentId })).rejects.toMatchObject({ code: 'payment_state_invalid' });
+    await eventually(() => [...sw.links.values()].every((link) => link.status().reversalsPending === 0));
+    const run = await sw.reports.settleAndReconcile('visa-like', new Date().toISOString().slice(0, 10));
+    const lines = sw.reports.reconReport(run.id).lines;
+    expect(run.exceptions, JSON.stringify(lines.filter((l) => l.status !== 'matched'), (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))).toBe(0);
+    expect(lines.some((l) => l.rrn === paid.rrn)).toBe(false);
+  });
 });

@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { assert, currencyByAlpha, type Logger } from '../../core/index.js';
 import type { Gallery } from '../../biometric/index.js';
 import {
-  captureTransfers, ensureChart, execute, holdTransfers, holdTimeoutSeconds, refundTransfers, voidTransfers, type Ledger,
+  captureTransfers, ensureChart, execute, holdTransfers, holdTimeoutSeconds, LedgerOperationError, refundTransfers, voidTransfers, type Ledger,
 } from '../../ledger/index.js';
 import type { HsmPort } from '../../hsm-sim/index.js';
 import type { Message } from '../../iso8583/index.js';
@@ -37,6 +37,9 @@ export const amount_minor_max = 999_999_999_999n;
 export const hold_lifetime_ms_default = 7 * 86_400_000;
 /** Shoppers a phone-suffix hint may narrow a search to. */
 export const hint_identities_max = 64;
+/** Expired authorizations reversed per sweep; the next sweep takes the rest. */
+export const expiry_sweep_batch_max = 256;
+
 /** An offline capture older than this is refused (stand-in rules assume a recent capture). */
 export const offline_capture_age_ms_max = 72 * 3_600_000;
 
@@ -288,6 +291,23 @@ export class PalmPipeline implements PaymentPipeline {
     return { link, authorization: await this.options.vault.openMessage(payment.id, sealed) };
   }
 
+  /**
+   * Authorizations left uncaptured past the hold's life: the ledger's hold is released (it may
+   * have timed out by itself already) and the network gets a full reversal, so the issuer frees
+   * the shopper's funds and nothing settles. Marked `reversed`; a capture then is refused.
+   */
+  async expireAuthorizations(now_ms: number = this.now()): Promise<number> {
+    const lifetime = this.options.hold_lifetime_ms ?? hold_lifetime_ms_default;
+    const due = this.options.shoppers.authorizedBefore(now_ms - lifetime, expiry_sweep_batch_max);
+    for (const payment of due) {
+      await releaseHold(this.options.ledger, payment.id);
+      await this.reverseAtNetwork(payment);
+      this.options.shoppers.updatePayment(payment, { ...payment, status: 'reversed', updated_ms: Math.max(this.now(), payment.updated_ms + 1) });
+      this.options.logger.info({ payment: payment.id.toString(16) }, 'authorization expired uncaptured; reversed');
+    }
+    return due.length;
+  }
+
   async refund(command: { paymentId: bigint; amount_minor: bigint }): Promise<PaymentView> {
     const payment = this.requirePayment(command.paymentId);
     if (payment.status !== 'captured' && payment.status !== 'refunded') throw new GatewayError('payment_state_invalid', `a ${payment.status} payment cannot be refunded`);
@@ -430,6 +450,17 @@ function luhnValid(pan: string): boolean {
 function checkAmount(amount_minor: bigint, currency: string, merchant: MerchantRecord): void {
   if (amount_minor <= 0n || amount_minor > amount_minor_max) throw new GatewayError('amount_invalid', `amount must be 1..${amount_minor_max} minor units`);
   if (currency !== merchant.currency) throw new GatewayError('currency_unsupported', `the merchant accepts ${merchant.currency}`);
+}
+
+/** Voids a hold; one the ledger already timed out (or voided before a crash) is just as released. */
+async function releaseHold(ledger: Ledger, paymentId: bigint): Promise<void> {
+  try {
+    await execute(ledger, voidTransfers({ authorization_id: paymentId }));
+  } catch (error) {
+    const released = ['pending_transfer_expired', 'pending_transfer_already_voided'];
+    if (error instanceof LedgerOperationError && error.statuses.length === 1 && released.includes(error.statuses[0]!)) return;
+    throw error;
+  }
 }
 
 /** The ledger keeps 6 characters of [0-9A-Z]; networks send 6 alphanumerics, stand-in its own. */

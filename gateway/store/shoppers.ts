@@ -32,6 +32,7 @@ CREATE TABLE IF NOT EXISTS payments (
   request_sealed BLOB);
 CREATE INDEX IF NOT EXISTS payments_recent ON payments (created_ms);
 CREATE INDEX IF NOT EXISTS payments_shopper ON payments (shopper_id);
+CREATE INDEX IF NOT EXISTS payments_authorized ON payments (created_ms) WHERE status = 'authorized';
 CREATE TABLE IF NOT EXISTS otps (phone_hash BLOB PRIMARY KEY, code_hash BLOB NOT NULL, expires_ms INTEGER NOT NULL, attempts INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS deletions (id INTEGER PRIMARY KEY AUTOINCREMENT, shopper_id BLOB NOT NULL, channel TEXT NOT NULL, at_ms INTEGER NOT NULL,
   templates_removed INTEGER NOT NULL, token_deleted INTEGER NOT NULL);
@@ -99,6 +100,7 @@ export class ShopperStore implements TemplateStore {
       recent: db.prepare<[number], PaymentRow>('SELECT * FROM payments ORDER BY created_ms DESC LIMIT ?'),
       recentOfMerchant: db.prepare<[string, number], PaymentRow>('SELECT * FROM payments WHERE merchant_id = ? ORDER BY created_ms DESC LIMIT ?'),
       paymentsOfShopper: db.prepare<[Buffer], { n: number }>('SELECT count(*) AS n FROM payments WHERE shopper_id = ?'),
+      authorizedBefore: db.prepare<[number, number], PaymentRow>("SELECT * FROM payments WHERE status = 'authorized' AND created_ms < ? ORDER BY created_ms LIMIT ?"),
       putOtp: db.prepare('INSERT INTO otps (phone_hash, code_hash, expires_ms, attempts) VALUES (?, ?, ?, 0) ON CONFLICT (phone_hash) DO UPDATE SET code_hash = excluded.code_hash, expires_ms = excluded.expires_ms, attempts = 0'),
       otp: db.prepare<[Buffer], { code_hash: Buffer; expires_ms: number; attempts: number }>('SELECT code_hash, expires_ms, attempts FROM otps WHERE phone_hash = ?'),
       otpAttempt: db.prepare('UPDATE otps SET attempts = attempts + 1 WHERE phone_hash = ?'),
@@ -180,6 +182,12 @@ export class ShopperStore implements TemplateStore {
     const bounded = Math.max(1, Math.min(limit, list_rows_max));
     const rows = merchantId === undefined ? this.statements.recent.all(bounded) : this.statements.recentOfMerchant.all(merchantId, bounded);
     return rows.map(paymentOf);
+  }
+
+  /** Authorizations still neither captured nor voided that were made before `created_before_ms`, oldest first. */
+  authorizedBefore(created_before_ms: number, limit: number): PaymentRecord[] {
+    assert(Number.isSafeInteger(limit) && limit >= 1 && limit <= list_rows_max, 'a bounded batch');
+    return this.statements.authorizedBefore.all(created_before_ms, limit).map(paymentOf);
   }
 
   paymentCount(shopperId: bigint): number {
