@@ -28,7 +28,7 @@ export interface EvalOptions {
   onProgress?: (message: string) => void;
 }
 
-type Sample = Pick<Extracted, 'palm' | 'vein' | 'hash' | 'pad' | 'visibleDigest'>;
+type Sample = Pick<Extracted, 'palm' | 'vein' | 'hash' | 'pad' | 'visibleDigest' | 'alternates'>;
 
 export interface EvalReport {
   dataset: { kind: string; identities: number; captures: number };
@@ -53,7 +53,7 @@ async function extractAll(models: FeatureModels, source: DatasetSource, options:
       const start = performance.now();
       try {
         const e = await extractCapture(models, capture);
-        own.push({ palm: e.palm, vein: e.vein, hash: e.hash, pad: e.pad, visibleDigest: e.visibleDigest });
+        own.push({ palm: e.palm, vein: e.vein, hash: e.hash, pad: e.pad, visibleDigest: e.visibleDigest, alternates: e.alternates });
       } catch (error) {
         if (!(error instanceof BiometricError)) throw error;
         failures += 1;

@@ -8,7 +8,7 @@ import { assert } from '../core/index.js';
 import { BiometricError } from './errors.js';
 import { prefilter_bits } from './model.js';
 import { instantiatePrefilter, type PrefilterKernel } from './popcount-wasm.js';
-import { compare, DEFAULT_SCORE_MODEL, type Comparison, type Probe, type ScoreModel } from './score.js';
+import { compare, compareAt, DEFAULT_SCORE_MODEL, probeRotations, type Comparison, type Probe, type ScoreModel } from './score.js';
 import { hash_words, planeWords, popcount32, type PackedCode, type Template } from './template.js';
 import { palm_grid_cells, vein_grid_cells } from './model.js';
 
@@ -18,6 +18,12 @@ export const candidates_default = 256;
 export const hint_identities_max = 10_000;
 /** Hash candidates per fully compared candidate, narrowed by the vein code in between. */
 export const coarse_pool_per_candidate = 16;
+/**
+ * For probes with rotation alternates, the vein stage's best rotation per candidate is the only
+ * one fully compared; the best few candidates are then compared at every rotation (the vein
+ * code's choice can be off by one step), so a mate near the top gets its best score.
+ */
+export const rotation_recheck_candidates = 8;
 const palm_words = planeWords(palm_grid_cells) * 4;
 const vein_words = planeWords(vein_grid_cells) * 4;
 const hash_bytes = prefilter_bits / 8;
@@ -64,7 +70,8 @@ export class PalmIndex {
 
   private grow(capacity: number): void {
     assert(capacity <= index_palms_max, 'index capacity within bound');
-    const needed = hashes_offset + capacity * (hash_bytes + 2);
+    // Hashes, then two u16 distance planes (the second for a probe's rotation alternates).
+    const needed = hashes_offset + capacity * (hash_bytes + 4);
     const pages = Math.ceil(needed / page_bytes) - this.kernel.memory.buffer.byteLength / page_bytes;
     if (pages > 0) this.kernel.memory.grow(pages);
     const copy = <T extends Uint32Array | Uint8Array | Uint16Array>(old: T, make: (n: number) => T, per: number): T => { const next = make(capacity * per); next.set(old); return next; };
@@ -140,14 +147,18 @@ export class PalmIndex {
     }
   }
 
-  /** Stage one: slots of the `wanted` closest prefilter hashes (ties at the cutoff may add a few). */
-  prefilter(hash: Uint32Array, wanted: number): number[] {
+  /**
+   * Stage one: slots of the `wanted` closest prefilter hashes (ties at the cutoff may add a few).
+   * With several hashes (a probe's rotations) a palm's distance is its smallest to any of them.
+   */
+  prefilter(hash: Uint32Array | readonly Uint32Array[], wanted: number): number[] {
+    const hashes = hash instanceof Uint32Array ? [hash] : hash;
+    assert(hashes.length >= 1, 'at least one prefilter hash');
     const distancesOffset = hashes_offset + this.capacity * hash_bytes;
     const memory = this.kernel.memory.buffer;
-    new Uint32Array(memory, 0, hash_words).set(hash);
     const histogram = new Uint32Array(memory, histogram_offset, prefilter_bits + 1);
-    histogram.fill(0);
-    this.kernel.scan(0, hashes_offset, this.count, distancesOffset, histogram_offset);
+    this.scanInto(hashes[0]!, distancesOffset);
+    if (hashes.length > 1) this.foldAlternates(hashes.slice(1), distancesOffset, histogram);
     let cutoff = 0;
     for (let seen = 0; cutoff <= prefilter_bits; cutoff += 1) {
       seen += histogram[cutoff] ?? 0;
@@ -155,6 +166,26 @@ export class PalmIndex {
     }
     const found = this.kernel.collect(distancesOffset, this.count, cutoff, results_offset, Math.min(candidates_max, wanted * 2));
     return Array.from(new Uint32Array(memory, results_offset, found));
+  }
+
+  private scanInto(hash: Uint32Array, distancesOffset: number): void {
+    const memory = this.kernel.memory.buffer;
+    new Uint32Array(memory, 0, hash_words).set(hash);
+    new Uint32Array(memory, histogram_offset, prefilter_bits + 1).fill(0);
+    this.kernel.scan(0, hashes_offset, this.count, distancesOffset, histogram_offset);
+  }
+
+  /** Scans each alternate hash into the second plane, keeps the per-palm minimum, rebuilds the histogram. */
+  private foldAlternates(hashes: readonly Uint32Array[], distancesOffset: number, histogram: Uint32Array): void {
+    const memory = this.kernel.memory.buffer;
+    const best = new Uint16Array(memory, distancesOffset, this.count);
+    const other = new Uint16Array(memory, distancesOffset + this.capacity * 2, this.count);
+    for (const hash of hashes) {
+      this.scanInto(hash, distancesOffset + this.capacity * 2);
+      for (let i = 0; i < this.count; i += 1) if (other[i]! < best[i]!) best[i] = other[i]!;
+    }
+    histogram.fill(0);
+    for (let i = 0; i < this.count; i += 1) histogram[best[i]!] = histogram[best[i]!]! + 1;
   }
 
   /**
@@ -167,37 +198,62 @@ export class PalmIndex {
    */
   search(probe: Probe, options: SearchOptions = {}): Candidate[] {
     const wanted = Math.min(candidates_max, options.candidates ?? candidates_default);
-    const slots = this.candidateSlots(probe, wanted, options.pool ?? wanted * coarse_pool_per_candidate, options.hints);
-    const ranked = slots.map((slot) => ({ id: this.ids[slot]!, ...compare(probe, this.template(slot), this.scoreModel) }));
-    return ranked.sort((a, b) => b.score - a.score);
+    const { slots, rotation } = this.candidateSlots(probe, wanted, options.pool ?? wanted * coarse_pool_per_candidate, options.hints);
+    const ranked = slots.map((slot, k) => ({ id: this.ids[slot]!, slot, ...this.compareSlot(probe, slot, rotation?.[k]) }));
+    ranked.sort((a, b) => b.score - a.score);
+    if (rotation) {
+      for (const candidate of ranked.slice(0, rotation_recheck_candidates)) Object.assign(candidate, compare(probe, this.template(candidate.slot), this.scoreModel));
+      ranked.sort((a, b) => b.score - a.score);
+    }
+    return ranked.map(({ slot: _slot, ...candidate }) => candidate);
   }
 
-  private candidateSlots(probe: Probe, wanted: number, poolWanted: number, hints: SearchHints | undefined): number[] {
+  private compareSlot(probe: Probe, slot: number, rotation: number | undefined): Comparison {
+    const template = this.template(slot);
+    return rotation === undefined ? compare(probe, template, this.scoreModel) : compareAt(probe, template, rotation, this.scoreModel);
+  }
+
+  /** Candidate slots, and for probes with rotation alternates the vein stage's best rotation of each. */
+  private candidateSlots(probe: Probe, wanted: number, poolWanted: number, hints: SearchHints | undefined): { slots: number[]; rotation?: Uint8Array } {
     if (hints?.identities) {
       if (hints.identities.length > hint_identities_max) throw new BiometricError('identity_unknown', `hint lists more than ${hint_identities_max} identities`);
-      return hints.identities.map((id) => this.slots.get(id)).filter((s): s is number => s !== undefined);
+      return { slots: hints.identities.map((id) => this.slots.get(id)).filter((s): s is number => s !== undefined) };
     }
     const pool = probe.vein ? Math.min(candidates_max / 2, Math.max(wanted, poolWanted)) : wanted;
+    const rotations = probeRotations(probe);
+    const hashes = rotations.map((r) => r.hash);
     const hashed = hints?.region === undefined
-      ? this.prefilter(probe.hash, pool)
+      ? this.prefilter(hashes, pool)
       // A region narrows the scan: take extra prefilter candidates, keep those in the region.
-      : this.prefilter(probe.hash, Math.min(candidates_max / 2, pool * 8)).filter((s) => this.region[s] === hints.region).slice(0, pool);
-    return probe.vein && hashed.length > wanted ? this.veinNarrow(probe.vein, hashed, wanted) : hashed;
+      : this.prefilter(hashes, Math.min(candidates_max / 2, pool * 8)).filter((s) => this.region[s] === hints.region).slice(0, pool);
+    if (!probe.vein || hashed.length <= wanted || rotations.some((r) => !r.vein)) return { slots: hashed };
+    const narrowed = this.veinNarrow(rotations.flatMap((r) => r.vein!), rotations[0]!.vein!.length, hashed, wanted);
+    return rotations.length > 1 ? narrowed : { slots: narrowed.slots };
   }
 
-  /** The `wanted` slots whose vein codes are closest to the probe's (best over its shifts). */
-  private veinNarrow(variants: readonly PackedCode[], slots: number[], wanted: number): number[] {
+  /**
+   * The `wanted` slots whose vein codes are closest to the probe's (best over its shifts and
+   * rotations; `perRotation` variants per rotation), with the rotation that was best for each.
+   */
+  private veinNarrow(variants: readonly PackedCode[], perRotation: number, slots: number[], wanted: number): { slots: number[]; rotation: Uint8Array } {
     const flat = new Uint32Array(variants.length * vein_words);
     variants.forEach((v, i) => flat.set(v.words, i * vein_words));
     const scored = new Float64Array(slots.length);
+    const bestVariant = new Uint16Array(slots.length);
     for (let k = 0; k < slots.length; k += 1) {
       const slot = slots[k]!;
       scored[k] = this.hasVein[slot] ? veinBestDistance(flat, variants.length, this.vein, slot * vein_words, this.scoreModel.vein.typicalBits) : 0.5;
+      bestVariant[k] = veinArgmin;
     }
     const cutoff = scored.slice().sort()[wanted - 1]!;
     const kept: number[] = [];
-    for (let k = 0; k < slots.length && kept.length < wanted; k += 1) if (scored[k]! <= cutoff) kept.push(slots[k]!);
-    return kept;
+    const rotation = new Uint8Array(wanted);
+    for (let k = 0; k < slots.length && kept.length < wanted; k += 1) {
+      if (scored[k]! > cutoff) continue;
+      rotation[kept.length] = Math.floor(bestVariant[k]! / perRotation);
+      kept.push(slots[k]!);
+    }
+    return { slots: kept, rotation };
   }
 
   /** 1:1: the score of `probe` against one claimed identity, or undefined if not enrolled. */
@@ -220,9 +276,13 @@ const vein_plane_words = planeWords(vein_grid_cells);
  * packedDistance + normalisedDistance over every probe variant, on the slab directly (no views
  * or allocations: this runs for thousands of candidates per search).
  */
+/** The variant index of the last `veinBestDistance` minimum (a module slot: no allocation per call). */
+let veinArgmin = 0;
+
 function veinBestDistance(probe: Uint32Array, variants: number, slab: Uint32Array, base: number, typicalBits: number): number {
   const plane = vein_plane_words;
   let best = 1;
+  veinArgmin = 0;
   for (let v = 0; v < variants; v += 1) {
     const p = v * 4 * plane;
     let disagree = 0;
@@ -237,7 +297,7 @@ function veinBestDistance(probe: Uint32Array, variants: number, slab: Uint32Arra
       disagree += popcount32(a ^ b ^ c) + 2 * popcount32((a & b) | (c & (a ^ b)));
     }
     const distance = bits === 0 ? 0.5 : 0.5 - (0.5 - disagree / (3 * bits)) * Math.sqrt(Math.min(1, bits / typicalBits));
-    if (distance < best) best = distance;
+    if (distance < best) { best = distance; veinArgmin = v; }
   }
   return best;
 }

@@ -6,7 +6,8 @@
  * Higher is more similar.
  */
 import { bestDistance, probeVariants, packGrid, packHash, palm_shift_cells_max, palm_shift_cells_max_along, vein_shift_cells_max, type PackedCode, type Template, type TemplateTransform } from './template.js';
-import type { Extracted } from './capture.js';
+import { normalQuantile } from './calibration.js';
+import type { AlternateFeatures, Extracted } from './capture.js';
 
 export interface ModalityStats { mean: number; std: number; typicalBits: number }
 export interface ScoreModel { palm: ModalityStats; vein: ModalityStats }
@@ -17,15 +18,51 @@ export const DEFAULT_SCORE_MODEL: ScoreModel = {
   vein: { mean: 0.405, std: 0.035, typicalBits: 120 },
 };
 
-/** A probe ready for comparison: shifted variants under the gallery's transform. */
-export interface Probe { palm: PackedCode[]; vein?: PackedCode[]; hash: Uint32Array; keyVersion: number }
+/**
+ * A probe ready for comparison: shifted variants under the gallery's transform, and for roi
+ * captures the same capture at other ROI rotations (`alternates`; a comparison keeps the best).
+ */
+export interface Probe { palm: PackedCode[]; vein?: PackedCode[]; hash: Uint32Array; keyVersion: number; alternates?: readonly Probe[] }
+
+function probeOf(features: AlternateFeatures, transform: TemplateTransform): Probe {
+  const probe: Probe = {
+    palm: probeVariants(features.palm, transform.palm, palm_shift_cells_max, palm_shift_cells_max_along),
+    hash: packHash(features.hash, transform.hash), keyVersion: transform.version,
+  };
+  return features.vein ? { ...probe, vein: probeVariants(features.vein, transform.vein, vein_shift_cells_max) } : probe;
+}
 
 export function makeProbe(extracted: Extracted, transform: TemplateTransform): Probe {
-  const probe: Probe = {
-    palm: probeVariants(extracted.palm, transform.palm, palm_shift_cells_max, palm_shift_cells_max_along),
-    hash: packHash(extracted.hash, transform.hash), keyVersion: transform.version,
-  };
-  return extracted.vein ? { ...probe, vein: probeVariants(extracted.vein, transform.vein, vein_shift_cells_max) } : probe;
+  const probe = probeOf(extracted, transform);
+  const alternates = extracted.alternates?.map((a) => probeOf(a, transform));
+  return alternates && alternates.length > 0 ? { ...probe, alternates } : probe;
+}
+
+/** Every rotation of a probe: itself first, then its alternates. */
+export function probeRotations(probe: Probe): readonly Probe[] {
+  return probe.alternates ? [probe, ...probe.alternates] : [probe];
+}
+
+/**
+ * The best of `k` comparisons of one probe is more likely to pass a threshold by chance than one
+ * comparison: at most k times (union bound). The best z-score is mapped back to the z-score of
+ * the same bounded tail probability, so one threshold (calibrated on single comparisons) keeps
+ * its false-match rate for probes with rotation alternates. Monotone: the ranking is unchanged.
+ */
+export function correctForAlternatives(score: number, k: number): number {
+  if (k <= 1) return score;
+  const tail = Math.min(0.5, k * normalTail(score));
+  return tail >= 0.5 ? Math.min(score, 0) : -normalQuantile(tail);
+}
+
+/** 1 - Phi(z): erfc by the Numerical Recipes Chebyshev fit (relative error < 1.2e-7 everywhere, also far in the tail). */
+export function normalTail(z: number): number {
+  if (z < 0) return 1 - normalTail(-z);
+  const t = 1 / (1 + 0.5 * z / Math.SQRT2);
+  const x = z / Math.SQRT2;
+  const erfc = t * Math.exp(-x * x - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806
+    + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
+  return erfc / 2;
 }
 
 /** The enrolable template of one capture (unshifted) under `transform`. */
@@ -37,6 +74,23 @@ export function makeTemplate(extracted: Extracted, transform: TemplateTransform)
 export interface Comparison { score: number; palmDistance: number; veinDistance?: number }
 
 export function compare(probe: Probe, template: Template, model: ScoreModel = DEFAULT_SCORE_MODEL): Comparison {
+  if (!probe.alternates) return compareOne(probe, template, model);
+  let best = compareOne(probe, template, model);
+  for (const alternate of probe.alternates) {
+    const c = compareOne(alternate, template, model);
+    if (c.score > best.score) best = c;
+  }
+  return { ...best, score: correctForAlternatives(best.score, probe.alternates.length + 1) };
+}
+
+/** `compare` at one rotation of the probe only (0 = itself, i = alternate i - 1), scored as one of all its rotations. */
+export function compareAt(probe: Probe, template: Template, rotation: number, model: ScoreModel = DEFAULT_SCORE_MODEL): Comparison {
+  const rotations = probeRotations(probe);
+  const chosen = compareOne(rotations[Math.min(rotation, rotations.length - 1)]!, template, model);
+  return { ...chosen, score: correctForAlternatives(chosen.score, rotations.length) };
+}
+
+function compareOne(probe: Probe, template: Template, model: ScoreModel): Comparison {
   const palmDistance = bestDistance(probe.palm, template.palm, model.palm.typicalBits);
   const palmZ = (model.palm.mean - palmDistance) / model.palm.std;
   if (!probe.vein || !template.vein) return { score: palmZ, palmDistance };

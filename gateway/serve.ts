@@ -76,6 +76,7 @@ export async function startGateway(options: GatewayStartOptions): Promise<Runnin
     stores: { idempotency: new SqliteIdempotencyStore(sw.db), nonces: new SqliteNonceStore(sw.db) },
     ...(options.limits ? { limits: options.limits } : {}),
     ready: () => [...sw.links.values()].every((link) => link.status().up > 0),
+    durable: () => sw.durable(),
     links: () => sw.operations.links(),
   });
   registerReportRoutes(app, sw.reports);

@@ -8,7 +8,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { assert, type Config, type Logger } from '../core/index.js';
-import { FeatureModels, Gallery, hsmTemplateKeys, type PadModel } from '../biometric/index.js';
+import { deriveTransform, FeatureModels, hsmTemplateKeys, type Gallery, type PadModel } from '../biometric/index.js';
+import { openGalleryParallel } from './gallery-load.js';
 import { HsmClient } from '../hsm-sim/index.js';
 import { openLedger, type Ledger } from '../ledger/index.js';
 import { LinkStore, NetworkLink, type StandInRules } from './network/index.js';
@@ -17,9 +18,11 @@ import { ensureSwitchKeys, KEY_IDS, NETWORK_NAMES, type NetworkName } from './ke
 import type { LinkView, OperationsPort } from './pipeline/contract.js';
 import { LivenessGuard } from './pipeline/palm.js';
 import { ExtractPool } from './pipeline/extract-pool.js';
+import { snapshotOf } from './pipeline/search-replica.js';
 import { PalmPipeline } from './pipeline/pipeline.js';
 import { Reports, SimulatorSettlementSource, type SettlementSource } from './reports.js';
 import { openGatewayDatabase, type GatewayDatabase } from './store/database.js';
+import { WalSync } from './store/durability.js';
 import type { RegistryStore } from './store/port.js';
 import { ShopperStore } from './store/shoppers.js';
 import { HttpTokenService, type TokenService } from './token-service.js';
@@ -60,6 +63,8 @@ export interface Switch<R extends RegistryStore = RegistryStore> {
   readonly gallery: Gallery;
   readonly links: ReadonlyMap<NetworkName, NetworkLink>;
   readonly db: GatewayDatabase;
+  /** Resolves once every commit to `db` so far is on disk; await it before acknowledging a write. */
+  durable(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -76,14 +81,21 @@ export async function openSwitch<R extends RegistryStore>(options: SwitchOptions
   const created = await ensureSwitchKeys(hsm);
   if (created.length > 0) logger.info({ created }, 'switch keys created in hsm-sim');
   const ledger = openLedger(config);
-  const db = openGatewayDatabase(path.join(config.dataDir, gateway_database_file));
+  const dbFile = path.join(config.dataDir, gateway_database_file);
+  const db = openGatewayDatabase(dbFile, { syncAtBarrier: true });
+  const walSync = new WalSync(db, dbFile);
+  const durable = (): Promise<void> => walSync.barrier();
   const registry = options.openRegistry(db);
-  const shoppers = new ShopperStore(db);
+  const shoppers = new ShopperStore(db, durable);
   const models = await FeatureModels.load();
-  const gallery = await Gallery.open({ models, keys: hsmTemplateKeys(hsm), store: shoppers, permutationKeyId: KEY_IDS.templatePermutation, dataKeyId: KEY_IDS.templateData });
+  const keys = hsmTemplateKeys(hsm);
+  const gallery = await openGalleryParallel({ models, keys, store: shoppers, permutationKeyId: KEY_IDS.templatePermutation, dataKeyId: KEY_IDS.templateData });
   const liveness = await loadLiveness(gallery, config.dataDir);
   const workers = options.extractWorkers ?? Math.min(2, os.availableParallelism());
-  const pool = workers > 0 ? await ExtractPool.start(workers) : undefined;
+  // The workers make probes under the gallery's transform and search their replicas of its index.
+  const replica = { transform: await deriveTransform(keys, KEY_IDS.templatePermutation, gallery.keyVersion), scoreModel: gallery.index.scoreModel };
+  const pool = workers > 0 ? await ExtractPool.start(workers, replica) : undefined;
+  await pool?.loadIndex(snapshotOf(gallery));
   const { links, store: linkStore } = openLinks(options, hsm);
   const tokenServices = new Map<string, TokenService>();
   const sources = new Map<string, SettlementSource>();
@@ -99,7 +111,7 @@ export async function openSwitch<R extends RegistryStore>(options: SwitchOptions
       outbox.unshift({ phoneMasked: `${phone.slice(0, 3)}***${phone.slice(-2)}`, code, at: new Date().toISOString() });
       outbox.length = Math.min(outbox.length, sms_outbox_max);
     },
-    fee_basis_points: options.fee_basis_points ?? 150, logger, ...(pool ? { extractor: (capture) => pool.extract(capture) } : {}),
+    fee_basis_points: options.fee_basis_points ?? 150, logger, ...(pool ? { extractor: (capture) => pool.extract(capture), replica: pool } : {}),
   });
   const standInsCleared = await pipeline.catchUpStandIns();
   if (standInsCleared > 0) logger.info({ standInsCleared }, 'stand-in exposure of acknowledged advices moved to the receivable');
@@ -112,9 +124,10 @@ export async function openSwitch<R extends RegistryStore>(options: SwitchOptions
   };
   logger.info({ enrolled: gallery.size, networks: [...links.keys()] }, 'switch open');
   return {
-    pipeline, reports, operations, registry, hsm, ledger, gallery, links, db,
+    pipeline, reports, operations, registry, hsm, ledger, gallery, links, db, durable,
     close: async () => {
       stopExpirySweeps();
+      await walSync.barrier();
       for (const link of links.values()) await link.close();
       await pool?.close();
       linkStore.close();

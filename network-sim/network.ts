@@ -251,19 +251,32 @@ export class CardNetwork {
 
   reply(request: Message, code: string, authCode?: string): Message {
     const mti = responseMti(request.mti);
+    assert(mti.length === 4, 'response MTI');
     this.stats.byCode[code] = (this.stats.byCode[code] ?? 0) + 1;
+    const f = request.fields;
+    const d3 = f[3], d4 = f[4], d7 = f[7], d11 = f[11], d37 = f[37], d41 = f[41], d49 = f[49];
+    // The answer to nearly every request: one object literal, sized once (adding ids one by one regrows its storage twice).
+    if ((mti === '0110' || mti === '0210') && d3 !== undefined && d4 !== undefined && d7 !== undefined && d11 !== undefined && d37 !== undefined && d41 !== undefined && d49 !== undefined) {
+      const fields: FieldValues = authCode === undefined
+        ? { 3: d3, 4: d4, 7: d7, 11: d11, 37: d37, 39: code, 41: d41, 49: d49 }
+        : { 3: d3, 4: d4, 7: d7, 11: d11, 37: d37, 38: authCode, 39: code, 41: d41, 49: d49 };
+      return { mti, fields };
+    }
     const fields: FieldValues = {};
-    const echo = mti === '0810' ? [7, 11, 70] : mti === '0110' || mti === '0210' ? [3, 4, 7, 11, 37, 41, 49] : [3, 4, 7, 11, 37, 41, 49, 90];
-    for (const id of echo) {
-      const value = request.fields[id];
+    for (const id of mti === '0810' ? ECHO_MANAGEMENT : mti === '0110' || mti === '0210' ? ECHO_AUTHORIZATION : ECHO_OTHER) {
+      const value = f[id];
       if (value !== undefined) fields[id] = value;
     }
     if (authCode !== undefined) fields[38] = authCode;
     fields[39] = code;
-    assert(mti.length === 4, 'response MTI');
     return { mti, fields };
   }
 }
+
+/** The request fields each answer carries back. */
+const ECHO_MANAGEMENT = [7, 11, 70] as const;
+const ECHO_AUTHORIZATION = [3, 4, 7, 11, 37, 41, 49] as const;
+const ECHO_OTHER = [3, 4, 7, 11, 37, 41, 49, 90] as const;
 
 /** MTI class and function + acquirer + STAN + terminal + DE 7: what identifies one request and its repeats. */
 export function requestKey(message: Message): string {

@@ -9,7 +9,7 @@ import net from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { FrameDecoder, type Frame, type Message } from '../iso8583/index.js';
 import { decodeVisaLikeHeader } from '../specs/index.js';
-import type { Logger } from '../core/index.js';
+import { assert, type Logger } from '../core/index.js';
 import { NetworkSimError } from './errors.js';
 import { drawFault, faultTarget, type FaultAction, type Faults } from './faults.js';
 import type { CardNetwork, Session } from './network.js';
@@ -107,7 +107,7 @@ export async function startIsoServer(host: string, port: number, ctx: IsoServerC
 function serveConnection(socket: net.Socket, ctx: IsoServerContext): void {
   const decoder = new FrameDecoder(ctx.wire.framing);
   const session: Session = { signedOn: false };
-  const out = new Outbox(socket);
+  const out = new Outbox(socket, ctx.wire);
   let inFlight = 0;
   socket.setNoDelay(true);
   socket.on('error', () => socket.destroy());
@@ -165,17 +165,18 @@ interface Reply {
 
 function deliver(reply: Reply, answer: Message | undefined): void {
   if (answer === undefined) { reply.settle(); return; }
-  const { ctx, action, frame } = reply;
+  const { ctx, action } = reply;
   const bytes = action.kind === 'malformed' ? Buffer.from([0xff, 0xff, 0x00, 0x13, 0x37]) : ctx.wire.codec.encode(answer);
   ctx.processing.add((performance.now() - reply.started) * 1000);
-  const framed = ctx.wire.frame(bytes, frame.header.length > 0 ? frame.header : undefined);
-  if (action.delay_ms > 0) setTimeout(() => { send(reply, framed); }, action.delay_ms);
-  else send(reply, framed);
+  // Sized (and refused when too large) now, so a delayed answer cannot fail later inside its timer.
+  const size = ctx.wire.frameSize(bytes.length);
+  if (action.delay_ms > 0) setTimeout(() => { send(reply, bytes, size); }, action.delay_ms);
+  else send(reply, bytes, size);
 }
 
-function send(reply: Reply, framed: Buffer): void {
+function send(reply: Reply, bytes: Buffer, size: number): void {
   reply.settle();
-  if (!reply.ctx.faults().outage) reply.out.send(framed);
+  if (!reply.ctx.faults().outage) reply.out.send(bytes, reply.frame.header.length > 0 ? reply.frame.header : undefined, size);
 }
 
 /** A bug or an unreachable HSM answers 96 (system malfunction), never silence. */
@@ -195,16 +196,28 @@ function decodeRequest(frame: Frame, ctx: IsoServerContext): Message | undefined
   }
 }
 
-/** Coalesces the answers of one event-loop turn into one socket write. */
+/** Answers framed per socket write; above it they are written without waiting for the turn's end. */
+export const SEND_BATCH_FRAMES_MAX = 256;
+
+/**
+ * Coalesces the answers of one event-loop turn into one socket write: each answer is framed
+ * straight into one chunk (no per-frame buffers), and the queue's arrays are reused.
+ */
 class Outbox {
-  private pending: Buffer[] = [];
+  private readonly messages: Buffer[] = [];
+  private readonly replyTo: (Buffer | undefined)[] = [];
+  private bytes = 0;
   private scheduled = false;
 
-  constructor(private readonly socket: net.Socket) {}
+  constructor(private readonly socket: net.Socket, private readonly wire: Wire) {}
 
-  send(frame: Buffer): void {
+  /** Queues an encoded answer; `size` is its frame's size (wire.frameSize, checked by the caller). */
+  send(message: Buffer, replyTo: Buffer | undefined, size: number): void {
     if (this.socket.destroyed) return;
-    this.pending.push(frame);
+    if (this.messages.length >= SEND_BATCH_FRAMES_MAX) this.flush();
+    this.messages.push(message);
+    this.replyTo.push(replyTo);
+    this.bytes += size;
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.flush());
@@ -213,9 +226,14 @@ class Outbox {
 
   private flush(): void {
     this.scheduled = false;
-    if (this.socket.destroyed || this.pending.length === 0) return;
-    const chunk = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending);
-    this.pending = [];
+    if (this.socket.destroyed || this.messages.length === 0) return;
+    const chunk = Buffer.allocUnsafe(this.bytes);
+    let offset = 0;
+    for (let i = 0; i < this.messages.length; i += 1) offset = this.wire.writeFrame(this.messages[i]!, this.replyTo[i], chunk, offset);
+    assert(offset === chunk.length, 'the chunk holds exactly the queued frames');
+    this.messages.length = 0;
+    this.replyTo.length = 0;
+    this.bytes = 0;
     if (this.socket.writableLength > WRITE_BACKLOG_BYTES_MAX) {
       // The peer stopped reading; holding more would grow without bound.
       this.socket.destroy();

@@ -5,8 +5,9 @@
  * the MAC convention shared with the gateway: the MAC is the last field (DE 64, or DE 128
  * when a secondary bitmap is present) and covers every byte of the message before it.
  */
-import { compileSpec, encodeFrame, type FieldValues, type Framing, type Message, type MessageCodec } from '../iso8583/index.js';
-import { dialect, encodeVisaLikeHeader, isDialectName, MAC_SIZE_BYTES, type DialectName } from '../specs/index.js';
+import { compileSpec, Iso8583Error, type FieldValues, type Framing, type Message, type MessageCodec } from '../iso8583/index.js';
+import { dialect, encodeVisaLikeHeader, isDialectName, MAC_SIZE_BYTES, VISA_HEADER_LENGTH, type DialectName } from '../specs/index.js';
+import { assert } from '../core/index.js';
 
 // The MAC and response-MTI rules are shared with the other end of the link.
 export { MAC_SIZE_BYTES, macFieldFor, encodeForMac, responseMti } from '../specs/index.js';
@@ -17,8 +18,13 @@ export interface Wire {
   readonly name: DialectName;
   readonly codec: MessageCodec;
   readonly framing: Framing;
-  /** Frames an encoded message; `replyTo` is the request header (visa-like) to answer. */
-  frame(message: Buffer, replyTo?: Buffer): Buffer;
+  /** Bytes the frame of a `length`-byte message takes (length prefix + network header + message); throws `frame_too_large` above the framing's bound. */
+  frameSize(length: number): number;
+  /**
+   * Writes the frame of an encoded message into `target` at `offset` (frameSize bytes) and
+   * returns the offset after it; `replyTo` is the request header (visa-like) to answer.
+   */
+  writeFrame(message: Buffer, replyTo: Buffer | undefined, target: Buffer, offset: number): number;
   tridOf(fields: FieldValues): string | undefined;
   keyChangeOf(fields: FieldValues): string | undefined;
 }
@@ -29,7 +35,8 @@ export function createWire(name: string): Wire {
   const codec = compileSpec(spec);
   return {
     name, codec, framing,
-    frame: (message, replyTo) => encodeFrame(framing, message, framing.headerLength > 0 ? replyHeader(message.length, replyTo) : undefined),
+    frameSize: (length) => frameSize(framing, length),
+    writeFrame: (message, replyTo, target, offset) => writeFrame(framing, message, replyTo, target, offset),
     tridOf: (fields) => tridOf(name, fields),
     keyChangeOf: (fields) => textOfDe48(name, fields, '11'),
   };
@@ -38,17 +45,42 @@ export function createWire(name: string): Wire {
 /** Bytes 5..7 and 8..10 of the visa-like header: destination and source station ids. */
 const STATION_AT = { destination: 5, source: 8, size: 3 } as const;
 
-function replyHeader(length: number, replyTo: Buffer | undefined): Buffer {
-  if (replyTo) {
-    // The request header was checked on arrival: answer with the stations swapped and our length.
-    const header = Buffer.from(replyTo);
-    replyTo.copy(header, STATION_AT.destination, STATION_AT.source, STATION_AT.source + STATION_AT.size);
-    replyTo.copy(header, STATION_AT.source, STATION_AT.destination, STATION_AT.destination + STATION_AT.size);
-    header.writeUInt16BE(header.length + length, 3);
-    return header;
-  }
-  return encodeVisaLikeHeader({ destinationStationId: '100001', sourceStationId: '400000', roundTripInfo: 0, baseFlags: 0, messageStatusFlags: 0, batchNumber: 0, userInfo: 0 }, length);
+function prefixSize(framing: Framing): number {
+  return framing.length === 'binary2' ? 2 : 4;
 }
+
+function frameSize(framing: Framing, length: number): number {
+  const size = framing.headerLength + length;
+  if (size > framing.frameSizeMax) throw new Iso8583Error('frame_too_large', `frame of ${size} bytes exceeds ${framing.frameSizeMax}`, '', 0);
+  return prefixSize(framing) + size;
+}
+
+/** Frames straight into the connection's outgoing chunk: no per-frame buffers, one copy of the message. */
+function writeFrame(framing: Framing, message: Buffer, replyTo: Buffer | undefined, target: Buffer, offset: number): number {
+  const size = framing.headerLength + message.length;
+  assert(size <= framing.frameSizeMax && offset + prefixSize(framing) + size <= target.length, 'a frame fits its bound and its chunk');
+  let at = offset;
+  if (framing.length === 'binary2') at = target.writeUInt16BE(size, at);
+  else at += target.write(String(size).padStart(4, '0'), at, 4, 'latin1');
+  if (framing.headerLength > 0) at = writeReplyHeader(message.length, replyTo, target, at);
+  return at + message.copy(target, at);
+}
+
+/** The visa-like header of an answer: the request's, with the stations swapped and our length. */
+function writeReplyHeader(length: number, replyTo: Buffer | undefined, target: Buffer, at: number): number {
+  // A request header was checked on arrival; an unprompted message gets the network's own header.
+  const header = replyTo ?? NETWORK_HEADER;
+  assert(header.length === VISA_HEADER_LENGTH, 'a visa-like header');
+  header.copy(target, at);
+  if (replyTo) {
+    replyTo.copy(target, at + STATION_AT.destination, STATION_AT.source, STATION_AT.source + STATION_AT.size);
+    replyTo.copy(target, at + STATION_AT.source, STATION_AT.destination, STATION_AT.destination + STATION_AT.size);
+  }
+  target.writeUInt16BE(VISA_HEADER_LENGTH + length, at + 3);
+  return at + VISA_HEADER_LENGTH;
+}
+
+const NETWORK_HEADER = encodeVisaLikeHeader({ destinationStationId: '100001', sourceStationId: '400000', roundTripInfo: 0, baseFlags: 0, messageStatusFlags: 0, batchNumber: 0, userInfo: 0 }, 0);
 
 function tridOf(name: DialectName, fields: FieldValues): string | undefined {
   if (name === 'visa-like') {

@@ -58,6 +58,11 @@ export interface GatewayAppOptions {
   readonly links?: () => readonly { network: string; up: number; inFlight: number; reversalsPending: number; advicesPending: number }[];
   readonly signatureWindow_ms?: number;
   readonly now?: () => number;
+  /**
+   * Resolves once every state write so far is on disk (the store's group commit); awaited before
+   * any answer leaves, so nothing is acknowledged before it is durable. Default: writes are durable at commit.
+   */
+  readonly durable?: () => Promise<void>;
 }
 
 const isAdminPath = (path: string): boolean => ADMIN_PATH_PREFIXES.some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
@@ -102,6 +107,13 @@ export function createGatewayApp(options: GatewayAppOptions): OpenAPIHono<Gatewa
     options.logger.debug({ route, method: c.req.method, status: c.res.status, ms: Math.round(elapsed_ms * 10) / 10 }, 'request');
   };
   app.use('*', requestMetrics);
+  const durable = options.durable;
+  if (durable) {
+    app.use('*', async function durableAnswers(_c, next) {
+      await next();
+      await durable();
+    });
+  }
   app.use('*', bodyLimit({
     maxSize: limits.body_size_bytes_max,
     onError: (c) => {

@@ -7,7 +7,7 @@
  */
 import net from 'node:net';
 import { FrameDecoder, type Frame, type Message } from '../../iso8583/index.js';
-import type { Logger } from '../../core/index.js';
+import { assert, type Logger } from '../../core/index.js';
 import { decodeVisaLikeHeader } from '../../specs/index.js';
 import type { LinkWire } from './wire.js';
 
@@ -15,6 +15,8 @@ export const CONNECT_TIMEOUT_MS = 2_000;
 /** Unsent bytes above which the peer is taken as stuck and the connection is dropped. */
 export const WRITE_BACKLOG_BYTES_MAX = 4 * 1024 * 1024;
 const FINISH_GRACE_MS = 1_000;
+/** Frames queued in one turn before they are written without waiting for the turn's end (bounds the chunk at about 64 KiB of authorizations). */
+export const SEND_BATCH_FRAMES_MAX = 256;
 
 export interface ConnectionEvents {
   onMessage(message: Message, connection: LinkConnection): void;
@@ -30,7 +32,9 @@ export class LinkConnection {
   signedOn = false;
   lastReceived_ms = Date.now();
   private socket: net.Socket | undefined;
-  private pending: Buffer[] = [];
+  /** Encoded messages waiting for this turn's write, and the bytes their frames will take. */
+  private readonly pending: Buffer[] = [];
+  private pendingBytes = 0;
   private flushScheduled = false;
   private closed = false;
 
@@ -91,10 +95,18 @@ export class LinkConnection {
     this.events.onMessage(message, this);
   }
 
-  /** Queues an encoded message; false when the connection is gone. */
+  /**
+   * Queues an encoded message; false when the connection is gone. The frames of one event-loop
+   * turn are written into one chunk and leave in one write (see flush).
+   */
   send(message: Buffer): boolean {
     if (!this.isOpen) return false;
-    this.pending.push(this.wire.frame(message));
+    if (this.pending.length >= SEND_BATCH_FRAMES_MAX) {
+      this.flush();
+      if (!this.isOpen) return false;
+    }
+    this.pendingBytes += this.wire.frameSize(message.length);
+    this.pending.push(message);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => this.flush());
@@ -106,14 +118,24 @@ export class LinkConnection {
     this.flushScheduled = false;
     const socket = this.socket;
     if (!socket || this.closed || this.pending.length === 0) return;
-    const chunk = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending);
-    this.pending = [];
+    const chunk = this.takePending();
     if (socket.writableLength > WRITE_BACKLOG_BYTES_MAX) {
       this.log.warn({ connection: this.id }, 'network stopped reading; dropping the connection');
       this.close();
       return;
     }
     socket.write(chunk);
+  }
+
+  /** The queued messages framed into one chunk; the queue is left empty (and its array reused). */
+  private takePending(): Buffer {
+    const chunk = Buffer.allocUnsafe(this.pendingBytes);
+    let offset = 0;
+    for (const message of this.pending) offset = this.wire.writeFrame(message, chunk, offset);
+    assert(offset === chunk.length, 'the chunk holds exactly the queued frames');
+    this.pending.length = 0;
+    this.pendingBytes = 0;
+    return chunk;
   }
 
   close(): void {
@@ -126,9 +148,9 @@ export class LinkConnection {
     const socket = this.socket;
     if (!socket || this.closed) return;
     this.closed = true;
-    const frames = [...this.pending, this.wire.frame(last)];
-    this.pending = [];
-    socket.end(Buffer.concat(frames));
+    this.pendingBytes += this.wire.frameSize(last.length);
+    this.pending.push(last);
+    socket.end(this.takePending());
     // A peer that never closes its side must not hold the socket open.
     setTimeout(() => socket.destroy(), FINISH_GRACE_MS).unref();
   }

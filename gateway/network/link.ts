@@ -468,14 +468,25 @@ export class NetworkLink {
     };
   }
 
-  /** Sends one request and waits for its answer, the time-out, or the end of its connection. */
-  private async exchange(connection: LinkConnection, message: Message): Promise<Message | Lost> {
-    // Only a MAC needs the HSM; without one the request is encoded here and now, with no promise in between.
-    const encoded = this.encode(message);
-    const bytes = encoded instanceof Buffer ? encoded : await encoded;
+  /**
+   * Sends one request and waits for its answer, the time-out, or the end of its connection.
+   * Without a MAC the request is encoded and queued at once: one promise per exchange, no
+   * async frames in between (this runs for every authorization). Failures reject, never throw.
+   */
+  private exchange(connection: LinkConnection, message: Message): Promise<Message | Lost> {
+    try {
+      const encoded = this.encode(message);
+      if (encoded instanceof Promise) return encoded.then((bytes) => this.sendAndWait(connection, message, bytes));
+      return this.sendAndWait(connection, message, encoded);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  private sendAndWait(connection: LinkConnection, message: Message, bytes: Buffer): Promise<Message | Lost> {
     const key = matchKey(responseMti(message.mti), message.fields);
     assert(!this.pending.has(key), 'one request per match key in flight');
-    return await new Promise<Message | Lost>((resolve) => {
+    return new Promise<Message | Lost>((resolve) => {
       this.pending.set(key, { deadline_ms: Date.now() + this.settings.timeout_ms, connection, resolve, request: message });
       if (!connection.send(bytes)) {
         this.pending.delete(key);

@@ -4,12 +4,13 @@
  * convention shared with the networks (the MAC is the last field — DE 64, or DE 128 when a
  * secondary bitmap is present — and covers every message byte before it).
  */
-import { compileSpec, encodeFrame, type FieldValues, type Framing, type MessageCodec } from '../../iso8583/index.js';
+import { compileSpec, Iso8583Error, type FieldValue, type FieldValues, type Framing, type MessageCodec } from '../../iso8583/index.js';
 import { dialect, encodeVisaLikeHeader, isDialectName, type DialectName } from '../../specs/index.js';
 
 // The MAC and response-MTI rules are shared with the other end of the link.
 export { MAC_SIZE_BYTES, macFieldFor, encodeForMac, responseMti } from '../../specs/index.js';
 import { NetworkLinkError } from './errors.js';
+import { assert } from '../../core/index.js';
 
 /** Station ids of the visa-like header: ours (source) and the network's (destination). */
 const ACQUIRER_STATION = '100001';
@@ -19,7 +20,10 @@ export interface LinkWire {
   readonly name: DialectName;
   readonly codec: MessageCodec;
   readonly framing: Framing;
-  frame(message: Buffer): Buffer;
+  /** Bytes the frame of a `length`-byte message takes (length prefix + network header + message); throws `frame_too_large` above the framing's bound. */
+  frameSize(length: number): number;
+  /** Writes the frame of `message` into `target` at `offset` (frameSize bytes, checked before); returns the offset after it. */
+  writeFrame(message: Buffer, target: Buffer, offset: number): number;
   /** Puts the token requestor id (and the palm indicator) where this dialect carries it. */
   withTrid(fields: FieldValues, trid: string): void;
   keyChangeField(keyId: string, kcv: string): FieldValues;
@@ -29,25 +33,57 @@ export function createLinkWire(name: string): LinkWire {
   if (!isDialectName(name)) throw new NetworkLinkError('link_option_invalid', `unknown spec ${JSON.stringify(name)}`);
   const { spec, framing } = dialect(name);
   const codec = compileSpec(spec);
+  let tridValue: { readonly trid: string; readonly value: FieldValue } | undefined;
   return {
     name, codec, framing,
-    frame: (message) => encodeFrame(framing, message, framing.headerLength > 0 ? requestHeader(message.length) : undefined),
+    frameSize: (length) => frameSize(framing, length),
+    writeFrame: (message, target, offset) => writeFrame(framing, message, target, offset),
     withTrid: (fields, trid) => {
-      if (name === 'visa-like') fields[126] = { 10: 'P01', 20: trid };
-      else if (name === 'mastercard-like') fields[48] = [{ tag: '33', value: trid }, { tag: '61', value: 'P0000' }];
-      else fields[48] = trid;
+      // A link has one requestor id: its field value is built once and shared by every message (the codec only reads it).
+      if (tridValue === undefined || tridValue.trid !== trid) tridValue = { trid, value: tridFieldValue(name, trid) };
+      fields[name === 'visa-like' ? 126 : 48] = tridValue.value;
     },
     keyChangeField: (keyId, kcv) => (name === 'mastercard-like' ? { 48: [{ tag: '11', value: `${keyId}:${kcv}` }] } : { 48: `${keyId}:${kcv}` }),
   };
 }
 
+/** Where each dialect carries the token requestor id (and the palm indicator); shared, so never to be changed in place. */
+function tridFieldValue(name: DialectName, trid: string): FieldValue {
+  if (name === 'visa-like') return { 10: 'P01', 20: trid };
+  if (name === 'mastercard-like') return [{ tag: '33', value: trid }, { tag: '61', value: 'P0000' }];
+  return trid;
+}
+
 const HEADER_TEMPLATE = encodeVisaLikeHeader({ destinationStationId: NETWORK_STATION, sourceStationId: ACQUIRER_STATION, roundTripInfo: 0, baseFlags: 0, messageStatusFlags: 0, batchNumber: 0, userInfo: 0 }, 0);
 
-/** Every request header is the same but for the total length (bytes 3..4). */
-function requestHeader(length: number): Buffer {
-  const header = Buffer.from(HEADER_TEMPLATE);
-  header.writeUInt16BE(HEADER_TEMPLATE.length + length, 3);
-  return header;
+/** Bytes of the length prefix before each frame. */
+function prefixSize(framing: Framing): number {
+  return framing.length === 'binary2' ? 2 : 4;
+}
+
+function frameSize(framing: Framing, length: number): number {
+  const size = framing.headerLength + length;
+  if (size > framing.frameSizeMax) throw new Iso8583Error('frame_too_large', `frame of ${size} bytes exceeds ${framing.frameSizeMax}`, '', 0);
+  return prefixSize(framing) + size;
+}
+
+/**
+ * Frames straight into the connection's outgoing chunk: no per-frame buffers, one copy of the
+ * message. Every request header is the same but for the total length (bytes 3..4).
+ */
+function writeFrame(framing: Framing, message: Buffer, target: Buffer, offset: number): number {
+  const size = framing.headerLength + message.length;
+  assert(size <= framing.frameSizeMax && offset + prefixSize(framing) + size <= target.length, 'a frame fits its bound and its chunk');
+  let at = offset;
+  if (framing.length === 'binary2') at = target.writeUInt16BE(size, at);
+  else at += target.write(String(size).padStart(4, '0'), at, 4, 'latin1');
+  if (framing.headerLength > 0) {
+    assert(framing.headerLength === HEADER_TEMPLATE.length, 'the visa-like header is the only network header');
+    HEADER_TEMPLATE.copy(target, at);
+    target.writeUInt16BE(HEADER_TEMPLATE.length + message.length, at + 3);
+    at += HEADER_TEMPLATE.length;
+  }
+  return at + message.copy(target, at);
 }
 
 /** A field's text, or '' when it is absent or not text (composite fields are never keys). */

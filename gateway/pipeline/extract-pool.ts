@@ -3,49 +3,65 @@
  * (image decode, hand geometry, ONNX features: milliseconds of CPU); on the event loop it
  * would stall every other request, so it runs beside it, one worker per core. The queue in
  * front of the workers is bounded: a full queue is `overloaded`, not an ever-growing wait.
+ *
+ * Given the gallery's transform, each worker also keeps a replica of the 1:N index and can
+ * search right after extracting (see extract-worker.ts and search-replica.ts). Replica updates
+ * go to every worker in order and resolve once all live workers have applied them.
  */
 import { Worker } from 'node:worker_threads';
 import { assert } from '../../core/index.js';
-import { BiometricError, type BiometricErrorCode, type Capture, type Extracted } from '../../biometric/index.js';
+import { BiometricError, type BiometricErrorCode, type Capture, type Extracted, type ScoreModel, type Template, type TemplateTransform } from '../../biometric/index.js';
 import { GatewayError } from '../errors.js';
+import type { IndexSnapshot, ToWorker, WorkerSearch } from './search-replica.js';
 
 export const extract_workers_max = 16;
 export const extract_queue_max = 512;
 export const extract_worker_start_timeout_ms = 60_000;
+/** Index updates waiting for the workers' acknowledgements (enrolments and deletions in flight). */
+export const replica_updates_in_flight_max = 4_096;
 
 const WORKER_URL = new URL('./extract-worker.ts', import.meta.url).href;
 
-type Reply = { id: number; extracted: Omit<Extracted, 'roi' | 'nirRoi'> } | { id: number; error: { code: string; message: string } };
-interface Waiter { resolve(value: Extracted): void; reject(error: Error): void }
+type JobReply = { id: number; extracted: Omit<Extracted, 'roi' | 'nirRoi'>; found?: WorkerSearch } | { id: number; error: { code: string; message: string } };
+type Reply = JobReply | { ack: number; error?: string };
+interface Waiter { resolve(value: { extracted: Extracted; found: WorkerSearch | undefined }): void; reject(error: Error): void }
+interface ControlWaiter { readonly pending: Set<number>; resolve(): void; reject(error: Error): void }
+
+/** What the workers need to search: the gallery's transform (to make probes) and its score model. */
+export interface ReplicaSetup { readonly transform: TemplateTransform; readonly scoreModel: ScoreModel }
 
 export class ExtractPool {
   private readonly workers: Worker[] = [];
   private readonly busy: number[] = [];
   private readonly waiting = new Map<number, Waiter>();
-  private readonly queue: { id: number; capture: Capture }[] = [];
+  private readonly queue: { kind: 'extract'; id: number; capture: Capture; search: boolean }[] = [];
+  private readonly controls = new Map<number, ControlWaiter>();
+  private nextControl = 1;
   private readonly assigned = new Map<number, number>();
   private nextId = 1;
   private closed = false;
 
-  private constructor() {}
+  private constructor(readonly searches: boolean) {}
 
-  static async start(workers: number): Promise<ExtractPool> {
+  /** `replica`: the workers keep a copy of the 1:N index and search after extracting (see `loadIndex`). */
+  static async start(workers: number, replica?: ReplicaSetup): Promise<ExtractPool> {
     assert(Number.isInteger(workers) && workers >= 1 && workers <= extract_workers_max, `1..${extract_workers_max} workers`);
-    const pool = new ExtractPool();
-    await Promise.all(Array.from({ length: workers }, (_, i) => pool.spawn(i)));
+    const pool = new ExtractPool(replica !== undefined);
+    await Promise.all(Array.from({ length: workers }, (_, i) => pool.spawn(i, replica)));
     return pool;
   }
 
-  private spawn(slot: number): Promise<void> {
+  private spawn(slot: number, replica: ReplicaSetup | undefined): Promise<void> {
     // Workers do not inherit the TypeScript loader, so the bootstrap registers tsx's first.
     const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_URL)}); })`;
-    const worker = new Worker(bootstrap, { eval: true });
+    const worker = new Worker(bootstrap, { eval: true, workerData: { transform: replica?.transform, scoreModel: replica?.scoreModel } });
     this.workers[slot] = worker;
     this.busy[slot] = 0;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new GatewayError('not_ready', 'extraction worker did not start')), extract_worker_start_timeout_ms);
       worker.on('message', (message: Reply | { ready: true }) => {
         if ('ready' in message) { clearTimeout(timer); resolve(); this.pump(); return; }
+        if ('ack' in message) { this.acknowledge(slot, message); return; }
         this.settle(slot, message);
       });
       worker.on('error', (error) => { clearTimeout(timer); reject(error); this.failSlot(slot, error); });
@@ -53,15 +69,67 @@ export class ExtractPool {
   }
 
   /** Extracts `capture` on a worker; the bytes are copied, never written anywhere. */
-  extract(capture: Capture): Promise<Extracted> {
+  async extract(capture: Capture): Promise<Extracted> {
+    return (await this.run(capture, false)).extracted;
+  }
+
+  /** Extracts `capture` and searches the worker's index replica with its probe. */
+  async extractAndSearch(capture: Capture): Promise<{ extracted: Extracted; found: WorkerSearch }> {
+    assert(this.searches, 'the pool was started with an index replica');
+    const { extracted, found } = await this.run(capture, true);
+    if (!found) throw new GatewayError('internal', 'the extraction worker returned no search');
+    return { extracted, found };
+  }
+
+  private run(capture: Capture, search: boolean): Promise<{ extracted: Extracted; found: WorkerSearch | undefined }> {
     if (this.closed) return Promise.reject(new GatewayError('not_ready', 'extraction pool is closed'));
     if (this.queue.length >= extract_queue_max) return Promise.reject(new GatewayError('overloaded', 'too many captures waiting for extraction'));
     const id = this.nextId++;
-    return new Promise<Extracted>((resolve, reject) => {
+    return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      this.queue.push({ id, capture });
+      this.queue.push({ kind: 'extract', id, capture, search });
       this.pump();
     });
+  }
+
+  /** Loads the gallery's templates into every worker's replica (once, at start). */
+  async loadIndex(snapshot: IndexSnapshot): Promise<void> {
+    await this.broadcast((control) => ({ kind: 'load', control, snapshot }));
+  }
+
+  /** Adds an enrolled palm to every replica; resolves once all live workers have it. */
+  async indexAdd(id: bigint, template: Template): Promise<void> {
+    await this.broadcast((control) => ({ kind: 'add', control, id, template }));
+  }
+
+  /** Removes a palm from every replica; resolves once no live worker can find it any more. */
+  async indexRemove(id: bigint): Promise<void> {
+    await this.broadcast((control) => ({ kind: 'remove', control, id }));
+  }
+
+  private broadcast(message: (control: number) => ToWorker): Promise<void> {
+    if (this.closed) return Promise.reject(new GatewayError('not_ready', 'extraction pool is closed'));
+    if (this.controls.size >= replica_updates_in_flight_max) return Promise.reject(new GatewayError('overloaded', 'too many index updates in flight'));
+    const control = this.nextControl++;
+    const live = this.workers.map((_, slot) => slot).filter((slot) => this.busy[slot] !== -1);
+    if (live.length === 0) return Promise.reject(new GatewayError('internal', 'no extraction worker is alive'));
+    const body = message(control);
+    return new Promise<void>((resolve, reject) => {
+      this.controls.set(control, { pending: new Set(live), resolve, reject });
+      for (const slot of live) this.workers[slot]!.postMessage(body);
+    });
+  }
+
+  private acknowledge(slot: number, reply: { ack: number; error?: string }): void {
+    const waiter = this.controls.get(reply.ack);
+    if (!waiter) return;
+    if (reply.error !== undefined) {
+      this.controls.delete(reply.ack);
+      waiter.reject(new GatewayError('internal', `index replica update failed: ${reply.error}`));
+      return;
+    }
+    waiter.pending.delete(slot);
+    if (waiter.pending.size === 0) { this.controls.delete(reply.ack); waiter.resolve(); }
   }
 
   private pump(): void {
@@ -86,14 +154,14 @@ export class ExtractPool {
     return undefined;
   }
 
-  private settle(slot: number, reply: Reply): void {
+  private settle(slot: number, reply: JobReply): void {
     const waiter = this.waiting.get(reply.id);
     this.waiting.delete(reply.id);
     this.assigned.delete(reply.id);
     this.busy[slot] = 0;
     if (waiter) {
       if ('error' in reply) waiter.reject(reply.error.code === 'internal' ? new GatewayError('internal', reply.error.message) : new BiometricError(reply.error.code as BiometricErrorCode, reply.error.message));
-      else waiter.resolve(reply.extracted as Extracted);
+      else waiter.resolve({ extracted: reply.extracted as Extracted, found: reply.found });
     }
     this.pump();
   }
@@ -105,12 +173,19 @@ export class ExtractPool {
       this.waiting.delete(id);
     }
     this.busy[slot] = -1;
+    // A dead worker's replica no longer matters: updates wait only for the live ones.
+    for (const [control, waiter] of this.controls) {
+      waiter.pending.delete(slot);
+      if (waiter.pending.size === 0) { this.controls.delete(control); waiter.resolve(); }
+    }
   }
 
   async close(): Promise<void> {
     this.closed = true;
     for (const waiter of this.waiting.values()) waiter.reject(new GatewayError('not_ready', 'extraction pool closed'));
     this.waiting.clear();
+    for (const waiter of this.controls.values()) waiter.reject(new GatewayError('not_ready', 'extraction pool closed'));
+    this.controls.clear();
     await Promise.all(this.workers.map((worker) => worker.terminate()));
   }
 }

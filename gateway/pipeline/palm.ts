@@ -7,10 +7,11 @@
 import { performance } from 'node:perf_hooks';
 import {
   BiometricError, calibratePad, padScore, ReplayGuard, renderHandCapture,
-  type Capture, type Extracted, type Gallery, type PadModel, type Probe,
+  type Capture, type Extracted, type Gallery, type PadModel, type Probe, type Template,
 } from '../../biometric/index.js';
 import { GatewayError } from '../errors.js';
 import type { CaptureUpload } from './contract.js';
+import type { WorkerSearch } from './search-replica.js';
 
 /** Bona fide captures rendered to calibrate liveness when no model is stored yet. */
 export const pad_calibration_captures = 48;
@@ -58,6 +59,25 @@ export async function extract(extractor: Extractor, upload: CaptureUpload): Prom
   }
 }
 
+/**
+ * Extraction workers that keep a replica of the 1:N index (extract-pool.ts). The gallery on
+ * the event loop stays the authority (enrolment's duplicate check, deletion); every change
+ * to it is passed on here, and resolves only once every worker has applied it.
+ */
+export interface ReplicaSearch {
+  extractAndSearch(capture: Capture): Promise<{ extracted: Extracted; found: WorkerSearch }>;
+  indexAdd(id: bigint, template: Template): Promise<void>;
+  indexRemove(id: bigint): Promise<void>;
+}
+
+export async function extractAndSearch(replica: ReplicaSearch, upload: CaptureUpload): Promise<{ extracted: Extracted; found: WorkerSearch }> {
+  try {
+    return await replica.extractAndSearch(captureOf(upload));
+  } catch (error) {
+    return biometricFailure(error);
+  }
+}
+
 /** Liveness: the calibrated presentation-attack score, and replays of recent captures. */
 export class LivenessGuard {
   private readonly replays = new ReplayGuard();
@@ -73,11 +93,12 @@ export class LivenessGuard {
     return new LivenessGuard(calibratePad(features, pad_bpcer_target));
   }
 
-  check(extracted: Extracted, probe: Probe): void {
+  /** `probeHash`: the capture's prefilter hash under the gallery's transform (the replay guard's key). */
+  check(extracted: Extracted, probeHash: Uint32Array): void {
     if (padScore(extracted.pad, this.model) > this.model.threshold) {
       throw new GatewayError('liveness_failed', 'the capture does not look like a live palm (presentation attack suspected)');
     }
-    if (this.replays.checkAndRemember(probe.hash, extracted.visibleDigest)) {
+    if (this.replays.checkAndRemember(probeHash, extracted.visibleDigest)) {
       throw new GatewayError('liveness_failed', 'the capture repeats an earlier one (replay suspected)');
     }
   }
@@ -88,6 +109,18 @@ export interface Identification { readonly identity: bigint | undefined; readonl
 /** `narrowTo`: the identities a search hint (e.g. a phone suffix) leaves. */
 export function identify(gallery: Gallery, probe: Probe, narrowTo: readonly bigint[] | undefined): Identification {
   const best = gallery.index.search(probe, narrowTo === undefined ? {} : { hints: { identities: narrowTo } })[0];
+  const threshold = gallery.threshold();
+  if (best && best.score >= threshold) return { identity: best.id, score: best.score, threshold };
+  return { identity: undefined, score: best?.score, threshold };
+}
+
+/**
+ * The decision on a worker's search, at the gallery's threshold. A candidate the gallery no
+ * longer holds was deleted after the worker's search began: it is skipped, so a deleted palm
+ * is never identified once its deletion has reached the gallery.
+ */
+export function identifyFound(gallery: Gallery, found: WorkerSearch): Identification {
+  const best = found.candidates.find((candidate) => gallery.index.has(candidate.id));
   const threshold = gallery.threshold();
   if (best && best.score >= threshold) return { identity: best.id, score: best.score, threshold };
   return { identity: undefined, score: best?.score, threshold };

@@ -27,7 +27,8 @@ import type { ShopperStore } from '../store/shoppers.js';
 import type {
   AuthorizeCommand, CaptureUpload, DeletionOutcome, EnrolCommand, EnrolOutcome, PaymentPipeline, PaymentView, ShopperView,
 } from './contract.js';
-import { biometricFailure, extract, identify, timed, type Extractor, type LivenessGuard } from './palm.js';
+import { biometricFailure, extract, extractAndSearch, identify, identifyFound, timed, type Extractor, type LivenessGuard, type ReplicaSearch } from './palm.js';
+import { templateCopy } from './search-replica.js';
 import { declinedRecord, exchangeOf, shopperView, viewOf } from './views.js';
 import { adviceReference, StandInClearing } from './standin-clearing.js';
 
@@ -64,6 +65,8 @@ export interface PipelineOptions {
   readonly now?: () => number;
   /** Feature extraction off the event loop (a worker pool); default: the gallery's, in this thread. */
   readonly extractor?: Extractor;
+  /** Workers holding replicas of the 1:N index: a payment's search runs there, after its extraction. */
+  readonly replica?: ReplicaSearch;
 }
 
 export class PalmPipeline implements PaymentPipeline {
@@ -93,7 +96,7 @@ export class PalmPipeline implements PaymentPipeline {
     if (!/^\+[1-9]\d{6,14}$/.test(command.phone)) throw new GatewayError('request_invalid', 'phone must be E.164, e.g. +447700900123');
     const { gallery, liveness, shoppers } = this.options;
     const extracted = await timed(async () => { const all = []; for (const c of command.captures) all.push(await extract(this.extractor, c)); return all; });
-    const live = await timed(() => { for (const e of extracted.value) liveness.check(e, gallery.probe(e)); });
+    const live = await timed(() => { for (const e of extracted.value) liveness.check(e, gallery.probe(e).hash); });
     const network = this.options.networkOfCard(command.pan);
     const service = this.options.tokenServices.get(network);
     if (!service) throw new GatewayError('card_rejected', 'no token service for this card network');
@@ -102,12 +105,13 @@ export class PalmPipeline implements PaymentPipeline {
     // captures already extracted for the liveness check.
     const enrolled = await timed(async () => {
       try { await gallery.enrolExtracted(shopperId, extracted.value); } catch (error) { biometricFailure(error); }
+      await this.replicate(shopperId);
     });
     let token;
     try {
       token = await timed(async () => await service.provision({ pan: command.pan, expiry: command.expiry }));
     } catch (error) {
-      await gallery.delete(shopperId);
+      await this.removePalm(shopperId);
       throw error;
     }
     const sealed = await this.options.vault.sealToken(shopperId, { tokenPan: token.value.tokenPan, tokenExpiry: token.value.tokenExpiry });
@@ -129,14 +133,18 @@ export class PalmPipeline implements PaymentPipeline {
     await this.ensureMerchantAccounts(merchant);
     const offline = this.offlineTime(command.offlineCapturedAt_ms);
     const stages: Record<string, number> = {};
-    const { gallery } = this.options;
-    const extracted = await timed(() => extract(this.extractor, command.capture));
-    stages.extract = extracted.ms;
-    const probe = gallery.probe(extracted.value);
-    stages.liveness = (await timed(() => this.options.liveness.check(extracted.value, probe))).ms;
+    const { gallery, replica } = this.options;
     const narrowTo = command.phoneSuffix === undefined ? undefined : this.options.shoppers.shoppersByPhoneLast4(command.phoneSuffix, hint_identities_max);
-    const found = await timed(() => identify(gallery, probe, narrowTo));
-    stages.search = found.ms;
+    // Without a hint the search runs on the extraction worker, straight after extraction; the
+    // decision keeps its order (a liveness refusal wins over whatever the search found).
+    const remote = replica !== undefined && narrowTo === undefined;
+    const extracted = await timed(async () => remote ? await extractAndSearch(replica, command.capture) : { extracted: await extract(this.extractor, command.capture), found: undefined });
+    const { found: searched } = extracted.value;
+    stages.extract = searched ? Math.max(0, extracted.ms - searched.ms) : extracted.ms;
+    const probe = searched ? undefined : gallery.probe(extracted.value.extracted);
+    stages.liveness = (await timed(() => this.options.liveness.check(extracted.value.extracted, searched?.hash ?? probe!.hash))).ms;
+    const found = await timed(() => searched ? identifyFound(gallery, searched) : identify(gallery, probe!, narrowTo));
+    stages.search = searched ? searched.ms + found.ms : found.ms;
     const paymentId = BigInt(`0x${randomBytes(16).toString('hex')}`);
     const score = found.value.score === undefined ? {} : { matchScore: found.value.score };
     if (found.value.identity === undefined) {
@@ -219,6 +227,27 @@ export class PalmPipeline implements PaymentPipeline {
     const record = declinedRecord(paymentId, command, responseCode, stages, offline ?? this.now());
     this.options.shoppers.insertPayment(record);
     return { ...viewOf(record), decision: 'not_identified' };
+  }
+
+  /** Passes a newly enrolled palm to the workers' index replicas; if they cannot take it, the enrolment is undone. */
+  private async replicate(shopperId: bigint): Promise<void> {
+    const { gallery, replica } = this.options;
+    if (!replica) return;
+    const template = gallery.index.get(shopperId);
+    assert(template !== undefined, 'an enrolled palm is in the gallery');
+    try {
+      await replica.indexAdd(shopperId, templateCopy(template));
+    } catch (error) {
+      await this.removePalm(shopperId);
+      throw error;
+    }
+  }
+
+  /** Removes a palm from the gallery and from every replica; after this no search can find it. */
+  private async removePalm(shopperId: bigint): Promise<boolean> {
+    const removed = await this.options.gallery.delete(shopperId);
+    await this.options.replica?.indexRemove(shopperId);
+    return removed;
   }
 
   private merchantFor(merchantId: string, terminalId: string): MerchantRecord {
@@ -370,7 +399,7 @@ export class PalmPipeline implements PaymentPipeline {
     const { gallery } = this.options;
     const extracted = await extract(this.extractor, capture);
     const probe = gallery.probe(extracted);
-    this.options.liveness.check(extracted, probe);
+    this.options.liveness.check(extracted, probe.hash);
     const found = identify(gallery, probe, undefined);
     if (found.identity === undefined) throw new GatewayError('shopper_not_found', 'this palm is not enrolled');
     return found.identity;
@@ -417,7 +446,7 @@ export class PalmPipeline implements PaymentPipeline {
   private async forget(shopperId: bigint, channel: 'palm' | 'phone'): Promise<DeletionOutcome> {
     const shopper = this.options.shoppers.shopper(shopperId);
     if (!shopper || shopper.status !== 'active') throw new GatewayError('shopper_not_found', 'no such shopper');
-    const removed = await this.options.gallery.delete(shopperId);
+    const removed = await this.removePalm(shopperId);
     const service = this.options.tokenServices.get(shopper.network);
     let tokenDeleted = false;
     try {

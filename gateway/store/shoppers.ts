@@ -78,7 +78,8 @@ function paymentOf(row: PaymentRow): PaymentRecord {
 export class ShopperStore implements TemplateStore {
   private readonly statements;
 
-  constructor(private readonly db: GatewayDatabase) {
+  /** `durable`: resolves when every commit so far is on disk (a no-op when each commit fsyncs itself). */
+  constructor(private readonly db: GatewayDatabase, private readonly durable: () => Promise<void> = () => Promise.resolve()) {
     ensureSchema(db, SCHEMA);
     this.statements = {
       insertShopper: db.prepare('INSERT INTO shoppers (id, phone, phone_last4, network, token_ref, token_sealed, token_last4, status, enrolled_ms) VALUES (?, ?, ?, ?, ?, ?, ?, \'active\', ?)'),
@@ -89,6 +90,7 @@ export class ShopperStore implements TemplateStore {
       putTemplate: db.prepare('INSERT INTO templates (identity, sealed) VALUES (?, ?) ON CONFLICT (identity) DO UPDATE SET sealed = excluded.sealed'),
       deleteTemplate: db.prepare('DELETE FROM templates WHERE identity = ?'),
       templates: db.prepare<[], { identity: Buffer; sealed: Buffer }>('SELECT identity, sealed FROM templates'),
+      templateCount: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM templates'),
       insertPayment: db.prepare(`INSERT INTO payments (id, shopper_id, merchant_id, terminal_id, network, amount_minor, currency, status, captured_minor, refunded_minor,
         captures, refunds, response_code, auth_code, source, rrn, stan, created_ms, captured_at_ms, updated_ms, stages, request_sealed)
         VALUES (@id, @shopper_id, @merchant_id, @terminal_id, @network, @amount_minor, @currency, @status, @captured_minor, @refunded_minor,
@@ -140,13 +142,20 @@ export class ShopperStore implements TemplateStore {
     })();
   }
 
-  put(identity: bigint, sealed: Uint8Array): Promise<void> {
+  async put(identity: bigint, sealed: Uint8Array): Promise<void> {
     this.statements.putTemplate.run(u128ToBlob(identity), Buffer.from(sealed));
-    return Promise.resolve();
+    await this.durable();
   }
 
-  delete(identity: bigint): Promise<boolean> {
-    return Promise.resolve(this.statements.deleteTemplate.run(u128ToBlob(identity)).changes > 0);
+  /** Durable before it returns: a deletion is acted on (the token deleted at the network) only once it cannot come back. */
+  async delete(identity: bigint): Promise<boolean> {
+    const removed = this.statements.deleteTemplate.run(u128ToBlob(identity)).changes > 0;
+    await this.durable();
+    return removed;
+  }
+
+  templateCount(): number {
+    return this.statements.templateCount.get()?.n ?? 0;
   }
 
   async *list(): AsyncIterable<{ identity: bigint; sealed: Uint8Array }> {

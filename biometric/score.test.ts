@@ -1,0 +1,74 @@
+/**
+ * Goal: the union-bound correction of a best-of-k score keeps one threshold's false-match rate
+ * for probes with rotation alternates (it never raises a score, is monotone, and maps a score
+ * to the z of k times its tail), and a roi probe's rotations recover a rotated crop.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { normalQuantile } from './calibration.js';
+import { extractCapture, rotateRoiMap } from './capture.js';
+import { FeatureModels } from './features.js';
+import { PalmIndex } from './index-store.js';
+import { addSyntheticPalms } from './synthetic-gallery.js';
+import { compare, compareAt, correctForAlternatives, makeProbe, makeTemplate, normalTail } from './score.js';
+import { renderHandCapture, renderRoiCapture } from './synth-render.js';
+import { IDENTITY } from './template.js';
+
+describe('best-of-k score correction', () => {
+  it('is the z of k times the tail, never above the score, and monotone', () => {
+    expect(correctForAlternatives(5.5, 1)).toBe(5.5);
+    expect(correctForAlternatives(5.5, 3)).toBeCloseTo(-normalQuantile(3 * normalTail(5.5)), 9);
+    expect(normalTail(5)).toBeCloseTo(2.866515718791939e-7, 12);
+    fc.assert(fc.property(fc.double({ min: -10, max: 12, noNaN: true }), fc.double({ min: 0, max: 3, noNaN: true }), fc.integer({ min: 2, max: 9 }), (z, dz, k) => {
+      expect(correctForAlternatives(z, k)).toBeLessThanOrEqual(z + 1e-9);
+      expect(correctForAlternatives(z + dz, k)).toBeGreaterThanOrEqual(correctForAlternatives(z, k) - 1e-9);
+    }));
+  });
+
+  it('turns an ROI map about the ROI centre', () => {
+    const map = { a: 1.25, b: 0, c: 0.125, d: 0, e: 1.25, f: 0.125 };
+    const turned = rotateRoiMap(map, 90);
+    // The centre stays; a step along u becomes a step along v.
+    const centre = 63.5;
+    expect(turned.a * centre + turned.b * centre + turned.c).toBeCloseTo(map.a * centre + map.c, 9);
+    expect(turned.a).toBeCloseTo(0, 9);
+    expect(turned.d).toBeCloseTo(1.25, 9);
+  });
+});
+
+describe('roi probes with rotation alternates', () => {
+  let models: FeatureModels;
+  beforeAll(async () => { models = await FeatureModels.load(); });
+  afterAll(async () => { await models.release(); });
+
+  it('match whole-hand enrolments at least as well as their unrotated code, and compareAt agrees with compare', async () => {
+    const seed = 0x7e57;
+    const enrolled = makeTemplate(await extractCapture(models, { kind: 'hand', ...renderHandCapture(seed, 1, 0) }), IDENTITY);
+    const roi = await extractCapture(models, { kind: 'roi', ...renderRoiCapture(seed, 1, 0) });
+    expect(roi.alternates?.length).toBe(2);
+    const probe = makeProbe(roi, IDENTITY);
+    const best = compare(probe, enrolled);
+    const { alternates: _alternates, ...single } = probe;
+    expect(best.score).toBeGreaterThanOrEqual(correctForAlternatives(compare(single, enrolled).score, 3) - 1e-9);
+    const atEach = [0, 1, 2].map((r) => compareAt(probe, enrolled, r).score);
+    expect(Math.max(...atEach)).toBeCloseTo(best.score, 9);
+    const other = makeTemplate(await extractCapture(models, { kind: 'hand', ...renderHandCapture(seed, 2, 0) }), IDENTITY);
+    expect(best.score).toBeGreaterThan(compare(probe, other).score + 2);
+  });
+
+  it('are found by the staged 1:N search (hash over all rotations, vein stage picks the rotation, re-rank)', async () => {
+    const seed = 0x7e58;
+    const index = new PalmIndex();
+    addSyntheticPalms(index, { firstId: 1000n, count: 600, seed: 7 });
+    const enrol = [0, 1].map(async (n) => await extractCapture(models, { kind: 'hand', ...renderHandCapture(seed, 3, n) }));
+    const [a, b] = await Promise.all(enrol);
+    index.add(3n, makeTemplate(a!, IDENTITY));
+    index.add(4n, makeTemplate(b!, IDENTITY));
+    const probe = makeProbe(await extractCapture(models, { kind: 'roi', ...renderRoiCapture(seed, 3, 1) }), IDENTITY);
+    // 16 candidates out of a 64 pool: the vein stage runs and chooses each candidate's rotation.
+    const found = index.search(probe, { candidates: 16, pool: 64 });
+    expect(found.length).toBe(16);
+    expect([3n, 4n]).toContain(found[0]!.id);
+    expect(found[0]!.score).toBeCloseTo(compare(probe, index.get(found[0]!.id)!).score, 9);
+  });
+});
