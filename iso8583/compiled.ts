@@ -10,12 +10,9 @@
 import { assert } from '../core/index.js';
 import type { EbcdicTables } from './encoding.js';
 import type { FieldCodec } from './field.js';
-import {
-  asciiChars, berDecode, berEncode, berEntries, BER_SLOTS_PER_FIELD, binaryChars, decodeChars, ebcdicChars, HEX_CODES, hexToBytes, hexWord,
-  readBcdDigits, writeAscii, writeBcdDigits, writeEbcdic,
-} from './fast-runtime.js';
+import { berDecode, berEncode, berEntries, BER_SLOTS_PER_FIELD, decodeChars, HEX_CODES, HEX_UPPER } from './fast-runtime.js';
 import { generateSource, planField, type FieldPlan } from './generate.js';
-import { MESSAGE_SIZE_BYTES_MAX, Reader, Writer } from './io.js';
+import { CHAR_CLASS, MESSAGE_SIZE_BYTES_MAX, Reader, Writer } from './io.js';
 import { latin1Slice } from './strings.js';
 import type { Message, MessageSpec } from './spec.js';
 
@@ -25,6 +22,27 @@ import type { Message, MessageSpec } from './spec.js';
  * large as MESSAGE_SIZE_BYTES_MAX, so a fresh pool always has room for one.
  */
 export const ENCODE_POOL_BYTES = 2 * MESSAGE_SIZE_BYTES_MAX + 2;
+
+type ViewConstructor = new (buffer: ArrayBufferLike, byteOffset: number, length: number) => Buffer;
+
+/**
+ * Buffer[Symbol.species] is Node's FastBuffer, the class of every Buffer: `new` on it is what
+ * Buffer.from(arrayBuffer, offset, length) does once it has checked its arguments, and that
+ * checking cost as much as a quarter of a short message's encode. Checked once here; should a
+ * Node version not expose it, Buffer.from is used.
+ */
+function viewMaker(): (buffer: ArrayBufferLike, byteOffset: number, length: number) => Buffer {
+  const species = (Buffer as unknown as { [Symbol.species]?: unknown })[Symbol.species];
+  if (typeof species === 'function' && species !== Buffer) {
+    const View = species as ViewConstructor;
+    const probe = new View(new ArrayBuffer(4), 1, 2);
+    if (Buffer.isBuffer(probe) && Object.getPrototypeOf(probe) === Buffer.prototype && probe.byteOffset === 1 && probe.length === 2) {
+      return (buffer, byteOffset, length) => new View(buffer, byteOffset, length);
+    }
+  }
+  return (buffer, byteOffset, length) => Buffer.from(buffer, byteOffset, length);
+}
+const makeView = viewMaker();
 
 interface GeneratedCodec {
   decode(frame: Buffer, start: number, end: number): Message | undefined;
@@ -58,9 +76,9 @@ export function compileGenerated(spec: MessageSpec, codecs: readonly (FieldCodec
   const source = generateSource(spec, plans);
   const berFields = plans.filter((plan) => plan.kind === 'ber').length;
   const runtime = {
-    HEXC: HEX_CODES, E2L: ebcdic?.toLatin1, L2E: ebcdic?.fromLatin1,
+    CC: CHAR_CLASS, HEXC: HEX_CODES, HEXU: HEX_UPPER, E2L: ebcdic?.toLatin1, L2E: ebcdic?.fromLatin1,
     sc: decodeChars, slots: new Int32Array(Math.max(1, berFields) * BER_SLOTS_PER_FIELD), C: codecs, Reader, OBJECT_PROTOTYPE: Object.prototype,
-    latin1Slice, asciiChars, ebcdicChars, binaryChars, hexWord, writeAscii, writeEbcdic, readBcdDigits, writeBcdDigits, hexToBytes, berDecode, berEntries, berEncode,
+    latin1Slice, berDecode, berEntries, berEncode,
   };
   // The source is generated from the spec's declarative data only (numbers and fixed
   // fragments, never strings from the spec or from messages), see generate.ts.
@@ -86,7 +104,7 @@ export function compileGenerated(spec: MessageSpec, codecs: readonly (FieldCodec
         end = attempt(message);
       }
       if (end < 0) return undefined;
-      const out = Buffer.from(pool.buffer, pool.byteOffset + poolPos, end - poolPos);
+      const out = makeView(pool.buffer, pool.byteOffset + poolPos, end - poolPos);
       poolPos = (end + 7) & ~7;
       return out;
     },

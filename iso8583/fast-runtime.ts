@@ -1,11 +1,13 @@
 /**
- * The helpers and tables the generated codecs (generate.ts) call. Each helper answers only
+ * The helpers and tables the generated codecs (generate.ts) call: the tables, and BER-TLV
+ * (DE 55), whose loops are too involved to write out per spec. Byte loops of plain fields are
+ * written into each spec's generated code instead. Each helper answers only
  * "done" or "not this way" (false / -1): the compiled codec then hands the whole message to
  * the interpreted codec, which either does it or throws the precise Iso8583Error. So these
  * helpers never build error messages, and they must never accept what the interpreted codec
  * refuses or produce other bytes or values than it does (the differential test checks this).
  */
-import { CHAR_CLASS, MESSAGE_SIZE_BYTES_MAX } from './io.js';
+import { MESSAGE_SIZE_BYTES_MAX } from './io.js';
 
 /** A decoded message's characters, before they become one string (binary fields double as hex). */
 export const DECODE_CHARS_MAX = 2 * MESSAGE_SIZE_BYTES_MAX + 16;
@@ -22,72 +24,6 @@ export const HEX_CODES = Uint8Array.from('0123456789ABCDEF', (digit) => digit.ch
 /** Value of an uppercase hex digit by character code, -1 otherwise (lowercase is refused). */
 export const HEX_UPPER = new Int8Array(256).fill(-1);
 for (let i = 0; i < 16; i += 1) HEX_UPPER[HEX_CODES[i]!] = i;
-
-/**
- * Packed BCD digits (`n` content, length in digits) into `decodeChars` at `q`. With an odd
- * digit count the pad nibble sits left or right and must hold `padValue`.
- */
-export function readBcdDigits(buf: Buffer, p: number, bytes: number, digits: number, padLeft: boolean, padValue: number, q: number): boolean {
-  const out = decodeChars;
-  let i = 0;
-  let at = q;
-  const odd = (digits & 1) === 1;
-  if (odd && padLeft) {
-    const byte = buf[p]!;
-    if ((byte >> 4) !== padValue || (byte & 0x0f) > 9) return false;
-    out[at] = 0x30 + (byte & 0x0f);
-    at += 1;
-    i = 1;
-  }
-  const pairsEnd = odd && !padLeft ? bytes - 1 : bytes;
-  for (; i < pairsEnd; i += 1) {
-    const byte = buf[p + i]!;
-    if (byte > 0x99 || (byte & 0x0f) > 9) return false;
-    out[at] = 0x30 + (byte >> 4);
-    out[at + 1] = 0x30 + (byte & 0x0f);
-    at += 2;
-  }
-  if (odd && !padLeft) {
-    const byte = buf[p + bytes - 1]!;
-    if (byte > 0x9f || (byte & 0x0f) !== padValue) return false;
-    out[at] = 0x30 + (byte >> 4);
-  }
-  return true;
-}
-
-/** Digit `i` of `value` as a nibble, or a value above 9 for anything else. */
-function digitAt(value: string, i: number): number {
-  return (value.charCodeAt(i) - 0x30) >>> 0;
-}
-
-/** Digits as packed BCD (`bytes` = ceil(n / 2)); the pad nibble goes where the field says. */
-export function writeBcdDigits(out: Buffer, p: number, value: string, bytes: number, padLeft: boolean, padValue: number): boolean {
-  const n = value.length;
-  const odd = (n & 1) === 1;
-  let i = 0;
-  let at = p;
-  if (odd && padLeft) {
-    const digit = digitAt(value, 0);
-    if (digit > 9) return false;
-    out[at] = (padValue << 4) | digit;
-    at += 1;
-    i = 1;
-  }
-  for (; i + 1 < n; i += 2) {
-    const high = digitAt(value, i);
-    const low = digitAt(value, i + 1);
-    if (high > 9 || low > 9) return false;
-    out[at] = (high << 4) | low;
-    at += 1;
-  }
-  if (i < n) {
-    const high = digitAt(value, i);
-    if (high > 9) return false;
-    out[at] = (high << 4) | padValue;
-    at += 1;
-  }
-  return at === p + bytes;
-}
 
 /** Uppercase hex text as bytes at `p`; false on an odd length or a character that is not a digit. */
 export function hexToBytes(out: Buffer, p: number, value: string): boolean {
@@ -212,65 +148,4 @@ export function berEncode(out: Buffer, p: number, limit: number, entries: unknow
     at += length;
   }
   return at;
-}
-
-/** Text bytes `[p, p + n)` checked against `classes` and copied to `decodeChars` at `q`. */
-export function asciiChars(buf: Buffer, p: number, n: number, classes: number, q: number): boolean {
-  const out = decodeChars;
-  for (let i = 0; i < n; i += 1) {
-    const c = buf[p + i]!;
-    if ((CHAR_CLASS[c]! & classes) === 0) return false;
-    out[q + i] = c;
-  }
-  return true;
-}
-
-/** The same for EBCDIC: each byte through the code page (`toLatin1`) first. */
-export function ebcdicChars(buf: Buffer, p: number, n: number, classes: number, q: number, toLatin1: Uint8Array): boolean {
-  const out = decodeChars;
-  for (let i = 0; i < n; i += 1) {
-    const c = toLatin1[buf[p + i]!]!;
-    if ((CHAR_CLASS[c]! & classes) === 0) return false;
-    out[q + i] = c;
-  }
-  return true;
-}
-
-/** Binary bytes `[p, p + n)` as hex characters at `q`; returns the new `q`. */
-export function binaryChars(buf: Buffer, p: number, n: number, q: number): number {
-  return hexChars(buf, p, p + n, q);
-}
-
-/** Eight uppercase hex characters at `p` (through `toLatin1` if given) as an unsigned word, or -1. */
-export function hexWord(buf: Buffer, p: number, toLatin1: Uint8Array | null): number {
-  let word = 0;
-  for (let i = 0; i < 8; i += 1) {
-    const raw = buf[p + i]!;
-    const h = HEX_UPPER[toLatin1 === null ? raw : toLatin1[raw]!]!;
-    if (h < 0) return -1;
-    word = (word << 4) | h;
-  }
-  return word >>> 0;
-}
-
-/** Text `value` checked against `classes` and written at `p` (Latin-1, one byte a character). */
-export function writeAscii(out: Buffer, p: number, value: string, classes: number): boolean {
-  const n = value.length;
-  for (let i = 0; i < n; i += 1) {
-    const c = value.charCodeAt(i);
-    if (c > 0xff || (CHAR_CLASS[c]! & classes) === 0) return false;
-    out[p + i] = c;
-  }
-  return true;
-}
-
-/** The same through the code page (`fromLatin1`). */
-export function writeEbcdic(out: Buffer, p: number, value: string, classes: number, fromLatin1: Uint8Array): boolean {
-  const n = value.length;
-  for (let i = 0; i < n; i += 1) {
-    const c = value.charCodeAt(i);
-    if (c > 0xff || (CHAR_CLASS[c]! & classes) === 0) return false;
-    out[p + i] = fromLatin1[c]!;
-  }
-  return true;
 }

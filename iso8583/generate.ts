@@ -12,6 +12,7 @@
  */
 import { assert } from '../core/index.js';
 import { allowedClasses } from './content.js';
+import { CLASS_DIGIT } from './io.js';
 import { prefixSize } from './prefix.js';
 import type { FieldSpec, LengthPrefix, MessageSpec } from './spec.js';
 
@@ -96,24 +97,56 @@ function padRule(spec: FieldSpec): { left: boolean; value: number } {
   return { left: spec.bcdPad === 'left-0' || spec.bcdPad === 'left-F', value: spec.bcdPad === 'left-F' || spec.bcdPad === 'right-F' ? 15 : 0 };
 }
 
-/** Decode of one present field: characters to `sc` at `q` (positions a<id>..e<id>), or a value v<id>. */
+/**
+ * A condition true when character code `c` is outside `classes`: digits by arithmetic, the
+ * rest through the class table (`CC`, 256 entries, so codes above 255 are refused first).
+ */
+function refused(classes: number, c: string, wide: boolean): string {
+  if (classes === CLASS_DIGIT) return `((${c} - 48) >>> 0) > 9`;
+  return `${wide ? `${c} > 255 || ` : ''}(CC[${c}] & ${classes}) === 0`;
+}
+
+/**
+ * Packed BCD digits (`n` of them, `bytes` bytes at `p`) as characters to `sc` at `q`. With an
+ * odd count the pad nibble sits where the field says and must hold its value, as the interpreted
+ * codec requires (primitive.ts). Written out per field: no call.
+ */
+function readBcd(spec: FieldSpec): string[] {
+  const pad = padRule(spec);
+  const lines = ['let i = 0;'];
+  if (spec.bcdPad !== undefined && pad.left) {
+    lines.push(`if ((n & 1) === 1) { const b = buf[p]; if ((b >> 4) !== ${pad.value} || (b & 15) > 9) return undefined; sc[q] = 48 + (b & 15); q += 1; i = 1; }`);
+  }
+  const pairsEnd = spec.bcdPad !== undefined && !pad.left ? 'bytes - (n & 1)' : 'bytes';
+  lines.push(`for (const pe = ${pairsEnd}; i < pe; i += 1) { const b = buf[p + i]; if (b > 0x99 || (b & 15) > 9) return undefined; sc[q] = 48 + (b >> 4); sc[q + 1] = 48 + (b & 15); q += 2; }`);
+  if (spec.bcdPad !== undefined && !pad.left) {
+    lines.push(`if ((n & 1) === 1) { const b = buf[p + bytes - 1]; if (b > 0x9f || (b & 15) !== ${pad.value}) return undefined; sc[q] = 48 + (b >> 4); q += 1; }`);
+  }
+  return lines;
+}
+
+/**
+ * Decode of one present field: characters to `sc` at `q` (positions a<id>..e<id>), or a value
+ * v<id>. The byte loops are written into the spec's own code rather than called as shared
+ * helpers, so how fast a spec runs never depends on what other specs taught a helper, nor on
+ * which helper calls the optimiser chose to inline.
+ */
 function decodeField(plan: FieldPlan): string[] {
   const { id, spec } = plan;
   const length = spec.prefix ? readPrefix(spec.prefix, spec.length) : [`const n = ${spec.length};`];
   switch (plan.kind) {
-    case 'text':
+    case 'text': {
+      const byte = plan.ebcdic ? 'E2L[buf[p + i]]' : 'buf[p + i]';
       return [`a${id} = q;`, ...length, 'if (end - p < n) return undefined;',
-        `if (!${plan.ebcdic ? 'ebcdicChars' : 'asciiChars'}(buf, p, n, ${allowedClasses(spec.type, spec.encoding)}, q${plan.ebcdic ? ', E2L' : ''})) return undefined;`,
+        `for (let i = 0; i < n; i += 1) { const c = ${byte}; if (${refused(allowedClasses(spec.type, spec.encoding), 'c', false)}) return undefined; sc[q + i] = c; }`,
         'p += n;', 'q += n;', `e${id} = q;`];
-    case 'bcd': {
-      const pad = padRule(spec);
-      return [`a${id} = q;`, ...length, ...(spec.bcdPad === undefined ? ['if ((n & 1) !== 0) return undefined;'] : []),
-        'const bytes = (n + 1) >> 1;', 'if (end - p < bytes) return undefined;',
-        `if (!readBcdDigits(buf, p, bytes, n, ${pad.left}, ${pad.value}, q)) return undefined;`, 'p += bytes;', 'q += n;', `e${id} = q;`];
     }
+    case 'bcd':
+      return [`a${id} = q;`, ...length, ...(spec.bcdPad === undefined ? ['if ((n & 1) !== 0) return undefined;'] : []),
+        'const bytes = (n + 1) >> 1;', 'if (end - p < bytes) return undefined;', ...readBcd(spec), 'p += bytes;', `e${id} = q;`];
     case 'binary':
       return [`a${id} = q;`, ...length, 'if (end - p < n) return undefined;',
-        'q = binaryChars(buf, p, n, q);', 'p += n;', `e${id} = q;`];
+        'for (let i = 0; i < n; i += 1) { const b = buf[p + i]; sc[q] = HEXC[b >> 4]; sc[q + 1] = HEXC[b & 15]; q += 2; }', 'p += n;', `e${id} = q;`];
     case 'ber':
       return [...length, 'if (end - p < n) return undefined;', `t${id} = t;`, 'q = berDecode(buf, p, p + n, q, slots, t);',
         'if (q < 0) return undefined;', 't += 2 + 2 * slots[t];', 'p += n;'];
@@ -148,8 +181,10 @@ function decodeHead(spec: MessageSpec, words: number): string[] {
     if (spec.bitmap.encoding === 'binary') {
       return ['if (end - p < 8) return undefined;', ...[first, first + 1].map((w, i) => `w${w} = (buf[p + ${4 * i}] << 24) | (buf[p + ${4 * i + 1}] << 16) | (buf[p + ${4 * i + 2}] << 8) | buf[p + ${4 * i + 3}];`), 'p += 8;'];
     }
-    const table = spec.bitmap.encoding === 'hex-ebcdic' ? 'E2L' : 'null';
-    return ['if (end - p < 16) return undefined;', ...[first, first + 1].flatMap((w, i) => [`w${w} = hexWord(buf, p + ${8 * i}, ${table});`, `if (w${w} < 0) return undefined;`, `w${w} |= 0;`]), 'p += 16;'];
+    // Eight uppercase hex digits a word (HEXU: value by character code, -1 for anything else).
+    const digit = (at: string): string => (spec.bitmap.encoding === 'hex-ebcdic' ? `HEXU[E2L[buf[${at}]]]` : `HEXU[buf[${at}]]`);
+    return ['if (end - p < 16) return undefined;', ...[first, first + 1].map((w, i) =>
+      `for (let i = ${8 * i}; i < ${8 * i + 8}; i += 1) { const h = ${digit('p + i')}; if (h < 0) return undefined; w${w} = (w${w} << 4) | h; }`), 'p += 16;'];
   };
   lines.push(...readWords(0), 'if (w0 < 0) {', ...readWords(2), 'if ((w2 | w3) === 0) return undefined;');
   if (spec.bitmap.tertiary === true) lines.push('if (w2 < 0) {', ...readWords(4), 'if ((w4 | w5) === 0) return undefined;', '}');
@@ -185,7 +220,18 @@ export function generateDecoder(spec: MessageSpec, plans: readonly FieldPlan[]):
   return lines.join('\n');
 }
 
-/** Encode of one present field v<id> at `p`, checked against `lim`. */
+/** Digits of `v` as packed BCD at `p` (`bytes` of them); the pad nibble where the field says. */
+function writeBcd(spec: FieldSpec, v: string): string[] {
+  const pad = padRule(spec);
+  const digit = (i: string): string => `((${v}.charCodeAt(${i}) - 48) >>> 0)`;
+  const lines = ['let i = 0;', 'let at = p;'];
+  if (spec.bcdPad !== undefined && pad.left) lines.push(`if ((n & 1) === 1) { const d = ${digit('0')}; if (d > 9) return -1; out[at] = ${pad.value << 4} | d; at += 1; i = 1; }`);
+  lines.push(`for (; i + 1 < n; i += 2) { const h = ${digit('i')}, l = ${digit('i + 1')}; if (h > 9 || l > 9) return -1; out[at] = (h << 4) | l; at += 1; }`);
+  if (spec.bcdPad !== undefined && !pad.left) lines.push(`if (i < n) { const h = ${digit('i')}; if (h > 9) return -1; out[at] = (h << 4) | ${pad.value}; }`);
+  return lines;
+}
+
+/** Encode of one present field v<id> at `p`, checked against `lim`; byte loops written out as for decode. */
 function encodeField(plan: FieldPlan): string[] {
   const { id, spec } = plan;
   const v = `v${id}`;
@@ -195,17 +241,15 @@ function encodeField(plan: FieldPlan): string[] {
   switch (plan.kind) {
     case 'text':
       return [`if (typeof ${v} !== 'string') return -1;`, `const n = ${v}.length;`, `if (!(${lengthOk}) || p + ${prefixBytes} + n > lim) return -1;`, ...prefix,
-        `if (!${plan.ebcdic ? 'writeEbcdic' : 'writeAscii'}(out, p, ${v}, ${allowedClasses(spec.type, spec.encoding)}${plan.ebcdic ? ', L2E' : ''})) return -1;`,
+        `for (let i = 0; i < n; i += 1) { const c = ${v}.charCodeAt(i); if (${refused(allowedClasses(spec.type, spec.encoding), 'c', true)}) return -1; out[p + i] = ${byteOf(plan.ebcdic, 'c')}; }`,
         'p += n;'];
-    case 'bcd': {
-      const pad = padRule(spec);
+    case 'bcd':
       return [`if (typeof ${v} !== 'string') return -1;`, `const n = ${v}.length;`, `if (!(${lengthOk})${spec.bcdPad === undefined ? ' || (n & 1) !== 0' : ''}) return -1;`,
-        'const bytes = (n + 1) >> 1;', `if (p + ${prefixBytes} + bytes > lim) return -1;`, ...prefix,
-        `if (!writeBcdDigits(out, p, ${v}, bytes, ${pad.left}, ${pad.value})) return -1;`, 'p += bytes;'];
-    }
+        'const bytes = (n + 1) >> 1;', `if (p + ${prefixBytes} + bytes > lim) return -1;`, ...prefix, ...writeBcd(spec, v), 'p += bytes;'];
     case 'binary':
       return [`if (typeof ${v} !== 'string' || (${v}.length & 1) !== 0) return -1;`, `const n = ${v}.length >> 1;`, `if (!(${lengthOk}) || p + ${prefixBytes} + n > lim) return -1;`, ...prefix,
-        `if (!hexToBytes(out, p, ${v})) return -1;`, 'p += n;'];
+        `for (let i = 0; i < n; i += 1) { const h = ${v}.charCodeAt(2 * i), l = ${v}.charCodeAt(2 * i + 1); const hv = h < 256 ? HEXU[h] : -1, lv = l < 256 ? HEXU[l] : -1; if ((hv | lv) < 0) return -1; out[p + i] = (hv << 4) | lv; }`,
+        'p += n;'];
     case 'ber': {
       const lines = [`const at = p + ${prefixBytes};`, 'if (at > lim) return -1;', `const after = berEncode(out, at, lim, ${v});`, 'if (after < 0) return -1;', 'const n = after - at;', `if (!(${lengthOk})) return -1;`];
       return [...lines, ...(spec.prefix ? writePrefix(spec.prefix) : []), 'p = after;'];
@@ -273,9 +317,11 @@ export function generateSource(spec: MessageSpec, plans: readonly FieldPlan[]): 
   return [
     `// Generated by iso8583/generate.ts for spec ${JSON.stringify(spec.name)}. Returns undefined / -1 to hand over to the interpreted codec.`,
     "'use strict';",
-    'const { HEXC, E2L, L2E, sc, slots, C, Reader, OBJECT_PROTOTYPE, latin1Slice, asciiChars, ebcdicChars, binaryChars, hexWord, writeAscii, writeEbcdic, readBcdDigits, writeBcdDigits, hexToBytes, berDecode, berEntries, berEncode } = rt;',
+    'const { CC, HEXC, HEXU, E2L, L2E, sc, slots, C, Reader, OBJECT_PROTOTYPE, latin1Slice, berDecode, berEntries, berEncode } = rt;',
     generateDecoder(spec, plans),
     generateEncoder(spec, plans),
     'return { decode, encode };',
+    // Names the code in profiles and stack traces (the name is the spec's, made safe).
+    `//# sourceURL=iso8583-generated-${spec.name.replace(/[^a-z0-9-]/gi, '_')}.js`,
   ].join('\n');
 }
