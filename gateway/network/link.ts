@@ -248,6 +248,16 @@ export class NetworkLink {
     return { stan, transmission: transmissionDateTime(now), rrn: retrievalReference(now, stan) };
   }
 
+  /** A well-formed request on an open link with room for it in flight, or a typed refusal. */
+  private admit(request: AuthorizationRequest): void {
+    checkRequest(request);
+    if (this.closing) throw new NetworkLinkError('link_closed', `link ${this.name} is closed`);
+    if (this.authInFlight >= this.settings.in_flight_max) {
+      this.count('overloaded');
+      throw new NetworkLinkError('link_overloaded', `link ${this.name}: ${this.settings.in_flight_max} authorizations in flight`);
+    }
+  }
+
   /**
    * Asks the network; on no answer queues the reversal and lets the stand-in rules decide.
    * `standInOnly`: a capture an offline terminal took earlier and forwards now — the shopper
@@ -255,12 +265,7 @@ export class NetworkLink {
    * 0120 advice (store-and-forward), never as an 0100.
    */
   async authorize(request: AuthorizationRequest, options: { standInOnly?: boolean; reference?: string } = {}): Promise<AuthorizationResult> {
-    checkRequest(request);
-    if (this.closing) throw new NetworkLinkError('link_closed', `link ${this.name} is closed`);
-    if (this.authInFlight >= this.settings.in_flight_max) {
-      this.count('overloaded');
-      throw new NetworkLinkError('link_overloaded', `link ${this.name}: ${this.settings.in_flight_max} authorizations in flight`);
-    }
+    this.admit(request);
     const now = new Date();
     const message = authorizationMessage(this.wire, request, this.stamp(now), now, this.options.acquirerId, this.options.trid);
     if (options.standInOnly === true) {
@@ -303,12 +308,7 @@ export class NetworkLink {
    * merchant tries again.
    */
   async refund(request: AuthorizationRequest): Promise<AuthorizationResult> {
-    checkRequest(request);
-    if (this.closing) throw new NetworkLinkError('link_closed', `link ${this.name} is closed`);
-    if (this.authInFlight >= this.settings.in_flight_max) {
-      this.count('overloaded');
-      throw new NetworkLinkError('link_overloaded', `link ${this.name}: ${this.settings.in_flight_max} authorizations in flight`);
-    }
+    this.admit(request);
     const now = new Date();
     const message = refundMessage(this.wire, request, this.stamp(now), now, this.options.acquirerId, this.options.trid);
     const connection = this.pick();
