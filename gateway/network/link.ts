@@ -272,23 +272,28 @@ export class NetworkLink {
       this.count('offline_forwarded');
       return await this.standIn(request, message, undefined, undefined, options.reference);
     }
+    // Nothing sent (no connection, or the HSM could not MAC it): only stand-in can answer.
+    const answer = await this.ask(message, 'authorization');
+    if (answer === 'link_down' || answer === 'unsent') return this.standIn(request, message, 'link_down', undefined, options.reference);
+    if (typeof answer === 'string') return this.unknownOutcome(request, message, answer, options.reference);
+    return this.answered(message, answer);
+  }
+
+  /** One request within the in-flight bound: its answer, a lost outcome, or why nothing was sent. */
+  private async ask(message: Message, what: string): Promise<Message | Lost | 'link_down' | 'unsent'> {
     const connection = this.pick();
-    if (!connection) return this.standIn(request, message, 'link_down', undefined, options.reference);
+    if (!connection) return 'link_down';
     this.authInFlight += 1;
-    let answer: Message | Lost;
     try {
-      answer = await this.exchange(connection, message);
+      return await this.exchange(connection, message);
     } catch (error) {
       if (error instanceof AssertionError) throw error;
-      // Nothing was sent: the request could not be MACed (HSM unreachable), so only stand-in can answer.
-      this.log.error({ link: this.name, stan: message.fields[11], err: error instanceof Error ? error.message : String(error) }, 'authorization not sent');
+      this.log.error({ link: this.name, stan: message.fields[11], err: error instanceof Error ? error.message : String(error) }, `${what} not sent`);
       this.count('unsent');
-      return this.standIn(request, message, 'link_down', undefined, options.reference);
+      return 'unsent';
     } finally {
       this.authInFlight -= 1;
     }
-    if (typeof answer === 'string') return this.unknownOutcome(request, message, answer, options.reference);
-    return this.answered(message, answer);
   }
 
   private answered(message: Message, answer: Message): AuthorizationResult {
@@ -311,19 +316,8 @@ export class NetworkLink {
     this.admit(request);
     const now = new Date();
     const message = refundMessage(this.wire, request, this.stamp(now), now, this.options.acquirerId, this.options.trid);
-    const connection = this.pick();
-    if (!connection) return this.refundUnanswered(message, 'link_down', false);
-    this.authInFlight += 1;
-    let answer: Message | Lost;
-    try {
-      answer = await this.exchange(connection, message);
-    } catch (error) {
-      if (error instanceof AssertionError) throw error;
-      this.log.error({ link: this.name, stan: message.fields[11], err: error instanceof Error ? error.message : String(error) }, 'refund not sent');
-      return this.refundUnanswered(message, 'link_down', false);
-    } finally {
-      this.authInFlight -= 1;
-    }
+    const answer = await this.ask(message, 'refund');
+    if (answer === 'link_down' || answer === 'unsent') return this.refundUnanswered(message, 'link_down', false);
     return typeof answer === 'string' ? this.refundUnanswered(message, answer, true) : this.answered(message, answer);
   }
 
