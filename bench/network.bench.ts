@@ -216,10 +216,11 @@ export async function run(): Promise<{ figures: Figure[]; notes?: string[] }> {
     await hsmClient.generateKey({ keyId: 'bench-zak', usage: 'M3', algorithm: 'T', modeOfUse: 'C', exportability: 'N' });
     const token = await fundedToken(plain);
     await withLink(dir, plain, undefined, async (link) => {
-      await closedLoop(link, token, WARMUP_MS);
-      const result = await bestRate(() => closedLoop(link, token, DURATION_MS), 'no-MAC closed loop', notes);
-      figures.push({ name: 'authorizations through one link, no MACs, 256 in flight', value: result.rate, unit: 'auth/s', bar: `>= ${RATE_BAR.toLocaleString('en-US')}/s`, met: result.rate >= RATE_BAR });
-      figures.push({ name: 'bench-process CPU per authorization (link + client, closed loop, best run)', value: result.cpu_us_per_auth, unit: 'us' });
+      // The paced runs come first, after a warm-up at their own rate: run after the 256-in-flight
+      // throughput runs, they inherited the old generation those runs had filled, and its
+      // mark-compact fell inside them. The latency figure is the link's at 5,000/s, not the
+      // aftermath of a saturation test.
+      await paced(link, token, PACED_RATE_PER_SECOND, WARMUP_MS);
       const { pacedRun, simTimes } = await bestPaced(link, token, plain, notes);
       const p50 = percentile(pacedRun.latencies_ms, 50);
       const p99 = percentile(pacedRun.latencies_ms, 99);
@@ -234,6 +235,12 @@ export async function run(): Promise<{ figures: Figure[]; notes?: string[] }> {
       figures.push({ name: 'network-sim event-loop delay p99 during the paced run', value: simTimes.loop_delay.p99_ms, unit: `ms (max ${simTimes.loop_delay.max_ms.toFixed(1)} ms)` });
       if (pacedRun.overloaded > 0) notes.push(`paced run: ${pacedRun.overloaded} authorizations refused with link_overloaded (256 in flight)`);
       if (pacedRun.other > 0) notes.push(`paced run: ${pacedRun.other} authorizations were not network approvals`);
+      await closedLoop(link, token, WARMUP_MS);
+      const result = await bestRate(() => closedLoop(link, token, DURATION_MS), 'no-MAC closed loop', notes);
+      figures.unshift(
+        { name: 'authorizations through one link, no MACs, 256 in flight', value: result.rate, unit: 'auth/s', bar: `>= ${RATE_BAR.toLocaleString('en-US')}/s`, met: result.rate >= RATE_BAR },
+        { name: 'bench-process CPU per authorization (link + client, closed loop, best run)', value: result.cpu_us_per_auth, unit: 'us' },
+      );
     });
     const macToken = await fundedToken(macSim);
     await withLink(dir, macSim, { hsm: hsmClient, keyId: 'bench-zak' }, async (link) => {
@@ -245,6 +252,7 @@ export async function run(): Promise<{ figures: Figure[]; notes?: string[] }> {
       'One gateway link (one TCP connection, visa-like dialect with its 22-byte header, BCD/EBCDIC fields) in the bench process; network-sim and hsm-sim are their own processes on 127.0.0.1.',
       'Each authorization: STAN/RRN allocation, 0100 encode, frame, simulator decode + token and issuer checks + hold + 0110 encode, link decode and match by MTI+STAN+DE41+DE7.',
       'With MACs the gateway asks hsm-sim for the DE 64 retail MAC of each 0100 and the simulator asks the same hsm-sim to verify it: two HSM commands per authorization. Responses are not MACed.',
+      'The paced runs come first (after a 1 s warm-up at 5,000/s), before the throughput runs, so they do not inherit the garbage of 256 requests in flight.',
       'Round-trip latency at 5,000/s is open-loop and measured from each request\'s scheduled send time (the bar applies to this figure); the pacer runs on setImmediate, so a request leaves within one event-loop turn of its time and any late turn counts in full; the figure measured from the call is given beside it. The link\'s share is the RTT percentile minus the simulator\'s processing percentile (decode to encoded answer), so it includes both processes\' TCP and event-loop time.',
       `Machine: ${os.cpus().length} cores shared by the bench process, network-sim, hsm-sim and other engineers' work running at the same time; figures may be depressed.`,
     );
