@@ -23,6 +23,7 @@ import { PalmPipeline } from './pipeline/pipeline.js';
 import { Reports, SimulatorSettlementSource, type SettlementSource } from './reports.js';
 import { openGatewayDatabase, type GatewayDatabase } from './store/database.js';
 import { WalSync } from './store/durability.js';
+import { CalibrationStore } from './store/calibration.js';
 import type { RegistryStore } from './store/port.js';
 import { ShopperStore } from './store/shoppers.js';
 import { HttpTokenService, type TokenService } from './token-service.js';
@@ -90,6 +91,9 @@ export async function openSwitch<R extends RegistryStore>(options: SwitchOptions
   const models = await FeatureModels.load();
   const keys = hsmTemplateKeys(hsm);
   const gallery = await openGalleryParallel({ models, keys, store: shoppers, permutationKeyId: KEY_IDS.templatePermutation, dataKeyId: KEY_IDS.templateData });
+  const calibration = new CalibrationStore(db);
+  // The threshold starts from the impostor samples of earlier enrolments, not from the default.
+  for (const score of calibration.scores()) gallery.reservoir.add(score);
   const liveness = await loadLiveness(gallery, config.dataDir);
   const workers = options.extractWorkers ?? Math.min(2, os.availableParallelism());
   // The workers make probes under the gallery's transform and search their replicas of its index.
@@ -111,7 +115,7 @@ export async function openSwitch<R extends RegistryStore>(options: SwitchOptions
       outbox.unshift({ phoneMasked: `${phone.slice(0, 3)}***${phone.slice(-2)}`, code, at: new Date().toISOString() });
       outbox.length = Math.min(outbox.length, sms_outbox_max);
     },
-    fee_basis_points: options.fee_basis_points ?? 150, logger, ...(pool ? { extractor: (capture) => pool.extract(capture), replica: pool } : {}),
+    fee_basis_points: options.fee_basis_points ?? 150, logger, calibration, ...(pool ? { extractor: (capture) => pool.extract(capture), replica: pool } : {}),
   });
   const standInsCleared = await pipeline.catchUpStandIns();
   if (standInsCleared > 0) logger.info({ standInsCleared }, 'stand-in exposure of acknowledged advices moved to the receivable');
@@ -122,7 +126,7 @@ export async function openSwitch<R extends RegistryStore>(options: SwitchOptions
     gallerySize: () => gallery.size,
     smsOutbox: () => [...outbox],
   };
-  logger.info({ enrolled: gallery.size, networks: [...links.keys()] }, 'switch open');
+  logger.info({ enrolled: gallery.size, calibration: gallery.reservoir.size, networks: [...links.keys()] }, 'switch open');
   return {
     pipeline, reports, operations, registry, hsm, ledger, gallery, links, db, durable,
     close: async () => {

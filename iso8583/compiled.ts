@@ -77,7 +77,7 @@ export function compileGenerated(spec: MessageSpec, codecs: readonly (FieldCodec
   const berFields = plans.filter((plan) => plan.kind === 'ber').length;
   const runtime = {
     CC: CHAR_CLASS, HEXC: HEX_CODES, HEXU: HEX_UPPER, E2L: ebcdic?.toLatin1, L2E: ebcdic?.fromLatin1,
-    sc: decodeChars, slots: new Int32Array(Math.max(1, berFields) * BER_SLOTS_PER_FIELD), C: codecs, Reader, OBJECT_PROTOTYPE: Object.prototype,
+    sc: decodeChars, slots: new Int32Array(Math.max(1, berFields) * BER_SLOTS_PER_FIELD), FT: new Array<object | undefined>(codecs.length).fill(undefined), C: codecs, Reader, OBJECT_PROTOTYPE: Object.prototype,
     latin1Slice, berDecode, berEntries, berEncode,
   };
   // The source is generated from the spec's declarative data only (numbers and fixed

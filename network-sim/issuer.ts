@@ -106,13 +106,29 @@ function decide(account: Account, ask: AuthorizationAsk): IssuerDecision {
   return { code: '00', authCode: authorizationCode() };
 }
 
-/** YYMM: valid through the end of that month. */
+const YYMM = /^\d{4}$/;
+/** Expiry dates remembered with the first instant they are past (one per month a card can name, and bad ones). */
+const EXPIRY_CACHE_MAX = 4_096;
+const expiredFrom = new Map<string, number>();
+
+/** YYMM: valid through the end of that month. Asked on every authorization, so each date is worked out once. */
 export function isExpired(expiry: string, now: Date): boolean {
-  if (!/^\d{4}$/.test(expiry)) return true;
+  let from = expiredFrom.get(expiry);
+  if (from === undefined) {
+    from = firstExpiredInstant(expiry);
+    if (expiredFrom.size >= EXPIRY_CACHE_MAX) expiredFrom.clear();
+    expiredFrom.set(expiry, from);
+  }
+  return now.getTime() >= from;
+}
+
+/** The first millisecond a YYMM date is past, or -Infinity when it is no date at all. */
+function firstExpiredInstant(expiry: string): number {
+  if (!YYMM.test(expiry)) return -Infinity;
   const year = 2000 + Number(expiry.slice(0, 2));
   const month = Number(expiry.slice(2, 4));
-  if (month < 1 || month > 12) return true;
-  return now.getTime() >= Date.UTC(year, month, 1);
+  if (month < 1 || month > 12) return -Infinity;
+  return Date.UTC(year, month, 1);
 }
 
 const AUTH_CODE_SPACE = 36 ** 6;

@@ -22,6 +22,9 @@ export const CLEARED_MAX = 2_000_000;
 /** Reversals that arrived before their original (remembered so the original, when it comes, is undone). */
 export const EARLY_REVERSALS_MAX = 10_000;
 const INTERCHANGE_BASIS_POINTS = 20n;
+// Module constants: a regular expression literal inside a function is a new object at every evaluation.
+const FINANCIAL_REQUEST_MTI = /^0[124][02][01]$/;
+const ORIGINAL_DATA_ELEMENTS = /^\d{42}$/;
 
 export interface NetworkOptions {
   readonly wire: Wire;
@@ -87,7 +90,7 @@ export class CardNetwork {
   handle(message: Message, bytes: Buffer, session: Session, now: Date): Answer {
     const mti = message.mti;
     if (mti === '0800') return this.networkManagement(message, session);
-    if (!/^0[124][02][01]$/.test(mti)) return undefined;
+    if (!FINANCIAL_REQUEST_MTI.test(mti)) return undefined;
     if (!session.signedOn) return this.reply(message, '91');
     const key = requestKey(message);
     const remembered = this.answers.get(key);
@@ -190,7 +193,7 @@ export class CardNetwork {
 
   private reverse(message: Message): Message {
     const de90 = text(message.fields, 90);
-    if (!/^\d{42}$/.test(de90)) return this.reply(message, '96');
+    if (!ORIGINAL_DATA_ELEMENTS.test(de90)) return this.reply(message, '96');
     const original = splitOriginalDataElements(de90);
     const replacement = replacementAmount(message.fields);
     if (replacement === 'invalid') return this.reply(message, '30');

@@ -6,7 +6,7 @@
  * skipped; a broken length prefix closes the connection (the stream cannot be resynchronised).
  */
 import net from 'node:net';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { constants, monitorEventLoopDelay, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { FrameDecoder, type Frame, type Message } from '../iso8583/index.js';
 import { decodeVisaLikeHeader } from '../specs/index.js';
 import { assert, type Logger } from '../core/index.js';
@@ -33,15 +33,23 @@ export interface IsoServerContext {
 
 /** Event-loop delay percentiles in ms (1 ms resolution). */
 export interface LoopDelay { p50_ms: number; p90_ms: number; p99_ms: number; p999_ms: number; max_ms: number }
+/** Garbage-collector pauses since the last reset (perf_hooks 'gc' entries): how often, in all, and the longest. */
+export interface GcPauses { count: number; total_ms: number; max_ms: number; major: number }
 
 export class ProcessingTimes {
   private readonly samples = new Float64Array(PROCESSING_SAMPLES_MAX);
   private count = 0;
   /** Event-loop delay: time a frame may wait before any of this is measured (GC, CPU starvation). */
   private readonly loopDelay = monitorEventLoopDelay({ resolution: 1 });
+  /** GC pauses are one cause of that wait; counted here so a stall can be told from a busy machine. */
+  private gc: GcPauses = { count: 0, total_ms: 0, max_ms: 0, major: 0 };
+  private cpuAtReset = process.cpuUsage();
 
   constructor() {
     this.loopDelay.enable();
+    new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) this.addGc(entry.duration, (entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR);
+    }).observe({ entryTypes: ['gc'] });
   }
 
   add(duration_us: number): void {
@@ -49,15 +57,29 @@ export class ProcessingTimes {
     this.count += 1;
   }
 
+  private addGc(duration_ms: number, major: boolean): void {
+    const gc = this.gc;
+    gc.count += 1;
+    gc.total_ms += duration_ms;
+    gc.max_ms = Math.max(gc.max_ms, duration_ms);
+    if (major) gc.major += 1;
+  }
+
   reset(): void {
     this.count = 0;
     this.loopDelay.reset();
+    this.gc = { count: 0, total_ms: 0, max_ms: 0, major: 0 };
+    this.cpuAtReset = process.cpuUsage();
   }
 
-  percentiles(): { count: number; p50_us: number; p99_us: number; loop_delay: LoopDelay } {
+  percentiles(): { count: number; p50_us: number; p99_us: number; loop_delay: LoopDelay; gc: GcPauses; cpu_us_since_reset: number } {
     const ms = (ns: number): number => ns / 1e6;
     const delay = this.loopDelay;
-    const loop = { loop_delay: { p50_ms: ms(delay.percentile(50)), p90_ms: ms(delay.percentile(90)), p99_ms: ms(delay.percentile(99)), p999_ms: ms(delay.percentile(99.9)), max_ms: ms(delay.max) } };
+    const cpu = process.cpuUsage(this.cpuAtReset);
+    const loop = {
+      loop_delay: { p50_ms: ms(delay.percentile(50)), p90_ms: ms(delay.percentile(90)), p99_ms: ms(delay.percentile(99)), p999_ms: ms(delay.percentile(99.9)), max_ms: ms(delay.max) },
+      gc: { ...this.gc }, cpu_us_since_reset: cpu.user + cpu.system,
+    };
     const n = Math.min(this.count, PROCESSING_SAMPLES_MAX);
     if (n === 0) return { count: 0, p50_us: 0, p99_us: 0, ...loop };
     const sorted = this.samples.slice(0, n).sort();

@@ -73,8 +73,11 @@ function writeReplyHeader(length: number, replyTo: Buffer | undefined, target: B
   assert(header.length === VISA_HEADER_LENGTH, 'a visa-like header');
   header.copy(target, at);
   if (replyTo) {
-    replyTo.copy(target, at + STATION_AT.destination, STATION_AT.source, STATION_AT.source + STATION_AT.size);
-    replyTo.copy(target, at + STATION_AT.source, STATION_AT.destination, STATION_AT.destination + STATION_AT.size);
+    // Three bytes each way, copied by hand (Buffer#copy with a range makes a view per call).
+    for (let i = 0; i < STATION_AT.size; i += 1) {
+      target[at + STATION_AT.destination + i] = replyTo[STATION_AT.source + i]!;
+      target[at + STATION_AT.source + i] = replyTo[STATION_AT.destination + i]!;
+    }
   }
   target.writeUInt16BE(VISA_HEADER_LENGTH + length, at + 3);
   return at + VISA_HEADER_LENGTH;

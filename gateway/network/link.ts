@@ -516,6 +516,8 @@ export class NetworkLink {
       entry.resolve(message);
       return;
     }
+    // The answer to our sign-off on the way out: expected, and not awaited (see close).
+    if (this.closing && message.mti === '0810' && message.fields[70] === '002') { this.count('sign_off_answered'); return; }
     this.unmatched(message, key);
   }
 

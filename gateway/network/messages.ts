@@ -63,16 +63,22 @@ export function retrievalReference(now: Date, stan: string): string {
 }
 
 const AMOUNT_MINOR_LIMIT = 10n ** 12n;
+// Module constants: a regular expression literal inside a function is a new object at every evaluation.
+const TOKEN_PAN = /^\d{12,19}$/;
+const YYMM = /^\d{2}(0[1-9]|1[0-2])$/;
+const MCC = /^\d{4}$/;
+const TERMINAL_ID = /^[\x20-\x7e]{8}$/;
+const MERCHANT_ID = /^[\x20-\x7e]{1,15}$/;
 
 /** The rules of a request, as data: checked on every authorization, so the happy path allocates nothing. */
 const REQUEST_RULES: readonly { readonly holds: (request: AuthorizationRequest) => boolean; readonly problem: string }[] = [
-  { holds: (r) => /^\d{12,19}$/.test(r.tokenPan), problem: 'tokenPan must be 12..19 digits' },
-  { holds: (r) => /^\d{2}(0[1-9]|1[0-2])$/.test(r.tokenExpiry), problem: 'tokenExpiry must be YYMM' },
+  { holds: (r) => TOKEN_PAN.test(r.tokenPan), problem: 'tokenPan must be 12..19 digits' },
+  { holds: (r) => YYMM.test(r.tokenExpiry), problem: 'tokenExpiry must be YYMM' },
   { holds: (r) => r.amount_minor > 0n && r.amount_minor < AMOUNT_MINOR_LIMIT, problem: 'amount_minor must be 1..999999999999' },
   { holds: (r) => Number.isInteger(r.currency) && r.currency >= 1 && r.currency <= 999, problem: 'currency must be ISO 4217 numeric' },
-  { holds: (r) => /^\d{4}$/.test(r.mcc), problem: 'mcc must be 4 digits' },
-  { holds: (r) => /^[\x20-\x7e]{8}$/.test(r.terminalId), problem: 'terminalId must be 8 printable characters' },
-  { holds: (r) => /^[\x20-\x7e]{1,15}$/.test(r.merchantId), problem: 'merchantId must be 1..15 printable characters' },
+  { holds: (r) => MCC.test(r.mcc), problem: 'mcc must be 4 digits' },
+  { holds: (r) => TERMINAL_ID.test(r.terminalId), problem: 'terminalId must be 8 printable characters' },
+  { holds: (r) => MERCHANT_ID.test(r.merchantId), problem: 'merchantId must be 1..15 printable characters' },
   { holds: (r) => r.palmIdentity.length > 0 && r.palmIdentity.length <= 64, problem: 'palmIdentity must be 1..64 characters' },
 ];
 
@@ -86,15 +92,25 @@ export function checkRequest(request: AuthorizationRequest): void {
 }
 
 export function authorizationMessage(wire: LinkWire, request: AuthorizationRequest, stamp: Stamp, now: Date, acquirerId: string, trid: string): Message {
-  const fields: FieldValues = {
-    2: request.tokenPan, 3: '000000', 4: request.amount_minor.toString().padStart(12, '0'), 7: stamp.transmission, 11: stamp.stan,
-    12: textsOf(now).localTime, 13: textsOf(now).localDate,
-    14: request.tokenExpiry, 18: request.mcc, 22: '072', 25: '00', 32: acquirerId, 37: stamp.rrn, 41: request.terminalId,
-    42: request.merchantId.padEnd(15, ' '), 49: String(request.currency).padStart(3, '0'),
-  };
+  const texts = textsOf(now);
+  const amount = request.amount_minor.toString().padStart(12, '0');
+  const merchant = request.merchantId.padEnd(15, ' ');
+  const currency = String(request.currency).padStart(3, '0');
+  const carried = wire.tridField(trid);
+  // One literal per field the dialect carries the TRID in: V8 sizes an object's integer-keyed
+  // storage from its literal, and adding DE 126 afterwards regrew it from 50 to 206 slots (and the
+  // codec's copy of its values with it) on every authorization.
+  const fields: FieldValues = carried.id === 126
+    ? {
+      2: request.tokenPan, 3: '000000', 4: amount, 7: stamp.transmission, 11: stamp.stan, 12: texts.localTime, 13: texts.localDate, 14: request.tokenExpiry,
+      18: request.mcc, 22: '072', 25: '00', 32: acquirerId, 37: stamp.rrn, 41: request.terminalId, 42: merchant, 49: currency, 126: carried.value,
+    }
+    : {
+      2: request.tokenPan, 3: '000000', 4: amount, 7: stamp.transmission, 11: stamp.stan, 12: texts.localTime, 13: texts.localDate, 14: request.tokenExpiry,
+      18: request.mcc, 22: '072', 25: '00', 32: acquirerId, 37: stamp.rrn, 41: request.terminalId, 42: merchant, 48: carried.value, 49: currency,
+    };
   if (request.merchantName !== undefined) fields[43] = request.merchantName.slice(0, 40).padEnd(40, ' ');
   if (request.emv !== undefined) fields[55] = request.emv.map((entry) => ({ tag: entry.tag, value: entry.value }));
-  wire.withTrid(fields, trid);
   return { mti: '0100', fields };
 }
 

@@ -24,8 +24,8 @@ export interface LinkWire {
   frameSize(length: number): number;
   /** Writes the frame of `message` into `target` at `offset` (frameSize bytes, checked before); returns the offset after it. */
   writeFrame(message: Buffer, target: Buffer, offset: number): number;
-  /** Puts the token requestor id (and the palm indicator) where this dialect carries it. */
-  withTrid(fields: FieldValues, trid: string): void;
+  /** The field that carries the token requestor id (and the palm indicator) in this dialect, and its value (shared: never change it in place). */
+  tridField(trid: string): { readonly id: 48 | 126; readonly value: FieldValue };
   keyChangeField(keyId: string, kcv: string): FieldValues;
 }
 
@@ -33,15 +33,15 @@ export function createLinkWire(name: string): LinkWire {
   if (!isDialectName(name)) throw new NetworkLinkError('link_option_invalid', `unknown spec ${JSON.stringify(name)}`);
   const { spec, framing } = dialect(name);
   const codec = compileSpec(spec);
-  let tridValue: { readonly trid: string; readonly value: FieldValue } | undefined;
+  let tridValue: { readonly trid: string; readonly id: 48 | 126; readonly value: FieldValue } | undefined;
   return {
     name, codec, framing,
     frameSize: (length) => frameSize(framing, length),
     writeFrame: (message, target, offset) => writeFrame(framing, message, target, offset),
-    withTrid: (fields, trid) => {
+    tridField: (trid) => {
       // A link has one requestor id: its field value is built once and shared by every message (the codec only reads it).
-      if (tridValue === undefined || tridValue.trid !== trid) tridValue = { trid, value: tridFieldValue(name, trid) };
-      fields[name === 'visa-like' ? 126 : 48] = tridValue.value;
+      if (tridValue === undefined || tridValue.trid !== trid) tridValue = { trid, id: name === 'visa-like' ? 126 : 48, value: tridFieldValue(name, trid) };
+      return tridValue;
     },
     keyChangeField: (keyId, kcv) => (name === 'mastercard-like' ? { 48: [{ tag: '11', value: `${keyId}:${kcv}` }] } : { 48: `${keyId}:${kcv}` }),
   };

@@ -6,7 +6,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import {
-  BiometricError, calibratePad, padScore, ReplayGuard, renderHandCapture,
+  BiometricError, calibratePad, compare, padScore, ReplayGuard, renderHandCapture,
   type Capture, type Extracted, type Gallery, type PadModel, type Probe, type Template,
 } from '../../biometric/index.js';
 import { GatewayError } from '../errors.js';
@@ -107,9 +107,8 @@ export class LivenessGuard {
 export interface Identification { readonly identity: bigint | undefined; readonly score: number | undefined; readonly threshold: number }
 
 /** `narrowTo`: the identities a search hint (e.g. a phone suffix) leaves. */
-export function identify(gallery: Gallery, probe: Probe, narrowTo: readonly bigint[] | undefined): Identification {
+export function identify(gallery: Gallery, probe: Probe, narrowTo: readonly bigint[] | undefined, threshold: number): Identification {
   const best = gallery.index.search(probe, narrowTo === undefined ? {} : { hints: { identities: narrowTo } })[0];
-  const threshold = gallery.threshold();
   if (best && best.score >= threshold) return { identity: best.id, score: best.score, threshold };
   return { identity: undefined, score: best?.score, threshold };
 }
@@ -119,9 +118,48 @@ export function identify(gallery: Gallery, probe: Probe, narrowTo: readonly bigi
  * longer holds was deleted after the worker's search began: it is skipped, so a deleted palm
  * is never identified once its deletion has reached the gallery.
  */
-export function identifyFound(gallery: Gallery, found: WorkerSearch): Identification {
+export function identifyFound(gallery: Gallery, found: WorkerSearch, threshold: number): Identification {
   const best = found.candidates.find((candidate) => gallery.index.has(candidate.id));
-  const threshold = gallery.threshold();
   if (best && best.score >= threshold) return { identity: best.id, score: best.score, threshold };
   return { identity: undefined, score: best?.score, threshold };
+}
+
+/**
+ * The gallery's threshold, computed again only when what it depends on changes: the gallery's
+ * size, the reservoir's size, or an enrolment attempt (a full reservoir replaces samples
+ * without growing). `Gallery.threshold()` sorts the whole reservoir (up to 20,000 scores):
+ * milliseconds per payment on the event loop once calibration is loaded.
+ */
+export class ThresholdCache {
+  private key = '';
+  private value = 0;
+  private epoch = 0;
+  constructor(private readonly gallery: Gallery) {}
+
+  threshold(): number {
+    const key = `${this.gallery.size}/${this.gallery.reservoir.size}/${this.epoch}`;
+    if (key !== this.key) { this.value = this.gallery.threshold(); this.key = key; }
+    return this.value;
+  }
+
+  /** After an enrolment attempt (it may have sampled impostors into the reservoir). */
+  invalidate(): void { this.epoch += 1; }
+}
+
+/** Impostor comparisons per enrolment: the gallery's own `calibration_samples_per_enrolment` (biometric/gallery.ts). */
+export const calibration_samples_per_enrolment = 32;
+
+/**
+ * The impostor scores `Gallery.enrolExtracted` samples for a new enrolee (same probe, same
+ * golden-ratio slots), computed just before it runs so the index is in the same state; kept
+ * by the store so a restarted gateway's threshold starts from them (store/calibration.ts).
+ */
+export function impostorSamples(gallery: Gallery, probe: Probe): number[] {
+  const size = gallery.index.size;
+  const scores: number[] = [];
+  for (let k = 0; k < Math.min(calibration_samples_per_enrolment, size); k += 1) {
+    const slot = Math.floor(((k + 1) * 0.6180339887498949 * size + size) % size);
+    scores.push(compare(probe, gallery.index.template(slot), gallery.index.scoreModel).score);
+  }
+  return scores;
 }

@@ -27,7 +27,9 @@ import type { ShopperStore } from '../store/shoppers.js';
 import type {
   AuthorizeCommand, CaptureUpload, DeletionOutcome, EnrolCommand, EnrolOutcome, PaymentPipeline, PaymentView, ShopperView,
 } from './contract.js';
-import { biometricFailure, extract, extractAndSearch, identify, identifyFound, timed, type Extractor, type LivenessGuard, type ReplicaSearch } from './palm.js';
+import {
+  biometricFailure, extract, extractAndSearch, identify, identifyFound, impostorSamples, ThresholdCache, timed, type Extractor, type LivenessGuard, type ReplicaSearch,
+} from './palm.js';
 import { templateCopy } from './search-replica.js';
 import { declinedRecord, exchangeOf, shopperView, viewOf } from './views.js';
 import { adviceReference, StandInClearing } from './standin-clearing.js';
@@ -67,6 +69,8 @@ export interface PipelineOptions {
   readonly extractor?: Extractor;
   /** Workers holding replicas of the 1:N index: a payment's search runs there, after its extraction. */
   readonly replica?: ReplicaSearch;
+  /** Keeps each enrolment's impostor samples so the threshold survives a restart. */
+  readonly calibration?: { add(scores: readonly number[]): void };
 }
 
 export class PalmPipeline implements PaymentPipeline {
@@ -78,6 +82,7 @@ export class PalmPipeline implements PaymentPipeline {
     assert(Number.isInteger(options.fee_basis_points) && options.fee_basis_points >= 0 && options.fee_basis_points < 10_000, 'fee basis points 0..9999');
     this.extractor = options.extractor ?? ((capture) => options.gallery.extract(capture));
     this.standIns = new StandInClearing(options);
+    this.thresholds = new ThresholdCache(options.gallery);
   }
 
   private readonly standIns: StandInClearing;
@@ -86,6 +91,8 @@ export class PalmPipeline implements PaymentPipeline {
   async catchUpStandIns(): Promise<number> {
     return await this.standIns.catchUp();
   }
+
+  private readonly thresholds: ThresholdCache;
 
   private readonly extractor: Extractor;
 
@@ -104,7 +111,15 @@ export class PalmPipeline implements PaymentPipeline {
     // Enrol the palm first (dedupe refuses a known palm before a token is ever requested), from the
     // captures already extracted for the liveness check.
     const enrolled = await timed(async () => {
-      try { await gallery.enrolExtracted(shopperId, extracted.value); } catch (error) { biometricFailure(error); }
+      const samples = this.options.calibration && extracted.value[0] ? impostorSamples(gallery, gallery.probe(extracted.value[0])) : [];
+      try {
+        await gallery.enrolExtracted(shopperId, extracted.value);
+      } catch (error) {
+        biometricFailure(error);
+      } finally {
+        this.thresholds.invalidate();
+      }
+      this.options.calibration?.add(samples);
       await this.replicate(shopperId);
     });
     let token;
@@ -143,7 +158,8 @@ export class PalmPipeline implements PaymentPipeline {
     stages.extract = searched ? Math.max(0, extracted.ms - searched.ms) : extracted.ms;
     const probe = searched ? undefined : gallery.probe(extracted.value.extracted);
     stages.liveness = (await timed(() => this.options.liveness.check(extracted.value.extracted, searched?.hash ?? probe!.hash))).ms;
-    const found = await timed(() => searched ? identifyFound(gallery, searched) : identify(gallery, probe!, narrowTo));
+    const threshold = this.thresholds.threshold();
+    const found = await timed(() => searched ? identifyFound(gallery, searched, threshold) : identify(gallery, probe!, narrowTo, threshold));
     stages.search = searched ? searched.ms + found.ms : found.ms;
     const paymentId = BigInt(`0x${randomBytes(16).toString('hex')}`);
     const score = found.value.score === undefined ? {} : { matchScore: found.value.score };
@@ -400,7 +416,7 @@ export class PalmPipeline implements PaymentPipeline {
     const extracted = await extract(this.extractor, capture);
     const probe = gallery.probe(extracted);
     this.options.liveness.check(extracted, probe.hash);
-    const found = identify(gallery, probe, undefined);
+    const found = identify(gallery, probe, undefined, this.thresholds.threshold());
     if (found.identity === undefined) throw new GatewayError('shopper_not_found', 'this palm is not enrolled');
     return found.identity;
   }
