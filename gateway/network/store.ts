@@ -63,6 +63,8 @@ CREATE INDEX IF NOT EXISTS advices_merchant ON advices (merchant, day);
 `;
 
 const DAY_MS = 86_400_000;
+/** The store's SQL is a fixed set of texts; more than this many would mean SQL built from data. */
+const STATEMENTS_MAX = 64;
 
 export function dayOf(now_ms: number): string {
   return new Date(now_ms).toISOString().slice(0, 10);
@@ -74,6 +76,7 @@ interface StanState { day: string; dayNumber: number; next: number; limit: numbe
 export class LinkStore {
   private readonly db: Database.Database;
   private readonly stans = new Map<string, StanState>();
+  private readonly statements = new Map<string, Database.Statement>();
   private readonly reserver: StanReserver;
   /** Times a link used up all STANs of a day and started again at 1 (the caller logs it). */
   stanWraps = 0;
@@ -91,8 +94,8 @@ export class LinkStore {
     this.db.exec(SCHEMA);
     this.addReferenceColumn();
     const cutoff = Date.now() - QUEUE_HISTORY_MS;
-    this.db.prepare("DELETE FROM reversals WHERE status <> 'pending' AND created_at < ?").run(cutoff);
-    this.db.prepare("DELETE FROM advices WHERE status <> 'pending' AND created_at < ?").run(cutoff);
+    this.statement("DELETE FROM reversals WHERE status <> 'pending' AND created_at < ?").run(cutoff);
+    this.statement("DELETE FROM advices WHERE status <> 'pending' AND created_at < ?").run(cutoff);
     this.reserver = new StanReserver(file, (reply) => this.onReserved(reply));
   }
 
@@ -105,7 +108,19 @@ export class LinkStore {
 
   close(): void {
     this.reserver.close();
+    this.statements.clear();
     this.db.close();
+  }
+
+  /** A statement prepared once per store (preparing compiles the SQL; the drains ask every 250 ms, stand-in on every decision). */
+  private statement(sql: string): Database.Statement {
+    let prepared = this.statements.get(sql);
+    if (prepared === undefined) {
+      assert(this.statements.size < STATEMENTS_MAX, 'the store prepares a fixed set of statements');
+      prepared = this.db.prepare(sql);
+      this.statements.set(sql, prepared);
+    }
+    return prepared;
   }
 
   /**
@@ -149,91 +164,91 @@ export class LinkStore {
   }
 
   enqueueReversal(link: string, message: Message, now_ms: number): number {
-    const pending = this.db.prepare("SELECT COUNT(*) AS n FROM reversals WHERE link = ? AND status = 'pending'").get(link) as { n: number };
+    const pending = this.statement("SELECT COUNT(*) AS n FROM reversals WHERE link = ? AND status = 'pending'").get(link) as { n: number };
     if (pending.n >= this.reversalRowsMax) throw new NetworkLinkError('link_queue_full', `reversal queue of ${link} holds ${this.reversalRowsMax} rows`);
-    const result = this.db.prepare("INSERT INTO reversals (link, status, message, attempts, next_at, created_at) VALUES (?, 'pending', ?, 0, ?, ?)").run(link, JSON.stringify(message), now_ms, now_ms);
+    const result = this.statement("INSERT INTO reversals (link, status, message, attempts, next_at, created_at) VALUES (?, 'pending', ?, 0, ?, ?)").run(link, JSON.stringify(message), now_ms, now_ms);
     return Number(result.lastInsertRowid);
   }
 
   nextReversal(link: string, now_ms: number): QueuedMessage | undefined {
-    const row = this.db.prepare("SELECT id, message, attempts FROM reversals WHERE link = ? AND status = 'pending' AND next_at <= ? ORDER BY id LIMIT 1").get(link, now_ms) as { id: number; message: string; attempts: number } | undefined;
+    const row = this.statement("SELECT id, message, attempts FROM reversals WHERE link = ? AND status = 'pending' AND next_at <= ? ORDER BY id LIMIT 1").get(link, now_ms) as { id: number; message: string; attempts: number } | undefined;
     return row ? { id: row.id, message: JSON.parse(row.message) as Message, attempts: row.attempts, expires_at: Number.MAX_SAFE_INTEGER } : undefined;
   }
 
   ackReversal(id: number, responseCode: string): void {
-    const changed = this.db.prepare("UPDATE reversals SET status = 'acked', response_code = ? WHERE id = ? AND status = 'pending'").run(responseCode, id).changes;
+    const changed = this.statement("UPDATE reversals SET status = 'acked', response_code = ? WHERE id = ? AND status = 'pending'").run(responseCode, id).changes;
     assert(changed <= 1, 'one reversal per id');
   }
 
   retryReversal(id: number, attempts: number, next_at: number): void {
-    this.db.prepare('UPDATE reversals SET attempts = ?, next_at = ? WHERE id = ?').run(attempts, next_at, id);
+    this.statement('UPDATE reversals SET attempts = ?, next_at = ? WHERE id = ?').run(attempts, next_at, id);
   }
 
   reversalStatus(id: number): { status: ReversalStatus; attempts: number; response_code: string | null } | undefined {
-    return this.db.prepare('SELECT status, attempts, response_code FROM reversals WHERE id = ?').get(id) as { status: ReversalStatus; attempts: number; response_code: string | null } | undefined;
+    return this.statement('SELECT status, attempts, response_code FROM reversals WHERE id = ?').get(id) as { status: ReversalStatus; attempts: number; response_code: string | null } | undefined;
   }
 
   pendingCounts(link: string): { reversals: number; advices: number } {
-    const reversals = (this.db.prepare("SELECT COUNT(*) AS n FROM reversals WHERE link = ? AND status = 'pending'").get(link) as { n: number }).n;
-    const advices = (this.db.prepare("SELECT COUNT(*) AS n FROM advices WHERE link = ? AND status = 'pending'").get(link) as { n: number }).n;
+    const reversals = (this.statement("SELECT COUNT(*) AS n FROM reversals WHERE link = ? AND status = 'pending'").get(link) as { n: number }).n;
+    const advices = (this.statement("SELECT COUNT(*) AS n FROM advices WHERE link = ? AND status = 'pending'").get(link) as { n: number }).n;
     return { reversals, advices };
   }
 
   enqueueAdvice(link: string, input: AdviceInput): number {
-    const pending = this.db.prepare("SELECT COUNT(*) AS n FROM advices WHERE link = ? AND status = 'pending'").get(link) as { n: number };
+    const pending = this.statement("SELECT COUNT(*) AS n FROM advices WHERE link = ? AND status = 'pending'").get(link) as { n: number };
     if (pending.n >= this.adviceRowsMax) throw new NetworkLinkError('link_queue_full', `advice queue of ${link} holds ${this.adviceRowsMax} rows`);
     const rrn = input.message.fields[37];
     assert(typeof rrn === 'string', 'an advice carries an RRN');
     if (input.reference !== undefined) assert(input.reference.length > 0 && input.reference.length <= 64, 'an advice reference is 1..64 characters');
-    const result = this.db.prepare(`INSERT INTO advices (link, status, message, identity, merchant, day, amount_minor, currency, attempts, next_at, created_at, expires_at, rrn, reference)
+    const result = this.statement(`INSERT INTO advices (link, status, message, identity, merchant, day, amount_minor, currency, attempts, next_at, created_at, expires_at, rrn, reference)
       VALUES (?, 'pending', ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)`).run(link, JSON.stringify(input.message), input.identity, input.merchant, dayOf(input.now_ms), input.amount_minor.toString(), input.currency, input.now_ms, input.now_ms, input.expires_ms, rrn, input.reference ?? null);
     return Number(result.lastInsertRowid);
   }
 
   /** What became of the advice named `reference`: undefined while pending or unknown. */
   adviceOutcome(reference: string): AdviceOutcome | undefined {
-    const row = this.db.prepare("SELECT reference, status, response_code FROM advices WHERE reference = ? AND status <> 'pending' ORDER BY id DESC LIMIT 1").get(reference) as AdviceOutcome | undefined;
+    const row = this.statement("SELECT reference, status, response_code FROM advices WHERE reference = ? AND status <> 'pending' ORDER BY id DESC LIMIT 1").get(reference) as AdviceOutcome | undefined;
     return row;
   }
 
   /** Finished advices of `link` that were named, newest first (bounded; the queue keeps a few days). */
   adviceOutcomes(link: string): AdviceOutcome[] {
-    return this.db.prepare("SELECT reference, status, response_code FROM advices WHERE link = ? AND reference IS NOT NULL AND status <> 'pending' ORDER BY id DESC LIMIT ?")
+    return this.statement("SELECT reference, status, response_code FROM advices WHERE link = ? AND reference IS NOT NULL AND status <> 'pending' ORDER BY id DESC LIMIT ?")
       .all(link, ADVICE_OUTCOMES_LISTED_MAX) as AdviceOutcome[];
   }
 
   /** The reference of advice `id`, if it was named. */
   adviceReference(id: number): string | undefined {
-    const row = this.db.prepare('SELECT reference FROM advices WHERE id = ?').get(id) as { reference: string | null } | undefined;
+    const row = this.statement('SELECT reference FROM advices WHERE id = ?').get(id) as { reference: string | null } | undefined;
     return row?.reference ?? undefined;
   }
 
   /** The oldest pending advice: advices leave in order, so the head blocks the rest. */
   headAdvice(link: string): (QueuedMessage & { next_at: number }) | undefined {
-    const row = this.db.prepare("SELECT id, message, attempts, next_at, expires_at FROM advices WHERE link = ? AND status = 'pending' ORDER BY id LIMIT 1").get(link) as { id: number; message: string; attempts: number; next_at: number; expires_at: number } | undefined;
+    const row = this.statement("SELECT id, message, attempts, next_at, expires_at FROM advices WHERE link = ? AND status = 'pending' ORDER BY id LIMIT 1").get(link) as { id: number; message: string; attempts: number; next_at: number; expires_at: number } | undefined;
     return row ? { id: row.id, message: JSON.parse(row.message) as Message, attempts: row.attempts, next_at: row.next_at, expires_at: row.expires_at } : undefined;
   }
 
   finishAdvice(id: number, status: Exclude<AdviceStatus, 'pending'>, responseCode: string | null): void {
     const flag = status === 'acked' ? 0 : 1;
-    const changed = this.db.prepare("UPDATE advices SET status = ?, response_code = ?, finance_flag = ? WHERE id = ? AND status = 'pending'").run(status, responseCode, flag, id).changes;
+    const changed = this.statement("UPDATE advices SET status = ?, response_code = ?, finance_flag = ? WHERE id = ? AND status = 'pending'").run(status, responseCode, flag, id).changes;
     assert(changed <= 1, 'one advice per id');
   }
 
   retryAdvice(id: number, attempts: number, next_at: number): void {
-    this.db.prepare('UPDATE advices SET attempts = ?, next_at = ? WHERE id = ?').run(attempts, next_at, id);
+    this.statement('UPDATE advices SET attempts = ?, next_at = ? WHERE id = ?').run(attempts, next_at, id);
   }
 
   advices(link: string): AdviceRow[] {
-    return this.db.prepare('SELECT id, status, attempts, response_code, finance_flag, rrn, amount_minor FROM advices WHERE link = ? ORDER BY id').all(link) as AdviceRow[];
+    return this.statement('SELECT id, status, attempts, response_code, finance_flag, rrn, amount_minor FROM advices WHERE link = ? ORDER BY id').all(link) as AdviceRow[];
   }
 
   /** Stand-in approvals already given today (any link): per identity, per merchant, and recent ones for velocity. */
   standInUsage(identity: string, merchant: string, now_ms: number, window_ms: number): { identityAmount: bigint; identityCount: number; merchantAmount: bigint; recentCount: number } {
     const day = dayOf(now_ms);
-    const byIdentity = this.db.prepare('SELECT amount_minor FROM advices WHERE identity = ? AND day = ?').all(identity, day) as { amount_minor: string }[];
-    const byMerchant = this.db.prepare('SELECT amount_minor FROM advices WHERE merchant = ? AND day = ?').all(merchant, day) as { amount_minor: string }[];
-    const recent = this.db.prepare('SELECT COUNT(*) AS n FROM advices WHERE identity = ? AND created_at > ?').get(identity, now_ms - window_ms) as { n: number };
+    const byIdentity = this.statement('SELECT amount_minor FROM advices WHERE identity = ? AND day = ?').all(identity, day) as { amount_minor: string }[];
+    const byMerchant = this.statement('SELECT amount_minor FROM advices WHERE merchant = ? AND day = ?').all(merchant, day) as { amount_minor: string }[];
+    const recent = this.statement('SELECT COUNT(*) AS n FROM advices WHERE identity = ? AND created_at > ?').get(identity, now_ms - window_ms) as { n: number };
     const sum = (rows: { amount_minor: string }[]): bigint => rows.reduce((total, row) => total + BigInt(row.amount_minor), 0n);
     return { identityAmount: sum(byIdentity), identityCount: byIdentity.length, merchantAmount: sum(byMerchant), recentCount: recent.n };
   }
