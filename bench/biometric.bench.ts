@@ -8,8 +8,8 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
-  detSvg, encodePng, evaluate, extractCapture, FeatureModels, IDENTITY, makeProbe, makeTemplate, PalmIndex,
-  renderHandCapture, syntheticSource, type Capture, type Extracted, type Template,
+  compare, detSvg, encodePng, evaluate, extractCapture, FeatureModels, fuseCodes, IDENTITY, ImpostorReservoir, makeProbe, makeTemplate, PalmIndex,
+  renderHandCapture, renderRoiCapture, syntheticSource, thresholdForGallery, type Capture, type Extracted, type Template,
 } from '../biometric/index.js';
 import { RESULTS_DIR, type Figure } from './harness.js';
 
@@ -129,6 +129,8 @@ export async function run(): Promise<{ figures: Figure[]; notes?: string[] }> {
   figures.push(...scale.figures);
   const accuracy = await accuracyRun(models);
   figures.push(...accuracy.figures);
+  const roiGallery = env('BIO_BENCH_ROI_GALLERY', 500);
+  if (roiGallery > 0) figures.push(...await roiAgainstHand(models, heldOutSeed + 2, roiGallery, env('BIO_BENCH_ROI_SEARCHES', 200)));
   const gallery = env('BIO_BENCH_GALLERY', 0);
   if (gallery > 0) figures.push(...await identificationAtScale(models, gallery, env('BIO_BENCH_MATED', 1000), env('BIO_BENCH_NON_MATED', 1000)));
   await models.release();
@@ -177,5 +179,66 @@ export async function identificationAtScale(models: FeatureModels, gallery: numb
     { name: 'pre-selection error of the prefilter (mate not among 256 candidates)', value: i.preselectionError * 100, unit: '%' },
     { name: 'failure to enrol (same run)', value: i.fte * 100, unit: '%', bar: '<= 1%', met: i.fte <= 0.01 },
     { name: 'failure to acquire (same run)', value: report.acquisition.fta * 100, unit: '%' },
+  ];
+}
+
+interface SearchOutcome { top: number; correct: boolean }
+
+/** Open-set figures the way the gateway decides: FNIR at an empirical FPIR of 1e-3, and at the gallery's calibrated threshold. */
+function openSet(mated: SearchOutcome[], nonMated: number[], calibrated: number): { rank1: number; fnirEmpirical: number; fnirCalibrated: number; fpirCalibrated: number } {
+  const sorted = [...nonMated].sort((a, b) => b - a);
+  const empirical = (sorted[Math.floor(1e-3 * sorted.length)] ?? -Infinity) + 1e-9;
+  const fnir = (threshold: number): number => mated.filter((m) => !m.correct || m.top < threshold).length / Math.max(1, mated.length);
+  return {
+    rank1: mated.filter((m) => m.correct).length / Math.max(1, mated.length), fnirEmpirical: fnir(empirical),
+    fnirCalibrated: fnir(calibrated), fpirCalibrated: nonMated.filter((s) => s >= calibrated).length / Math.max(1, nonMated.length),
+  };
+}
+
+/**
+ * The gateway's case: palms enrolled from two whole-hand captures, paid for with terminal-cropped
+ * `roi` captures. Mated searches with a roi capture and, for comparison, with a third hand capture
+ * of the same identities; non-mated searches from identities never enrolled (roi and hand). The
+ * calibrated threshold comes from impostor scores sampled at enrolment, as `Gallery` does.
+ */
+export async function roiAgainstHand(models: FeatureModels, seed: number, gallery: number, searches: number): Promise<Figure[]> {
+  const index = new PalmIndex(gallery);
+  const reservoir = new ImpostorReservoir();
+  for (let i = 0; i < gallery; i += 1) {
+    let pair: Extracted[];
+    try { pair = [await extractCapture(models, { kind: 'hand', ...renderHandCapture(seed, i, 0) }), await extractCapture(models, { kind: 'hand', ...renderHandCapture(seed, i, 1) })]; } catch { continue; }
+    const probe = makeProbe(pair[0]!, IDENTITY);
+    for (let k = 0; k < Math.min(32, index.size); k += 1) reservoir.add(compare(probe, index.template(Math.floor(((k + 1) * 0.6180339887498949 * index.size + index.size) % index.size))).score);
+    index.add(BigInt(i), makeTemplate(fuseCodes(pair), IDENTITY));
+  }
+  const calibrated = thresholdForGallery(reservoir, index.size, 1e-3, 4);
+  const outcomes = { roi: { mated: [] as SearchOutcome[], nonMated: [] as number[] }, hand: { mated: [] as SearchOutcome[], nonMated: [] as number[] } };
+  let cpuMs = 0;
+  let roiSearches = 0;
+  for (let i = 0; i < 2 * searches; i += 1) {
+    const id = i < searches ? i : gallery + i;
+    for (const kind of ['roi', 'hand'] as const) {
+      const rendered = kind === 'roi' ? renderRoiCapture(seed, id, 0) : renderHandCapture(seed, id, 2);
+      let probe;
+      try { probe = makeProbe(await extractCapture(models, { kind, ...rendered }), IDENTITY); } catch { continue; }
+      const start = process.cpuUsage();
+      const top = index.search(probe)[0];
+      const used = process.cpuUsage(start);
+      if (kind === 'roi') { cpuMs += (used.user + used.system) / 1000; roiSearches += 1; }
+      if (i < searches) { if (index.has(BigInt(id))) outcomes[kind].mated.push({ top: top?.score ?? -Infinity, correct: top?.id === BigInt(id) }); } else outcomes[kind].nonMated.push(top?.score ?? -Infinity);
+    }
+  }
+  const roi = openSet(outcomes.roi.mated, outcomes.roi.nonMated, calibrated);
+  const hand = openSet(outcomes.hand.mated, outcomes.hand.nonMated, calibrated);
+  const size = `${index.size} hand-enrolled, ${outcomes.roi.mated.length} mated / ${outcomes.roi.nonMated.length} non-mated roi searches, seed ${seed}`;
+  return [
+    { name: `roi probes vs hand enrolments: rank-1 (${size})`, value: roi.rank1 * 100, unit: '%' },
+    { name: 'roi probes vs hand enrolments: FNIR at FPIR 1e-3 (empirical threshold)', value: roi.fnirEmpirical * 100, unit: '%' },
+    { name: `roi probes vs hand enrolments: FNIR at the gallery's calibrated threshold (${calibrated.toFixed(2)}), as the gateway decides`, value: roi.fnirCalibrated * 100, unit: '%' },
+    { name: 'roi probes vs hand enrolments: FPIR at the calibrated threshold', value: roi.fpirCalibrated * 100, unit: '%' },
+    { name: 'same identities, hand probes: rank-1', value: hand.rank1 * 100, unit: '%' },
+    { name: 'same identities, hand probes: FNIR at FPIR 1e-3 (empirical threshold)', value: hand.fnirEmpirical * 100, unit: '%' },
+    { name: 'same identities, hand probes: FNIR at the calibrated threshold', value: hand.fnirCalibrated * 100, unit: '%' },
+    { name: `roi search CPU per search (${index.size} enrolled)`, value: cpuMs / Math.max(1, roiSearches), unit: 'ms' },
   ];
 }

@@ -19,9 +19,9 @@ export const hint_identities_max = 10_000;
 /** Hash candidates per fully compared candidate, narrowed by the vein code in between. */
 export const coarse_pool_per_candidate = 16;
 /**
- * For probes with rotation alternates, the vein stage's best rotation per candidate is the only
- * one fully compared; the best few candidates are then compared at every rotation (the vein
- * code's choice can be off by one step), so a mate near the top gets its best score.
+ * For probes with pose alternates, each candidate is fully compared at one pose only (the vein
+ * stage's best rotation, at scale 1); the best few are then compared at every pose (rotation and
+ * scale), so a mate near the top gets its best score at a fraction of the cost.
  */
 export const rotation_recheck_candidates = 8;
 const palm_words = planeWords(palm_grid_cells) * 4;
@@ -199,9 +199,11 @@ export class PalmIndex {
   search(probe: Probe, options: SearchOptions = {}): Candidate[] {
     const wanted = Math.min(candidates_max, options.candidates ?? candidates_default);
     const { slots, rotation } = this.candidateSlots(probe, wanted, options.pool ?? wanted * coarse_pool_per_candidate, options.hints);
-    const ranked = slots.map((slot, k) => ({ id: this.ids[slot]!, slot, ...this.compareSlot(probe, slot, rotation?.[k]) }));
+    // Unknown rotation (no vein stage ran) with rotation alternates: compare at every pose.
+    const fixed = probeRotations(probe).length > 1 ? undefined : 0;
+    const ranked = slots.map((slot, k) => ({ id: this.ids[slot]!, slot, ...this.compareSlot(probe, slot, rotation ? rotation[k] : fixed) }));
     ranked.sort((a, b) => b.score - a.score);
-    if (rotation) {
+    if (probe.alternates) {
       for (const candidate of ranked.slice(0, rotation_recheck_candidates)) Object.assign(candidate, compare(probe, this.template(candidate.slot), this.scoreModel));
       ranked.sort((a, b) => b.score - a.score);
     }
@@ -210,7 +212,7 @@ export class PalmIndex {
 
   private compareSlot(probe: Probe, slot: number, rotation: number | undefined): Comparison {
     const template = this.template(slot);
-    return rotation === undefined ? compare(probe, template, this.scoreModel) : compareAt(probe, template, rotation, this.scoreModel);
+    return rotation === undefined || !probe.alternates ? compare(probe, template, this.scoreModel) : compareAt(probe, template, rotation, this.scoreModel);
   }
 
   /** Candidate slots, and for probes with rotation alternates the vein stage's best rotation of each. */

@@ -45,13 +45,16 @@ describe('roi probes with rotation alternates', () => {
     const seed = 0x7e57;
     const enrolled = makeTemplate(await extractCapture(models, { kind: 'hand', ...renderHandCapture(seed, 1, 0) }), IDENTITY);
     const roi = await extractCapture(models, { kind: 'roi', ...renderRoiCapture(seed, 1, 0) });
-    expect(roi.alternates?.length).toBe(2);
+    expect(roi.alternates?.length).toBe(4);
+    expect(roi.alternates?.filter((a) => a.coarse).length).toBe(2);
     const probe = makeProbe(roi, IDENTITY);
     const best = compare(probe, enrolled);
     const { alternates: _alternates, ...single } = probe;
-    expect(best.score).toBeGreaterThanOrEqual(correctForAlternatives(compare(single, enrolled).score, 3) - 1e-9);
+    expect(best.score).toBeGreaterThanOrEqual(correctForAlternatives(compare(single, enrolled).score, 5) - 1e-9);
+    // compareAt picks one of the three rotations (scale 1); compare also tries the two scales.
     const atEach = [0, 1, 2].map((r) => compareAt(probe, enrolled, r).score);
-    expect(Math.max(...atEach)).toBeCloseTo(best.score, 9);
+    expect(Math.max(...atEach)).toBeLessThanOrEqual(best.score + 1e-9);
+    expect(Math.max(...atEach)).toBeGreaterThan(best.score - 3);
     const other = makeTemplate(await extractCapture(models, { kind: 'hand', ...renderHandCapture(seed, 2, 0) }), IDENTITY);
     expect(best.score).toBeGreaterThan(compare(probe, other).score + 2);
   });

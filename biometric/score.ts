@@ -22,7 +22,12 @@ export const DEFAULT_SCORE_MODEL: ScoreModel = {
  * A probe ready for comparison: shifted variants under the gallery's transform, and for roi
  * captures the same capture at other ROI rotations (`alternates`; a comparison keeps the best).
  */
-export interface Probe { palm: PackedCode[]; vein?: PackedCode[]; hash: Uint32Array; keyVersion: number; alternates?: readonly Probe[] }
+export interface Probe {
+  palm: PackedCode[]; vein?: PackedCode[]; hash: Uint32Array; keyVersion: number;
+  alternates?: readonly Probe[];
+  /** An alternate the coarse 1:N stages (hash, vein) also use (rotations; scales only refine). */
+  coarse?: boolean;
+}
 
 function probeOf(features: AlternateFeatures, transform: TemplateTransform): Probe {
   const probe: Probe = {
@@ -34,14 +39,17 @@ function probeOf(features: AlternateFeatures, transform: TemplateTransform): Pro
 
 export function makeProbe(extracted: Extracted, transform: TemplateTransform): Probe {
   const probe = probeOf(extracted, transform);
-  const alternates = extracted.alternates?.map((a) => probeOf(a, transform));
+  const alternates = extracted.alternates?.map((a) => ({ ...probeOf(a, transform), coarse: a.coarse === true }));
   return alternates && alternates.length > 0 ? { ...probe, alternates } : probe;
 }
 
-/** Every rotation of a probe: itself first, then its alternates. */
+/** The poses the coarse 1:N stages use: the probe itself first, then its coarse alternates (rotations). */
 export function probeRotations(probe: Probe): readonly Probe[] {
-  return probe.alternates ? [probe, ...probe.alternates] : [probe];
+  return probe.alternates ? [probe, ...probe.alternates.filter((a) => a.coarse === true)] : [probe];
 }
+
+/** How many poses a comparison of `probe` takes the best of. */
+export const poseCount = (probe: Probe): number => 1 + (probe.alternates?.length ?? 0);
 
 /**
  * The best of `k` comparisons of one probe is more likely to pass a threshold by chance than one
@@ -83,11 +91,11 @@ export function compare(probe: Probe, template: Template, model: ScoreModel = DE
   return { ...best, score: correctForAlternatives(best.score, probe.alternates.length + 1) };
 }
 
-/** `compare` at one rotation of the probe only (0 = itself, i = alternate i - 1), scored as one of all its rotations. */
+/** `compare` at one pose of `probeRotations(probe)` only, scored (corrected) as the best of all its poses. */
 export function compareAt(probe: Probe, template: Template, rotation: number, model: ScoreModel = DEFAULT_SCORE_MODEL): Comparison {
   const rotations = probeRotations(probe);
   const chosen = compareOne(rotations[Math.min(rotation, rotations.length - 1)]!, template, model);
-  return { ...chosen, score: correctForAlternatives(chosen.score, rotations.length) };
+  return { ...chosen, score: correctForAlternatives(chosen.score, poseCount(probe)) };
 }
 
 function compareOne(probe: Probe, template: Template, model: ScoreModel): Comparison {

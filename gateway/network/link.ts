@@ -481,11 +481,12 @@ export class NetworkLink {
     const key = matchKey(responseMti(message.mti), message.fields);
     assert(!this.pending.has(key), 'one request per match key in flight');
     return new Promise<Message | Lost>((resolve) => {
-      this.pending.set(key, { deadline_ms: Date.now() + this.settings.timeout_ms, connection, resolve, request: message });
+      // Queued first (a frame too large throws here, leaving nothing pending); the answer cannot come before the turn's write.
       if (!connection.send(bytes)) {
-        this.pending.delete(key);
         resolve('disconnected');
+        return;
       }
+      this.pending.set(key, { deadline_ms: Date.now() + this.settings.timeout_ms, connection, resolve, request: message });
     });
   }
 
