@@ -250,11 +250,16 @@ export class PalmIndex {
     const cutoff = scored.slice().sort()[wanted - 1]!;
     const kept: number[] = [];
     const rotation = new Uint8Array(wanted);
-    for (let k = 0; k < slots.length && kept.length < wanted; k += 1) {
-      if (scored[k]! > cutoff) continue;
+    const keep = (k: number): void => {
       rotation[kept.length] = Math.floor(bestVariant[k]! / perRotation);
       kept.push(slots[k]!);
-    }
+    };
+    // Everything strictly better than the cutoff first, then ties at the cutoff while room is
+    // left: many codes can share the cutoff's distance (saturated codes do), and admitting ties
+    // in slot order would push out a closer candidate that happens to sit in a later slot.
+    for (let k = 0; k < slots.length; k += 1) if (scored[k]! < cutoff) keep(k);
+    for (let k = 0; k < slots.length && kept.length < wanted; k += 1) if (scored[k] === cutoff) keep(k);
+    assert(kept.length === wanted, 'the vein stage keeps exactly the wanted number of candidates');
     return { slots: kept, rotation };
   }
 
