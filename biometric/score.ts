@@ -5,7 +5,7 @@
  * (the sum rule on standardised scores, which assumes the two are independent for impostors).
  * Higher is more similar.
  */
-import { bestDistance, probeVariants, packGrid, packHash, palm_shift_cells_max, palm_shift_cells_max_along, vein_shift_cells_max, type PackedCode, type Template, type TemplateTransform } from './template.js';
+import { bestDistance, probeVariants, type CodeGrid, packGrid, packHash, palm_shift_cells_max, palm_shift_cells_max_along, vein_shift_cells_max, type PackedCode, type Template, type TemplateTransform } from './template.js';
 import { normalQuantile } from './calibration.js';
 import type { AlternateFeatures, Extracted } from './capture.js';
 
@@ -29,17 +29,20 @@ export interface Probe {
   coarse?: boolean;
 }
 
-function probeOf(features: AlternateFeatures, transform: TemplateTransform): Probe {
+/** `shared`: a vein code already packed (an alternate sharing the capture's own vein code). */
+function probeOf(features: AlternateFeatures, transform: TemplateTransform, shared?: { grid: CodeGrid; variants: PackedCode[] }): Probe {
   const probe: Probe = {
     palm: probeVariants(features.palm, transform.palm, palm_shift_cells_max, palm_shift_cells_max_along),
     hash: packHash(features.hash, transform.hash), keyVersion: transform.version,
   };
-  return features.vein ? { ...probe, vein: probeVariants(features.vein, transform.vein, vein_shift_cells_max) } : probe;
+  if (!features.vein) return probe;
+  return { ...probe, vein: shared?.grid === features.vein ? shared.variants : probeVariants(features.vein, transform.vein, vein_shift_cells_max) };
 }
 
 export function makeProbe(extracted: Extracted, transform: TemplateTransform): Probe {
   const probe = probeOf(extracted, transform);
-  const alternates = extracted.alternates?.map((a) => ({ ...probeOf(a, transform), coarse: a.coarse === true }));
+  const shared = extracted.vein && probe.vein ? { grid: extracted.vein, variants: probe.vein } : undefined;
+  const alternates = extracted.alternates?.map((a) => ({ ...probeOf(a, transform, shared), coarse: a.coarse === true }));
   return alternates && alternates.length > 0 ? { ...probe, alternates } : probe;
 }
 
