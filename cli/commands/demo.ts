@@ -2,7 +2,8 @@
  * `palmswitch demo` (`npm run demo`): a fleet of simulated terminals against the running stack
  * over the real HTTPS API — the demo shoppers paying with fresh captures, a few unknown palms
  * and printed photos, a short outage of one network in the middle (stand-in, then the advices
- * drain) — then captures or voids, the day's reconciliation for both networks, and a summary.
+ * drain) — then captures (some in part), voids and partial refunds, the day's reconciliation
+ * for both networks, and a summary.
  */
 import type { Command } from 'commander';
 import { loadConfig, PalmswitchError } from '../../core/index.js';
@@ -11,7 +12,7 @@ import {
 } from '../../gateway/index.js';
 
 interface DemoOptions { payments: string; terminals: string; outage: string }
-interface Tally { decisions: Map<string, number>; latencies: Map<string, number[]>; standIns: number; refusals: Map<string, number> }
+interface Tally { decisions: Map<string, number>; latencies: Map<string, number[]>; standIns: number; refusals: Map<string, number>; followUps: Map<string, number> }
 
 const bump = (map: Map<string, number>, key: string): void => { map.set(key, (map.get(key) ?? 0) + 1); };
 
@@ -48,7 +49,7 @@ export function registerDemoCommand(program: Command): void {
 }
 
 async function runFleet(url: string, world: DemoWorld, payments: number, fleet: number, outage_s: number, visaApi: string): Promise<Tally> {
-  const tally: Tally = { decisions: new Map(), latencies: new Map(), standIns: 0, refusals: new Map() };
+  const tally: Tally = { decisions: new Map(), latencies: new Map(), standIns: 0, refusals: new Map(), followUps: new Map() };
   const clients = world.terminals.slice(0, fleet).map((t) => ({ terminal: t, client: new TerminalClient({ url, ...terminalCredentials(t) }) }));
   // Captures never repeat: each run starts its capture numbers past every earlier run's.
   let captureNumber = 1_000 + (Math.floor(Date.now() / 1000) % 1_000_000) * 1_000;
@@ -86,9 +87,21 @@ async function onePayment(client: TerminalClient, merchantId: string, world: Dem
   if (body.source === 'stand-in') tally.standIns += 1;
   for (const [stage, ms] of Object.entries(body.stages ?? {})) tally.latencies.set(stage, [...(tally.latencies.get(stage) ?? []), ms]);
   if (body.decision === 'approved' && body.paymentId) {
-    // Most sales go ahead; one in ten is cancelled before capture (a void: the network gets a reversal).
+    // Most sales go ahead; one in ten is cancelled before capture (a void: the network gets a
+    // reversal), one in ten is captured in part (a partial reversal releases the rest), and one
+    // in ten is refunded in part after capture (a refund authorization at the network).
     if (i % 10 === 9) await client.void(body.paymentId);
-    else await client.capture(body.paymentId);
+    else if (i % 10 === 3) {
+      const captured = await client.capture(body.paymentId, { minor: amount_minor - amount_minor / 4n, currency: 'EUR' });
+      bump(tally.followUps, captured.status === 200 ? 'captured in part' : `partial capture refused (${captured.status})`);
+    }
+    else {
+      await client.capture(body.paymentId);
+      if (i % 10 === 6) {
+        const refunded = await client.refund(body.paymentId, { minor: amount_minor / 3n, currency: 'EUR' });
+        bump(tally.followUps, refunded.status === 200 || refunded.status === 201 ? 'refunded in part' : `refund refused (${refunded.status})`);
+      }
+    }
   }
 }
 
@@ -114,7 +127,9 @@ function printSummary(tally: Tally, payments: number): void {
   out.push('outcome                         count');
   for (const [key, n] of [...tally.decisions].sort()) out.push(`${key.padEnd(32)}${String(n).padStart(5)}`);
   for (const [key, n] of [...tally.refusals].sort()) out.push(`${`refused: ${key}`.padEnd(32)}${String(n).padStart(5)}`);
-  out.push(`${'of which stand-in approvals'.padEnd(32)}${String(tally.standIns).padStart(5)}`, '');
+  out.push(`${'of which stand-in approvals'.padEnd(32)}${String(tally.standIns).padStart(5)}`);
+  for (const [key, n] of [...tally.followUps].sort()) out.push(`${`then ${key}`.padEnd(32)}${String(n).padStart(5)}`);
+  out.push('');
   out.push('stage (ms)        p50      p95      p99');
   for (const [stage, values] of tally.latencies) {
     const sorted = [...values].sort((a, b) => a - b);
