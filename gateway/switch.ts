@@ -98,7 +98,7 @@ export async function openSwitch<R extends RegistryStore>(options: SwitchOptions
   const workers = options.extractWorkers ?? Math.min(2, os.availableParallelism());
   // The workers make probes under the gallery's transform and search their replicas of its index.
   const replica = { transform: await deriveTransform(keys, KEY_IDS.templatePermutation, gallery.keyVersion), scoreModel: gallery.index.scoreModel };
-  const pool = workers > 0 ? await ExtractPool.start(workers, replica) : undefined;
+  const pool = workers > 0 ? await ExtractPool.start(workers, replica, () => snapshotOf(gallery)) : undefined;
   await pool?.loadIndex(snapshotOf(gallery));
   const { links, store: linkStore } = openLinks(options, hsm);
   const tokenServices = new Map<string, TokenService>();

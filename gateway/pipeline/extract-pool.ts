@@ -19,6 +19,9 @@ export const extract_queue_max = 512;
 export const extract_worker_start_timeout_ms = 60_000;
 /** Index updates waiting for the workers' acknowledgements (enrolments and deletions in flight). */
 export const replica_updates_in_flight_max = 4_096;
+/** A worker that dies is replaced after this long, doubling per death in a row of its slot, up to the max. */
+export const worker_restart_delay_ms_min = 250;
+export const worker_restart_delay_ms_max = 30_000;
 
 const WORKER_URL = new URL('./extract-worker.ts', import.meta.url).href;
 
@@ -40,18 +43,40 @@ export class ExtractPool {
   private readonly assigned = new Map<number, number>();
   private nextId = 1;
   private closed = false;
+  /** Deaths in a row per slot (reset once a replacement has answered a job). */
+  private readonly deaths: number[] = [];
+  /** Workers replaced so far (for the operator: a climbing count is a crashing engine). */
+  restarts = 0;
 
-  private constructor(readonly searches: boolean) {}
+  private constructor(private readonly replica: ReplicaSetup | undefined, private readonly snapshot: (() => IndexSnapshot) | undefined) {}
 
-  /** `replica`: the workers keep a copy of the 1:N index and search after extracting (see `loadIndex`). */
-  static async start(workers: number, replica?: ReplicaSetup): Promise<ExtractPool> {
+  get searches(): boolean { return this.replica !== undefined; }
+
+  /**
+   * `replica`: the workers keep a copy of the 1:N index and search after extracting (see
+   * `loadIndex`); `snapshot` then gives the index as it is now, for a worker that replaces
+   * one that died (without it, a dead worker is not replaced).
+   */
+  static async start(workers: number, replica?: ReplicaSetup, snapshot?: () => IndexSnapshot): Promise<ExtractPool> {
     assert(Number.isInteger(workers) && workers >= 1 && workers <= extract_workers_max, `1..${extract_workers_max} workers`);
-    const pool = new ExtractPool(replica !== undefined);
-    await Promise.all(Array.from({ length: workers }, (_, i) => pool.spawn(i, replica)));
+    const pool = new ExtractPool(replica, snapshot);
+    await Promise.all(Array.from({ length: workers }, (_, i) => pool.spawn(i)));
     return pool;
   }
 
-  private spawn(slot: number, replica: ReplicaSetup | undefined): Promise<void> {
+  /** Workers alive now (a replacement counts once it is up). */
+  get liveWorkers(): number {
+    return this.busy.filter((state) => state !== -1).length;
+  }
+
+  /** Replaces the worker in `slot` (one whose memory grew, say); its job in progress fails. */
+  async recycle(slot: number): Promise<void> {
+    assert(Number.isInteger(slot) && slot >= 0 && slot < this.workers.length, 'a worker slot');
+    await this.workers[slot]!.terminate();
+  }
+
+  private spawn(slot: number): Promise<void> {
+    const replica = this.replica;
     // Workers do not inherit the TypeScript loader, so the bootstrap registers tsx's first.
     const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_URL)}); })`;
     const worker = new Worker(bootstrap, { eval: true, workerData: { transform: replica?.transform, scoreModel: replica?.scoreModel } });
@@ -65,7 +90,39 @@ export class ExtractPool {
         this.settle(slot, message);
       });
       worker.on('error', (error) => { clearTimeout(timer); reject(error); this.failSlot(slot, error); });
+      worker.on('exit', (code) => {
+        if (this.closed || this.workers[slot] !== worker) return;
+        this.failSlot(slot, new Error(`worker exited with code ${code}`));
+        this.replace(slot);
+      });
     });
+  }
+
+  /**
+   * A worker died: after a back-off, a new one takes its slot, loaded with the index as it is at
+   * that moment. Every update broadcast from then on reaches it in order after that snapshot
+   * (and an add it already has replaces itself), so its replica ends up the gallery's.
+   */
+  private replace(slot: number): void {
+    if (this.replica !== undefined && this.snapshot === undefined) return;
+    const deaths = (this.deaths[slot] ?? 0) + 1;
+    this.deaths[slot] = deaths;
+    const delay = Math.min(worker_restart_delay_ms_max, worker_restart_delay_ms_min * 2 ** Math.min(deaths - 1, 16));
+    setTimeout(() => {
+      if (this.closed) return;
+      this.restarts += 1;
+      const started = this.spawn(slot);
+      if (this.snapshot) this.loadSlot(slot, this.snapshot());
+      started.catch(() => { /* the worker's 'exit' schedules the next attempt */ });
+    }, delay).unref();
+  }
+
+  /** The start snapshot for one replacement worker, queued before any job can reach it. */
+  private loadSlot(slot: number, snapshot: IndexSnapshot): void {
+    const control = this.nextControl++;
+    // A replica that could not load must not answer searches: that worker is replaced again.
+    this.controls.set(control, { pending: new Set([slot]), resolve: () => undefined, reject: () => { void this.recycle(slot); } });
+    this.workers[slot]!.postMessage({ kind: 'load', control, snapshot } satisfies ToWorker);
   }
 
   /** Extracts `capture` on a worker; the bytes are copied, never written anywhere. */
@@ -155,6 +212,7 @@ export class ExtractPool {
   }
 
   private settle(slot: number, reply: JobReply): void {
+    this.deaths[slot] = 0;
     const waiter = this.waiting.get(reply.id);
     this.waiting.delete(reply.id);
     this.assigned.delete(reply.id);

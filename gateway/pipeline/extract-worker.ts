@@ -62,7 +62,12 @@ port.on('message', (message: ExtractJob | ToWorker) => {
   if (message.kind === 'extract') { extract(message); return; }
   try {
     if (message.kind === 'load') load(message.snapshot);
-    else if (message.kind === 'add') index.add(message.id, message.template);
+    else if (message.kind === 'add') {
+      // The pool mirrors the gallery: a worker restarted from a snapshot that already holds the
+      // palm may get its 'add' too, so an add replaces rather than refuses.
+      index.remove(message.id);
+      index.add(message.id, message.template);
+    }
     else index.remove(message.id);
     port.postMessage({ ack: message.control });
   } catch (error) {
