@@ -26,7 +26,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Figure } from './harness.js';
-import { assert } from '../core/index.js';
+import { assert, service_node_flags } from '../core/index.js';
 import { HsmClient, spawnHsmProcess, type SpawnedHsm } from '../hsm-sim/index.js';
 import type { SpawnedNetworkSim } from '../network-sim/index.js';
 import {
@@ -137,7 +137,7 @@ async function spawnGateway(stack: Stack, adminKey: string): Promise<{ child: Ch
   };
   // E2E_GATEWAY_CPU_PROF=<dir>: the gateway writes a V8 CPU profile there when it stops (to see where its main thread goes).
   const profile = process.env.E2E_GATEWAY_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.E2E_GATEWAY_CPU_PROF] : [];
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', MAIN_SCRIPT, 'gateway', 'start', '--port', '0'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env });
+  const child = spawn(process.execPath, [...service_node_flags, ...profile, '--import', 'tsx', MAIN_SCRIPT, 'gateway', 'start', '--port', '0'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env });
   const killOnExit = (): void => { child.kill('SIGKILL'); };
   process.once('exit', killOnExit);
   child.once('exit', () => process.off('exit', killOnExit));

@@ -8,4 +8,5 @@ export { PalmswitchError } from './errors.js';
 export { maskPan, maskPansInText, maskTrack2, maskAll } from './mask.js';
 export { createLogger, REDACTED_KEYS, type Logger } from './logger.js';
 export { loadConfig, type Config } from './config.js';
+export { service_node_flags } from './node-flags.js';
 export { CURRENCIES, currencyByAlpha, currencyByNumeric, formatMoney, type Currency, type Money } from './currency.js';

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig, type Config } from '../core/index.js';
+import { loadConfig, service_node_flags, type Config } from '../core/index.js';
 import { encodePng, renderAttack, renderHandCapture, renderRoiCapture } from '../biometric/index.js';
 import { spawnHsmProcess, type SpawnedHsm } from '../hsm-sim/index.js';
 import { luhnDigit, spawnNetworkSim, type SpawnedNetworkSim } from '../network-sim/index.js';
@@ -123,7 +123,7 @@ export async function spawnGateway(stack: TestStack, options: { logLevel?: strin
     PALMSWITCH_VISA_PORT: String(stack.config.networkSimPorts['visa-like']), PALMSWITCH_MASTERCARD_PORT: String(stack.config.networkSimPorts['mastercard-like']),
     LOG_LEVEL: options.logLevel ?? 'info',
   };
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN_SCRIPT, 'gateway', 'start', '--port', '0', ...(options.args ?? [])], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const child = spawn(process.execPath, [...service_node_flags, '--import', 'tsx', MAIN_SCRIPT, 'gateway', 'start', '--port', '0', ...(options.args ?? [])], { stdio: ['ignore', 'pipe', 'pipe'], env });
   const kill = (): void => { child.kill('SIGKILL'); };
   process.once('exit', kill);
   let output = '';

@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { PalmswitchError } from '../core/index.js';
+import { PalmswitchError, service_node_flags } from '../core/index.js';
 
 export const STARTUP_TIMEOUT_MS = 60_000;
 const OUTPUT_CHARS_MAX = 1024 * 1024;
@@ -25,7 +25,7 @@ export interface SpawnedHsm {
 }
 
 export async function spawnHsmProcess(options: { dataDir: string; port?: number; env?: NodeJS.ProcessEnv }): Promise<SpawnedHsm> {
-  const args = ['--import', 'tsx', MAIN_SCRIPT, 'hsm', 'start', '--port', String(options.port ?? 0), '--data-dir', options.dataDir];
+  const args = [...service_node_flags, '--import', 'tsx', MAIN_SCRIPT, 'hsm', 'start', '--port', String(options.port ?? 0), '--data-dir', options.dataDir];
   const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
   let output = '';
   const append = (chunk: Buffer): void => {

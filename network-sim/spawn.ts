@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { service_node_flags } from '../core/index.js';
 import { NetworkSimError } from './errors.js';
 
 /** Generous (start-up took 10-24 s on a 2-core machine shared with other work: tsx compiles on load), yet inside vitest's 60 s hook time-out. */
@@ -33,7 +34,7 @@ export interface SpawnOptions {
 }
 
 export async function spawnNetworkSim(options: SpawnOptions): Promise<SpawnedNetworkSim> {
-  const args = ['--import', 'tsx', MAIN_SCRIPT, 'network-sim', 'start', '--spec', options.spec, '--port', String(options.port ?? 0), '--http-port', String(options.httpPort ?? 0), '--data-dir', options.dataDir];
+  const args = [...service_node_flags, '--import', 'tsx', MAIN_SCRIPT, 'network-sim', 'start', '--spec', options.spec, '--port', String(options.port ?? 0), '--http-port', String(options.httpPort ?? 0), '--data-dir', options.dataDir];
   if (options.hsmPort !== undefined) args.push('--hsm-port', String(options.hsmPort));
   if (options.macKeyId !== undefined) args.push('--mac-key', options.macKeyId);
   if (options.tspKeyId !== undefined) args.push('--tsp-key', options.tspKeyId);
