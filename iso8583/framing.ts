@@ -21,8 +21,16 @@ export interface Frame {
   readonly message: Buffer;
 }
 
-function lengthPrefixSize(framing: Framing): number {
+/** Bytes of the length prefix before each frame. */
+export function lengthPrefixSize(framing: Framing): number {
   return framing.length === 'binary2' ? 2 : 4;
+}
+
+/** Bytes a message of `messageLength` takes on the wire (prefix, header, message); too large is an error. */
+export function framedSize(framing: Framing, messageLength: number): number {
+  const size = framing.headerLength + messageLength;
+  if (size > framing.frameSizeMax) throw new Iso8583Error('frame_too_large', `frame of ${size} bytes exceeds ${framing.frameSizeMax}`, '', 0);
+  return lengthPrefixSize(framing) + size;
 }
 
 function checkFraming(framing: Framing): void {

@@ -19,7 +19,7 @@
  */
 export { compileSpec, generatedSource, type CodecEngine, type MessageCodec } from './message.js';
 export { Iso8583Error, type Iso8583ErrorCode } from './errors.js';
-export { encodeFrame, FrameDecoder, type Frame, type Framing } from './framing.js';
+export { encodeFrame, framedSize, FrameDecoder, lengthPrefixSize, type Frame, type Framing } from './framing.js';
 export { validateMessage } from './validate.js';
 export { maskMessage, formatMessage, describeSpec } from './pretty.js';
 export { ebcdicTables, bytesToHex, isHex, type EbcdicCodePage } from './encoding.js';

@@ -5,7 +5,7 @@
  * the MAC convention shared with the gateway: the MAC is the last field (DE 64, or DE 128
  * when a secondary bitmap is present) and covers every byte of the message before it.
  */
-import { compileSpec, Iso8583Error, type FieldValues, type Framing, type Message, type MessageCodec } from '../iso8583/index.js';
+import { compileSpec, framedSize, lengthPrefixSize, type FieldValues, type Framing, type Message, type MessageCodec } from '../iso8583/index.js';
 import { dialect, encodeVisaLikeHeader, isDialectName, MAC_SIZE_BYTES, VISA_HEADER_LENGTH, type DialectName } from '../specs/index.js';
 import { assert } from '../core/index.js';
 
@@ -35,7 +35,7 @@ export function createWire(name: string): Wire {
   const codec = compileSpec(spec);
   return {
     name, codec, framing,
-    frameSize: (length) => frameSize(framing, length),
+    frameSize: (length) => framedSize(framing, length),
     writeFrame: (message, replyTo, target, offset) => writeFrame(framing, message, replyTo, target, offset),
     tridOf: (fields) => tridOf(name, fields),
     keyChangeOf: (fields) => textOfDe48(name, fields, '11'),
@@ -45,20 +45,10 @@ export function createWire(name: string): Wire {
 /** Bytes 5..7 and 8..10 of the visa-like header: destination and source station ids. */
 const STATION_AT = { destination: 5, source: 8, size: 3 } as const;
 
-function prefixSize(framing: Framing): number {
-  return framing.length === 'binary2' ? 2 : 4;
-}
-
-function frameSize(framing: Framing, length: number): number {
-  const size = framing.headerLength + length;
-  if (size > framing.frameSizeMax) throw new Iso8583Error('frame_too_large', `frame of ${size} bytes exceeds ${framing.frameSizeMax}`, '', 0);
-  return prefixSize(framing) + size;
-}
-
 /** Frames straight into the connection's outgoing chunk: no per-frame buffers, one copy of the message. */
 function writeFrame(framing: Framing, message: Buffer, replyTo: Buffer | undefined, target: Buffer, offset: number): number {
   const size = framing.headerLength + message.length;
-  assert(size <= framing.frameSizeMax && offset + prefixSize(framing) + size <= target.length, 'a frame fits its bound and its chunk');
+  assert(size <= framing.frameSizeMax && offset + lengthPrefixSize(framing) + size <= target.length, 'a frame fits its bound and its chunk');
   let at = offset;
   if (framing.length === 'binary2') at = target.writeUInt16BE(size, at);
   else at += target.write(String(size).padStart(4, '0'), at, 4, 'latin1');

@@ -4,7 +4,7 @@
  * convention shared with the networks (the MAC is the last field — DE 64, or DE 128 when a
  * secondary bitmap is present — and covers every message byte before it).
  */
-import { compileSpec, Iso8583Error, type FieldValue, type FieldValues, type Framing, type MessageCodec } from '../../iso8583/index.js';
+import { compileSpec, framedSize, lengthPrefixSize, type FieldValue, type FieldValues, type Framing, type MessageCodec } from '../../iso8583/index.js';
 import { dialect, encodeVisaLikeHeader, isDialectName, type DialectName } from '../../specs/index.js';
 
 // The MAC and response-MTI rules are shared with the other end of the link.
@@ -36,7 +36,7 @@ export function createLinkWire(name: string): LinkWire {
   let tridValue: { readonly trid: string; readonly id: 48 | 126; readonly value: FieldValue } | undefined;
   return {
     name, codec, framing,
-    frameSize: (length) => frameSize(framing, length),
+    frameSize: (length) => framedSize(framing, length),
     writeFrame: (message, target, offset) => writeFrame(framing, message, target, offset),
     tridField: (trid) => {
       // A link has one requestor id: its field value is built once and shared by every message (the codec only reads it).
@@ -56,24 +56,13 @@ function tridFieldValue(name: DialectName, trid: string): FieldValue {
 
 const HEADER_TEMPLATE = encodeVisaLikeHeader({ destinationStationId: NETWORK_STATION, sourceStationId: ACQUIRER_STATION, roundTripInfo: 0, baseFlags: 0, messageStatusFlags: 0, batchNumber: 0, userInfo: 0 }, 0);
 
-/** Bytes of the length prefix before each frame. */
-function prefixSize(framing: Framing): number {
-  return framing.length === 'binary2' ? 2 : 4;
-}
-
-function frameSize(framing: Framing, length: number): number {
-  const size = framing.headerLength + length;
-  if (size > framing.frameSizeMax) throw new Iso8583Error('frame_too_large', `frame of ${size} bytes exceeds ${framing.frameSizeMax}`, '', 0);
-  return prefixSize(framing) + size;
-}
-
 /**
  * Frames straight into the connection's outgoing chunk: no per-frame buffers, one copy of the
  * message. Every request header is the same but for the total length (bytes 3..4).
  */
 function writeFrame(framing: Framing, message: Buffer, target: Buffer, offset: number): number {
   const size = framing.headerLength + message.length;
-  assert(size <= framing.frameSizeMax && offset + prefixSize(framing) + size <= target.length, 'a frame fits its bound and its chunk');
+  assert(size <= framing.frameSizeMax && offset + lengthPrefixSize(framing) + size <= target.length, 'a frame fits its bound and its chunk');
   let at = offset;
   if (framing.length === 'binary2') at = target.writeUInt16BE(size, at);
   else at += target.write(String(size).padStart(4, '0'), at, 4, 'latin1');
