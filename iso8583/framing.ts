@@ -43,9 +43,8 @@ export function encodeFrame(framing: Framing, message: Buffer, header: Buffer = 
   checkFraming(framing);
   if (header.length !== framing.headerLength) throw new Iso8583Error('header_invalid', `network header must be ${framing.headerLength} bytes, got ${header.length}`, 'header', 0);
   const size = header.length + message.length;
-  if (size > framing.frameSizeMax) throw new Iso8583Error('frame_too_large', `frame of ${size} bytes exceeds ${framing.frameSizeMax}`, '', 0);
   const prefix = lengthPrefixSize(framing);
-  const frame = Buffer.allocUnsafe(prefix + size);
+  const frame = Buffer.allocUnsafe(framedSize(framing, message.length));
   if (framing.length === 'binary2') frame.writeUInt16BE(size, 0);
   else frame.write(String(size).padStart(4, '0'), 0, 4, 'latin1');
   header.copy(frame, prefix);

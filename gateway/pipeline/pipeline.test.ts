@@ -170,7 +170,8 @@ describe('payment pipeline', () => {
     // Accepted first, captured later: the capture moves it.
     expect((await sw.pipeline.capture({ paymentId: offline.paymentId })).status).toBe('captured');
     await eventuallyAsync(async () => (await exposure('visa-like')) === exposureBefore);
-    expect(await sw.pipeline.catchUpStandIns()).toBeGreaterThanOrEqual(2);
+    // A restart's catch-up finds both moves booked and books nothing twice.
+    expect(await sw.pipeline.catchUpStandIns()).toBe(0);
     expect(await exposure('visa-like')).toBe(exposureBefore);
     const run = await sw.reports.settleAndReconcile('visa-like', new Date().toISOString().slice(0, 10));
     expect(run.exceptions, JSON.stringify(sw.reports.reconReport(run.id).lines.filter((l) => l.status !== 'matched'), (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))).toBe(0);

@@ -7,7 +7,7 @@
  * books it once. Declined and expired advices stay as exposure: the link flags them for finance.
  */
 import { assert, type Logger } from '../../core/index.js';
-import { execute, standInClearedTransfers, type Ledger } from '../../ledger/index.js';
+import { batch_events_max, execute, standInClearedTransfers, type Ledger, type Transfer } from '../../ledger/index.js';
 import type { NetworkLink } from '../network/index.js';
 import type { PaymentRecord } from '../store/port.js';
 import type { ShopperStore } from '../store/shoppers.js';
@@ -48,26 +48,37 @@ export class StandInClearing {
     }
   }
 
-  /** At start: the acknowledgements a crash may have cut off from their clearing. */
+  /**
+   * At start: the acknowledgements a crash may have cut off from their clearing. The queue keeps
+   * days of advices, so the clearings already booked are looked up in batches and only the
+   * missing ones are submitted. Returns how many were booked now.
+   */
   async catchUp(): Promise<number> {
-    let cleared = 0;
+    const due: Transfer[][] = [];
     for (const link of this.options.links.values()) {
       for (const outcome of link.adviceOutcomes()) {
-        if (outcome.status !== 'acked') continue;
-        const payment = this.paymentOf(outcome.reference);
-        if (payment && await this.clear(payment)) cleared += 1;
+        const payment = outcome.status === 'acked' ? this.paymentOf(outcome.reference) : undefined;
+        const transfers = payment === undefined ? undefined : clearingOf(payment);
+        if (transfers) due.push(transfers);
       }
     }
-    return cleared;
+    let booked = 0;
+    for (let start = 0; start < due.length; start += batch_events_max) {
+      const batch = due.slice(start, start + batch_events_max);
+      const done = new Set((await this.options.ledger.lookupTransfers(batch.map((transfers) => transfers[0]!.id))).map((transfer) => transfer.id));
+      for (const transfers of batch.filter((t) => !done.has(t[0]!.id))) {
+        await execute(this.options.ledger, transfers);
+        booked += 1;
+      }
+    }
+    return booked;
   }
 
   /** Moves the captured amount; false when there is nothing (yet) to move. */
   private async clear(payment: PaymentRecord): Promise<boolean> {
-    if (payment.source !== 'stand-in' || payment.captured_minor === 0n) return false;
-    assert(payment.network !== undefined, 'a stand-in payment has a network');
-    await execute(this.options.ledger, standInClearedTransfers({
-      authorization_id: payment.id, network: payment.network, currency: payment.currency, amount_minor: payment.captured_minor,
-    }));
+    const transfers = clearingOf(payment);
+    if (!transfers) return false;
+    await execute(this.options.ledger, transfers);
     return true;
   }
 
@@ -82,4 +93,11 @@ export class StandInClearing {
     if (!/^[0-9a-f]{1,32}$/.test(reference)) return undefined;
     return this.options.shoppers.payment(BigInt(`0x${reference}`));
   }
+}
+
+/** The ledger transfer that moves a captured stand-in payment's exposure; undefined when there is none to move. */
+function clearingOf(payment: PaymentRecord): Transfer[] | undefined {
+  if (payment.source !== 'stand-in' || payment.captured_minor === 0n) return undefined;
+  assert(payment.network !== undefined, 'a stand-in payment has a network');
+  return standInClearedTransfers({ authorization_id: payment.id, network: payment.network, currency: payment.currency, amount_minor: payment.captured_minor });
 }
