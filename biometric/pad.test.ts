@@ -7,11 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { extractCapture, type Capture, type Extracted } from './capture.js';
 import { BiometricError } from './errors.js';
 import { FeatureModels } from './features.js';
-import { calibratePad, padScore, ReplayGuard } from './pad.js';
+import { calibratePad, padScore, replay_hash_bits_max, replay_memory_captures_max, ReplayGuard } from './pad.js';
 import { seeded } from './random.js';
 import { makeProbe } from './score.js';
 import { renderAttack, renderHandCapture, replayOf } from './synth-render.js';
-import { IDENTITY } from './template.js';
+import { hash_words, IDENTITY } from './template.js';
 
 let models: FeatureModels;
 beforeAll(async () => { models = await FeatureModels.load(); });
@@ -54,4 +54,26 @@ describe('presentation attack detection', () => {
     expect(await remember(original)).toBe(true);
     expect(await remember(replayOf(original, seeded(1), false))).toBe(true);
   });
+
+  it('finds a repeat within the hash distance bound among a full memory, forgets the oldest, and needs the thumbnail too', () => {
+    const random = seeded(7);
+    const hashOf = (): Uint32Array => Uint32Array.from({ length: hash_words }, () => Math.floor(random() * 2 ** 32));
+    const flip = (hash: Uint32Array, bits: number): Uint32Array => {
+      const out = hash.slice();
+      for (let b = 0; b < bits; b += 1) out[b % hash_words]! ^= 1 << Math.floor(b / hash_words);
+      return out;
+    };
+    const thumbnail = (value: number): Uint8Array => new Uint8Array(64).fill(value);
+    const guard = new ReplayGuard();
+    const first = hashOf();
+    expect(guard.checkAndRemember(first, thumbnail(100))).toBe(false);
+    const middle = hashOf();
+    for (let i = 1; i < replay_memory_captures_max; i += 1) guard.checkAndRemember(i === 20_000 ? middle : hashOf(), thumbnail(i === 20_000 ? 50 : 0));
+    expect(guard.checkAndRemember(flip(middle, replay_hash_bits_max), thumbnail(51))).toBe(true);
+    expect(guard.checkAndRemember(flip(middle, replay_hash_bits_max + 1), thumbnail(50))).toBe(false);
+    expect(guard.checkAndRemember(flip(middle, 3), thumbnail(60))).toBe(false);
+    // Those two misses were remembered: the memory was full, so the first capture is gone.
+    expect(guard.checkAndRemember(first, thumbnail(100))).toBe(false);
+  });
 });
+

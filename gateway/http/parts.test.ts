@@ -15,6 +15,7 @@ import { SqliteRegistry } from '../store/registry.js';
 import { DevPki } from '../pki/index.js';
 import { bodyDigest, canonicalJson, captureDigest, signingString } from './canonical.js';
 import { isDefinitive } from './idempotent.js';
+import { isBase64Text } from './schemas.js';
 import { base64DecodedBytes, RateLimiter } from './limits.js';
 import { createGatewayMetrics, metric_series_max } from './metrics.js';
 
@@ -93,6 +94,16 @@ describe('rate limiter', () => {
 
   it('computes decoded base64 sizes without decoding', () => {
     fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => base64DecodedBytes(Buffer.from(bytes).toString('base64')) === bytes.length));
+  });
+});
+
+describe('base64 check', () => {
+  it('accepts exactly the strings of the pattern ^[A-Za-z0-9+/]*={0,2}$', () => {
+    const pattern = /^[A-Za-z0-9+/]*={0,2}$/;
+    const alphabet = fc.constantFrom(...'Az09+/=-_ \n.\u00e9'.split(''));
+    fc.assert(fc.property(fc.array(alphabet, { maxLength: 12 }).map((c) => c.join('')), (text) => isBase64Text(text) === pattern.test(text)), { numRuns: 20_000 });
+    expect(isBase64Text(Buffer.from('palm').toString('base64'))).toBe(true);
+    expect(isBase64Text('QUJD=A==')).toBe(false);
   });
 });
 
