@@ -9,4 +9,5 @@ export { maskPan, maskPansInText, maskTrack2, maskAll } from './mask.js';
 export { createLogger, REDACTED_KEYS, type Logger } from './logger.js';
 export { loadConfig, type Config } from './config.js';
 export { service_node_flags } from './node-flags.js';
+export { WalSync, WalSyncError } from './wal-sync.js';
 export { CURRENCIES, currencyByAlpha, currencyByNumeric, formatMoney, type Currency, type Money } from './currency.js';

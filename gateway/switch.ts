@@ -22,7 +22,7 @@ import { snapshotOf } from './pipeline/search-replica.js';
 import { PalmPipeline } from './pipeline/pipeline.js';
 import { Reports, SimulatorSettlementSource, type SettlementSource } from './reports.js';
 import { openGatewayDatabase, type GatewayDatabase } from './store/database.js';
-import { WalSync } from './store/durability.js';
+import { gatewayWalSync } from './store/durability.js';
 import { CalibrationStore } from './store/calibration.js';
 import type { RegistryStore } from './store/port.js';
 import { ShopperStore } from './store/shoppers.js';
@@ -84,7 +84,7 @@ export async function openSwitch<R extends RegistryStore>(options: SwitchOptions
   const ledger = openLedger(config);
   const dbFile = path.join(config.dataDir, gateway_database_file);
   const db = openGatewayDatabase(dbFile, { syncAtBarrier: true });
-  const walSync = new WalSync(db, dbFile);
+  const walSync = gatewayWalSync(db, dbFile);
   const durable = (): Promise<void> => walSync.barrier();
   const registry = options.openRegistry(db);
   const shoppers = new ShopperStore(db, durable);
@@ -132,6 +132,7 @@ export async function openSwitch<R extends RegistryStore>(options: SwitchOptions
     close: async () => {
       stopExpirySweeps();
       await walSync.barrier();
+      await walSync.close();
       for (const link of links.values()) await link.close();
       await pool?.close();
       linkStore.close();

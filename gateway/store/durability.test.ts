@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openGatewayDatabase } from './database.js';
-import { WalSync } from './durability.js';
+import { gatewayWalSync } from './durability.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'palmswitch-walsync-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -20,7 +20,7 @@ describe('WalSync', () => {
     const db = openGatewayDatabase(file, { syncAtBarrier: true });
     expect(db.pragma('synchronous', { simple: true })).toBe(1);
     db.exec('CREATE TABLE t (k INTEGER PRIMARY KEY)');
-    const sync = new WalSync(db, file);
+    const sync = gatewayWalSync(db, file);
     await sync.barrier();
     expect(sync.syncs).toBe(0);
     const insert = db.prepare('INSERT INTO t (k) VALUES (?)');
@@ -43,7 +43,7 @@ describe('WalSync', () => {
     const file = path.join(dir, 'h.sqlite');
     const db = openGatewayDatabase(file, { syncAtBarrier: true });
     db.exec('CREATE TABLE t (k INTEGER PRIMARY KEY)');
-    const sync = new WalSync(db, file);
+    const sync = gatewayWalSync(db, file);
     const insert = db.prepare('INSERT INTO t (k) VALUES (?)');
     for (let k = 0; k < 50; k += 1) { insert.run(k); await sync.barrier(); }
     db.close();
