@@ -3,6 +3,7 @@
  * PKI's server certificate, client certificates requested from every caller and checked by the
  * app (not by TLS, so refusals are JSON), keep-alive, and bounds on headers and idle sockets.
  */
+import { constants as cryptoConstants } from 'node:crypto';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
@@ -37,6 +38,8 @@ export async function startGatewayServer(options: { app: OpenAPIHono<GatewayEnv>
     serverOptions: {
       key: options.pki.serverKeyPem, cert: options.pki.serverCertificatePem, ca: options.pki.caPem,
       requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2',
+      // A connection's client certificate is read once (auth.ts): TLS 1.2 renegotiation could swap it.
+      secureOptions: cryptoConstants.SSL_OP_NO_RENEGOTIATION,
       keepAlive: true, keepAliveTimeout: keep_alive_timeout_ms, requestTimeout: request_timeout_ms, headersTimeout: headers_timeout_ms,
       maxHeaderSize: header_size_bytes_max,
     },

@@ -19,7 +19,7 @@ export const quietLogger = createLogger({ name: 'link-test', level: 'silent' });
 
 export function tempDir(prefix: string): { dir: string; remove(): void } {
   const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
-  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }) };
 }
 
 export interface Card { ref: string; pan: string; token: TokenView }
