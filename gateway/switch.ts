@@ -7,7 +7,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { assert, type Config, type Logger } from '../core/index.js';
+import { assert, WalCheckpointer, type Config, type Logger } from '../core/index.js';
 import { deriveTransform, FeatureModels, hsmTemplateKeys, type Gallery, type PadModel } from '../biometric/index.js';
 import { openGalleryParallel } from './gallery-load.js';
 import { HsmClient } from '../hsm-sim/index.js';
@@ -85,6 +85,13 @@ export async function openSwitch<R extends RegistryStore>(options: SwitchOptions
   const dbFile = path.join(config.dataDir, gateway_database_file);
   const db = openGatewayDatabase(dbFile, { syncAtBarrier: true });
   const walSync = gatewayWalSync(db, dbFile);
+  // Checkpoints run on a worker thread; an automatic one would stall a commit on the event loop.
+  db.pragma('wal_autocheckpoint = 0');
+  const checkpointer = new WalCheckpointer({
+    file: dbFile,
+    checkpointHere: () => { db.pragma('wal_checkpoint(PASSIVE)'); },
+    onError: (message) => logger.warn({ err: message }, 'gateway WAL checkpoint failed'),
+  });
   const durable = (): Promise<void> => walSync.barrier();
   const registry = options.openRegistry(db);
   const shoppers = new ShopperStore(db, durable);
@@ -133,6 +140,7 @@ export async function openSwitch<R extends RegistryStore>(options: SwitchOptions
       stopExpirySweeps();
       await walSync.barrier();
       await walSync.close();
+      await checkpointer.close();
       for (const link of links.values()) await link.close();
       await pool?.close();
       linkStore.close();

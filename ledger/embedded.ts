@@ -10,7 +10,7 @@
  * expire on time: a timer wakes at the next expiry and commits it.
  */
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
-import { assert, PalmswitchError, WalSync } from '../core/index.js';
+import { assert, createLogger, PalmswitchError, WalCheckpointer, WalSync } from '../core/index.js';
 import { accountBalancesQuery, accountTransfersQuery, queryFilterQuery } from './query.js';
 import { StateMachine } from './state_machine.js';
 import { Storage } from './storage.js';
@@ -43,7 +43,15 @@ export interface EmbeddedOptions {
   readonly?: boolean;
   /** Transfers between folds of the per-account index (tests lower it to fold often). */
   account_index_fold_transfers?: number;
+  /**
+   * Where WAL checkpoints run: `inline` (SQLite's automatic checkpoint, inside a commit on the
+   * event loop; the default for tools and tests) or `worker` (a WalCheckpointer thread: what a
+   * long-running service wants, so no commit stalls behind a checkpoint).
+   */
+  checkpoints?: 'inline' | 'worker';
 }
+
+const log = createLogger({ name: 'ledger' });
 
 /**
  * One writer per file: accounts live in the writer's memory, so a second writer would fold
@@ -137,6 +145,7 @@ export class EmbeddedLedger implements Ledger {
   private readonly wal: WalSync | null;
   /** Set when a WAL sync failed: nothing after it can be acknowledged (fail-stop). */
   private syncFailure: LedgerError | null = null;
+  private readonly checkpointer: WalCheckpointer | null;
 
   constructor(options: EmbeddedOptions) {
     this.clock = options.clock ?? wallClockNs;
@@ -150,7 +159,17 @@ export class EmbeddedLedger implements Ledger {
     }
     this.machine = new StateMachine(this.storage, this.clock, options.account_index_fold_transfers);
     this.wal = this.readonly ? null : new WalSync(`${options.file}-wal`, () => this.storage.totalChanges());
+    this.checkpointer = this.readonly || options.checkpoints !== 'worker' ? null : this.startCheckpointer(options.file);
     if (!this.readonly) this.armExpiry();
+  }
+
+  private startCheckpointer(file: string): WalCheckpointer {
+    this.storage.db.pragma('wal_autocheckpoint = 0');
+    return new WalCheckpointer({
+      file,
+      checkpointHere: () => { this.storage.db.pragma('wal_checkpoint(PASSIVE)'); },
+      onError: (message) => log.warn({ err: message }, 'ledger WAL checkpoint failed'),
+    });
   }
 
   createAccounts(batch: readonly Account[]): Promise<CreateAccountResult[]> {
@@ -236,6 +255,7 @@ export class EmbeddedLedger implements Ledger {
       // Answers still waiting for their barrier are released (or refused) before the file closes.
       if (this.wal && !this.syncFailure) await this.wal.barrier().catch((error: unknown) => { throw this.failSync(error); });
     } finally {
+      await this.checkpointer?.close();
       await this.wal?.close();
       this.storage.close();
       if (this.lock) unlinkSync(this.lock);

@@ -22,5 +22,6 @@ export function openLedger(config: Pick<Config, 'dataDir' | 'ledger'>, options: 
   const file = path.join(config.dataDir, ledger_file_name);
   if (options.readonly === true) return new EmbeddedLedger({ file, readonly: true });
   mkdirSync(config.dataDir, { recursive: true });
-  return new EmbeddedLedger({ file });
+  // A service's writer: checkpoints off its event loop.
+  return new EmbeddedLedger({ file, checkpoints: 'worker' });
 }
