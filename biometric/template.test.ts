@@ -11,7 +11,7 @@ import { BiometricError } from './errors.js';
 import { deriveTransform, retransform, type TemplateKeyProvider } from './protection.js';
 import { createHmac } from 'node:crypto';
 import {
-  bestDistance, codeGrid, deserialiseTemplate, IDENTITY, packedDistance, packGrid, packHash, probeVariants,
+  bestDistance, bestDistanceJs, codeGrid, deserialiseTemplate, matcherFor, IDENTITY, packedDistance, packGrid, packHash, probeVariants,
   serialiseTemplate, shiftGrid, type CodeGrid, type Template, type TemplateTransform,
 } from './template.js';
 import { seeded } from './random.js';
@@ -49,6 +49,24 @@ describe('templates', () => {
     const shifted = shiftGrid(grid, 2, -1);
     expect(bestDistance(probeVariants(shifted, IDENTITY.palm, 3), packGrid(grid, IDENTITY.palm), 1)).toBe(0);
     expect(bestDistance(probeVariants(randomGrid(32, 8), IDENTITY.palm, 3), packGrid(grid, IDENTITY.palm), 1)).toBeGreaterThan(0.35);
+  });
+
+  it('the WebAssembly matcher gives the JavaScript comparison bit for bit, winner included (property)', () => {
+    fc.assert(fc.property(fc.constantFrom(32, 16), fc.integer(), fc.integer({ min: 0, max: 4 }), fc.constantFrom(1, 120, 500), (cells, seed, shift, typical) => {
+      const t = cells === 32 ? IDENTITY.palm : IDENTITY.vein;
+      const probe = randomGrid(cells, seed);
+      // Sparse masks too (down to no overlap at all), where the normalisation and the bits === 0 case matter.
+      if (shift === 4) probe.valid.fill(0);
+      else for (let i = 0; i < probe.valid.length; i += 1) if ((i * 7 + seed) % (shift + 2) !== 0) probe.valid[i] = 0;
+      const variants = probeVariants(probe, t, shift, 2);
+      const enrolled = packGrid(shift % 2 ? shiftGrid(probe, 1, 0) : randomGrid(cells, seed ^ 0x55), t);
+      const matcher = matcherFor(cells)!;
+      expect(Object.is(matcher.best(variants, enrolled.words, 0, typical), bestDistanceJs(variants, enrolled, typical))).toBe(true);
+      let first = 0;
+      let best = 2;
+      variants.forEach((v, i) => { const d = bestDistanceJs([v], enrolled, typical); if (d < best) { best = d; first = i; } });
+      expect(matcher.argmin).toBe(first);
+    }), { numRuns: 200 });
   });
 
   it('keyed transform preserves every distance and re-keying equals enrolling under the new key', async () => {

@@ -12,6 +12,7 @@
  */
 import { assert } from '../core/index.js';
 import { BiometricError } from './errors.js';
+import { CodeMatcher } from './popcount-wasm.js';
 import { orientations_count, palm_grid_cells, prefilter_bits, vein_grid_cells } from './model.js';
 
 // Residual misalignment after the valley-based ROI is larger along the palm (valley positions
@@ -151,8 +152,31 @@ export function probeVariants(grid: CodeGrid, transform: CellTransform, shiftMax
   return variants;
 }
 
-/** Best normalised distance over the probe's shifted variants. */
+const matchers = new Map<number, CodeMatcher>();
+
+/** The WebAssembly matcher for codes of `cells` x `cells` (undefined where its planes are not whole 64-bit lanes). */
+export function matcherFor(cells: number): CodeMatcher | undefined {
+  const plane = planeWords(cells);
+  if (plane % 2 !== 0) return undefined;
+  let matcher = matchers.get(plane);
+  if (!matcher) { matcher = new CodeMatcher(plane); matchers.set(plane, matcher); }
+  return matcher;
+}
+
+/**
+ * Best normalised distance over the probe's shifted variants. Runs on the WebAssembly matcher
+ * (bit-identical to the JavaScript below, about six times faster; a search makes hundreds of
+ * these comparisons); `variants` must not be changed after its first comparison.
+ */
 export function bestDistance(variants: readonly PackedCode[], enrolled: PackedCode, typicalBits: number): number {
+  // The matcher checks each variant's size when it copies the set in (a mismatch is a programmer error, as in packedDistance).
+  const matcher = variants[0]?.cells === enrolled.cells ? matcherFor(enrolled.cells) : undefined;
+  if (matcher) return matcher.best(variants, enrolled.words, 0, typicalBits);
+  return bestDistanceJs(variants, enrolled, typicalBits);
+}
+
+/** The reference: `packedDistance` + `normalisedDistance` per variant, the first minimum kept. */
+export function bestDistanceJs(variants: readonly PackedCode[], enrolled: PackedCode, typicalBits: number): number {
   let best = 1;
   for (const variant of variants) {
     const d = normalisedDistance(packedDistance(variant, enrolled), typicalBits);
