@@ -12,7 +12,7 @@ import { deriveTransform, retransform, type TemplateKeyProvider } from './protec
 import { createHmac } from 'node:crypto';
 import {
   bestDistance, bestDistanceJs, codeGrid, deserialiseTemplate, matcherFor, IDENTITY, packedDistance, packGrid, packHash, probeVariants,
-  serialiseTemplate, shiftGrid, type CodeGrid, type Template, type TemplateTransform,
+  serialiseTemplate, shiftGrid, upperMedian, type CodeGrid, type Template, type TemplateTransform,
 } from './template.js';
 import { seeded } from './random.js';
 
@@ -49,6 +49,26 @@ describe('templates', () => {
     const shifted = shiftGrid(grid, 2, -1);
     expect(bestDistance(probeVariants(shifted, IDENTITY.palm, 3), packGrid(grid, IDENTITY.palm), 1)).toBe(0);
     expect(bestDistance(probeVariants(randomGrid(32, 8), IDENTITY.palm, 3), packGrid(grid, IDENTITY.palm), 1)).toBeGreaterThan(0.35);
+  });
+
+  it('probe variants are the shifted grid of each offset, packed, under any transform (property)', async () => {
+    const keyed = await deriveTransform(softwareKeys('deployment-a'), 'perm', 1);
+    fc.assert(fc.property(fc.constantFrom(32, 16), fc.integer(), fc.boolean(), (cells, seed, useKey) => {
+      const grid = randomGrid(cells, seed);
+      const t = useKey ? (cells === 32 ? keyed.palm : keyed.vein) : (cells === 32 ? IDENTITY.palm : IDENTITY.vein);
+      const variants = probeVariants(grid, t, 3, 2);
+      let k = 0;
+      for (let dy = -2; dy <= 2; dy += 1) for (let dx = -3; dx <= 3; dx += 1) expect(variants[k++]!.words).toEqual(packGrid(shiftGrid(grid, dx, dy), t).words);
+      expect(variants.length).toBe(k);
+    }), { numRuns: 40 });
+  });
+
+  it('the median of the mask floor is the sorted middle element (property)', () => {
+    fc.assert(fc.property(fc.array(fc.float({ noNaN: true }), { minLength: 1, maxLength: 300 }), (values) => {
+      const f = Float32Array.from(values);
+      expect(Object.is(upperMedian(f), Float32Array.from(f).sort()[f.length >> 1])).toBe(true);
+    }), { numRuns: 300 });
+    expect(upperMedian(Float32Array.of(3, Number.NaN, 1))).toBe(3);
   });
 
   it('the WebAssembly matcher gives the JavaScript comparison bit for bit, winner included (property)', () => {

@@ -46,14 +46,43 @@ export function popcount32(x: number): number {
 /** Builds a code grid; cells whose orientation contrast is below the median are masked (weak cells flip between captures). */
 export function codeGrid(cells: number, code: Uint8Array, strength: Float32Array, floorShare = 1): CodeGrid {
   assert(code.length === cells * cells && strength.length === cells * cells, 'code grid size');
-  const sorted = Float32Array.from(strength).sort();
-  const floor = (sorted[sorted.length >> 1] ?? 0) * floorShare;
+  const floor = upperMedian(strength) * floorShare;
   const valid = new Uint8Array(cells * cells);
   for (let i = 0; i < valid.length; i += 1) {
     assert((code[i] ?? 0) < orientations_count, 'orientation index in range');
     valid[i] = (strength[i] ?? 0) > floor ? 1 : 0;
   }
   return { cells, code: Uint8Array.from(code), valid };
+}
+
+let selectScratch = new Float32Array(0);
+
+/**
+ * The element a numeric sort would put at index length >> 1, by quickselect (Hoare partition,
+ * middle pivot): sorting 1,024 floats per code grid cost more than the rest of `codeGrid`, eight
+ * grids a capture. With a NaN (which sorts last) it falls back to the sort.
+ */
+export function upperMedian(values: Float32Array): number {
+  const n = values.length;
+  if (n === 0) return 0;
+  if (selectScratch.length < n) selectScratch = new Float32Array(n);
+  const a = selectScratch;
+  for (let i = 0; i < n; i += 1) { const v = values[i]!; if (v !== v) return Float32Array.from(values).sort()[n >> 1]!; a[i] = v; }
+  const k = n >> 1;
+  let lo = 0;
+  let hi = n - 1;
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >> 1]!;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i]! < pivot) i += 1;
+      while (a[j]! > pivot) j -= 1;
+      if (i <= j) { const t = a[i]!; a[i] = a[j]!; a[j] = t; i += 1; j -= 1; }
+    }
+    if (k <= j) hi = j; else if (k >= i) lo = i; else break;
+  }
+  return a[k]!;
 }
 
 /** The grid moved by (dx, dy) cells; cells shifted in from outside are invalid. */
@@ -143,8 +172,73 @@ export function normalisedDistance(d: Distance, typicalBits: number): number {
   return 0.5 - (0.5 - d.distance) * Math.sqrt(Math.min(1, d.bits / typicalBits));
 }
 
-/** Probe variants: the probe shifted by every offset within `shiftMax`, each packed. */
+/** Per packed bit position of a transform: the column and row of the cell it holds (computed once per transform). */
+const sources = new WeakMap<CellTransform, { column: Int32Array; row: Int32Array }>();
+function sourcesOf(transform: CellTransform, cells: number): { column: Int32Array; row: Int32Array } {
+  let found = sources.get(transform);
+  if (!found) {
+    const column = new Int32Array(cells * cells);
+    const row = new Int32Array(cells * cells);
+    transform.permutation.forEach((target, cell) => { column[target] = cell % cells; row[target] = Math.floor(cell / cells); });
+    found = { column, row };
+    sources.set(transform, found);
+  }
+  return found;
+}
+
+/**
+ * Probe variants: the probe shifted by every offset within `shiftMax`, each packed; the same
+ * words as `packGrid(shiftGrid(grid, dx, dy), transform)` for each offset. Each packed word is
+ * gathered from the unshifted grid, framed by a border of empty cells (so no bounds checks), with
+ * a cell's four bits spread over four bytes: eight cells' bits for all four planes in one 32-bit
+ * accumulator. No shifted copy per offset, no read-modify-write per cell; all variants in one
+ * buffer. A search packs 63 palm variants per pose.
+ */
 export function probeVariants(grid: CodeGrid, transform: CellTransform, shiftMax: number, shiftMaxY = shiftMax): PackedCode[] {
+  const { cells } = grid;
+  assert(transform.permutation.length === cells * cells, 'transform fits the grid');
+  if ((cells * cells) % 32 !== 0) return probeVariantsByCopy(grid, transform, shiftMax, shiftMaxY);
+  const plane = planeWords(cells);
+  const codeWords = plane * 4;
+  const all = new Uint32Array((2 * shiftMax + 1) * (2 * shiftMaxY + 1) * codeWords);
+  const border = Math.max(shiftMax, shiftMaxY);
+  const framed = cells + 2 * border;
+  const spread = new Int32Array(framed * framed);
+  for (let y = 0; y < cells; y += 1) {
+    for (let x = 0; x < cells; x += 1) {
+      const bits = ORIENTATION_BITS[grid.code[y * cells + x] ?? 0] ?? 0;
+      spread[(y + border) * framed + x + border] = (bits & 1) | (((bits >> 1) & 1) << 8) | (((bits >> 2) & 1) << 16) | ((grid.valid[y * cells + x] ? 1 : 0) << 24);
+    }
+  }
+  const { column, row } = sourcesOf(transform, cells);
+  const at = new Int32Array(cells * cells);
+  for (let t = 0; t < at.length; t += 1) at[t] = (row[t]! + border) * framed + column[t]! + border;
+  const pad = transform.pad;
+  const variants: PackedCode[] = [];
+  for (let dy = -shiftMaxY; dy <= shiftMaxY; dy += 1) {
+    for (let dx = -shiftMax; dx <= shiftMax; dx += 1) {
+      const base = variants.length * codeWords;
+      const offset = dy * framed + dx;
+      for (let w = 0, t = 0; w < plane; w += 1) {
+        let p0 = 0; let p1 = 0; let p2 = 0; let mask = 0;
+        for (let q = 0; q < 32; q += 8) {
+          let eight = 0;
+          for (let b = 0; b < 8; b += 1, t += 1) eight |= spread[at[t]! - offset]! << b;
+          p0 |= (eight & 0xff) << q; p1 |= ((eight >>> 8) & 0xff) << q; p2 |= ((eight >>> 16) & 0xff) << q; mask |= (eight >>> 24) << q;
+        }
+        all[base + w] = (p0 ^ (pad[w] ?? 0)) >>> 0;
+        all[base + plane + w] = (p1 ^ (pad[plane + w] ?? 0)) >>> 0;
+        all[base + 2 * plane + w] = (p2 ^ (pad[2 * plane + w] ?? 0)) >>> 0;
+        all[base + 3 * plane + w] = mask >>> 0;
+      }
+      variants.push({ cells, words: all.subarray(base, base + codeWords) });
+    }
+  }
+  return variants;
+}
+
+/** The plain way, for grids whose planes do not fill whole words. */
+function probeVariantsByCopy(grid: CodeGrid, transform: CellTransform, shiftMax: number, shiftMaxY: number): PackedCode[] {
   const variants: PackedCode[] = [];
   for (let dy = -shiftMaxY; dy <= shiftMaxY; dy += 1) {
     for (let dx = -shiftMax; dx <= shiftMax; dx += 1) variants.push(packGrid(shiftGrid(grid, dx, dy), transform));
