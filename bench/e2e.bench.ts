@@ -16,21 +16,20 @@
  * E2E_CONNECTIONS (skips the sweep), E2E_GATEWAY_CPU_PROF (a directory for the gateway's CPU profile).
  */
 import autocannon from 'autocannon';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request as httpsRequest } from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Figure } from './harness.js';
-import { assert, service_node_flags } from '../core/index.js';
+import { assert } from '../core/index.js';
 import { HsmClient, spawnHsmProcess, type SpawnedHsm } from '../hsm-sim/index.js';
 import type { SpawnedNetworkSim } from '../network-sim/index.js';
 import {
-  AdminClient, captureJson, issueCard, NETWORK_NAMES, palmCapture, preloadGallery, signCapture, startNetworkSims, TerminalClient,
+  AdminClient, captureJson, issueCard, NETWORK_NAMES, palmCapture, preloadGallery, signCapture, spawnGatewayProcess, startNetworkSims, TerminalClient,
   type CaptureUpload, type NetworkName, type TerminalCredentials,
 } from '../gateway/index.js';
 
@@ -65,11 +64,8 @@ const CAPTURE_KIND: 'roi' | 'hand' = process.env.E2E_KIND === 'hand' ? 'hand' : 
 const RENDER_WORKERS = Math.max(1, Math.min(2, os.availableParallelism()));
 const GATEWAY_START_TIMEOUT_MS = 240_000;
 const REQUEST_TIMEOUT_S = 30;
-const OUTPUT_CHARS_MAX = 256 * 1024;
 const palm_seed = 0xe2e_2026;
 const STAGES = ['extract', 'liveness', 'search', 'vault', 'cryptogram', 'network', 'ledger', 'total'] as const;
-const MAIN_SCRIPT = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
-const REPO_ROOT = path.dirname(path.dirname(MAIN_SCRIPT));
 const BIOMETRIC_URL = new URL('../biometric/index.ts', import.meta.url).href;
 const CLOCK_TICKS_PER_S = 100;
 
@@ -125,47 +121,19 @@ interface Stack {
   readonly adminKey: string;
   readonly hsm: SpawnedHsm;
   readonly sims: Map<NetworkName, SpawnedNetworkSim>;
-  gateway?: { child: ChildProcess; url: string; output: () => string; enrolled: number };
+  gateway?: { child: ChildProcess; url: string; output: () => string; stop: () => Promise<void>; enrolled: number };
 }
 
 /** `palmswitch gateway start` as its own process; resolves with its URL once it listens. */
-async function spawnGateway(stack: Stack, adminKey: string): Promise<{ child: ChildProcess; url: string; output: () => string; enrolled: number }> {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env, PALMSWITCH_DATA_DIR: path.join(stack.dir, 'data'), PALMSWITCH_HSM_PORT: String(stack.hsm.port),
-    PALMSWITCH_VISA_PORT: String(stack.sims.get('visa-like')!.port), PALMSWITCH_MASTERCARD_PORT: String(stack.sims.get('mastercard-like')!.port),
-    PALMSWITCH_ADMIN_KEY: adminKey, LOG_LEVEL: 'info',
-  };
-  // E2E_GATEWAY_CPU_PROF=<dir>: the gateway writes a V8 CPU profile there when it stops (to see where its main thread goes).
+async function spawnGateway(stack: Stack, adminKey: string): Promise<NonNullable<Stack['gateway']>> {
+  // E2E_GATEWAY_CPU_PROF=<dir>: the gateway writes a V8 CPU profile there when it stops (to see where its threads go).
   const profile = process.env.E2E_GATEWAY_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.E2E_GATEWAY_CPU_PROF] : [];
-  const child = spawn(process.execPath, [...service_node_flags, ...profile, '--import', 'tsx', MAIN_SCRIPT, 'gateway', 'start', '--port', '0'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env });
-  const killOnExit = (): void => { child.kill('SIGKILL'); };
-  process.once('exit', killOnExit);
-  child.once('exit', () => process.off('exit', killOnExit));
-  let output = '';
-  const append = (chunk: Buffer): void => { output = (output + chunk.toString('utf8')).slice(-OUTPUT_CHARS_MAX); };
-  child.stdout?.on('data', append);
-  child.stderr?.on('data', append);
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => fail(`no listening line within ${GATEWAY_START_TIMEOUT_MS} ms`), GATEWAY_START_TIMEOUT_MS);
-    const fail = (why: string): void => { clearTimeout(timer); child.kill('SIGKILL'); reject(new Error(`gateway did not start: ${why}\n${output.slice(-3000)}`)); };
-    const check = (): void => {
-      const match = /palmswitch gateway listening on (https:\/\/\S+)/.exec(output);
-      if (match?.[1]) { clearTimeout(timer); child.stdout?.off('data', check); resolve(match[1]); }
-    };
-    child.stdout?.on('data', check);
-    child.once('exit', (code) => fail(`exited with ${code ?? 'a signal'}`));
+  const gateway = await spawnGatewayProcess({
+    dataDir: path.join(stack.dir, 'data'), hsmPort: stack.hsm.port, adminKey, nodeFlags: profile, startupTimeout_ms: GATEWAY_START_TIMEOUT_MS,
+    networkPorts: { 'visa-like': stack.sims.get('visa-like')!.port, 'mastercard-like': stack.sims.get('mastercard-like')!.port },
   });
-  const enrolled = Number(/"enrolled":(\d+)/.exec(output)?.[1] ?? -1);
-  return { child, url, output: () => output, enrolled };
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const force = setTimeout(() => child.kill('SIGKILL'), 5_000);
-  await exited;
-  clearTimeout(force);
+  const enrolled = Number(/"enrolled":(\d+)/.exec(gateway.output())?.[1] ?? -1);
+  return { ...gateway, enrolled };
 }
 
 // ---------------------------------------------------------------- CPU accounting
@@ -508,7 +476,7 @@ async function enrolWithEmptyGallery(stack: Stack, captures: readonly CaptureUpl
 
 /** Stops the gateway, writes the sealed random templates into its database, and starts it again: it opens them all. */
 async function restartWithGallery(stack: Stack, notes: string[]): Promise<{ enrolled: number; start_ms: number }> {
-  if (stack.gateway) await stopChild(stack.gateway.child);
+  if (stack.gateway) await stack.gateway.stop();
   stack.gateway = undefined;
   const client = new HsmClient({ port: stack.hsm.port, connections: 4 });
   try {
@@ -526,7 +494,7 @@ async function restartWithGallery(stack: Stack, notes: string[]): Promise<{ enro
 }
 
 async function stopStack(stack: Stack): Promise<void> {
-  if (stack.gateway) await stopChild(stack.gateway.child);
+  if (stack.gateway) await stack.gateway.stop();
   await Promise.all([...stack.sims.values()].map((sim) => sim.stop()));
   await stack.hsm.stop();
 }

@@ -9,6 +9,7 @@ export { maskPan, maskPansInText, maskTrack2, maskAll } from './mask.js';
 export { createLogger, REDACTED_KEYS, type Logger } from './logger.js';
 export { loadConfig, type Config } from './config.js';
 export { service_node_flags } from './node-flags.js';
+export { spawnServiceProcess, service_output_chars_max, type ServiceProcess, type ServiceProcessOptions } from './service-process.js';
 export { WalSync, WalSyncError } from './wal-sync.js';
 export { WalCheckpointer, checkpoint_interval_ms_default, checkpoint_stale_after_ms } from './wal-checkpointer.js';
 export { CURRENCIES, currencyByAlpha, currencyByNumeric, formatMoney, type Currency, type Money } from './currency.js';

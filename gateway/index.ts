@@ -12,7 +12,7 @@ export type * from './pipeline/contract.js';
 export { Reports, type SettlementSource } from './reports.js';
 export { openGatewayDatabase, type GatewayDatabase } from './store/database.js';
 export type * from './store/port.js';
-export { startTestStack, startNetworkSims, spawnGateway, issueCard, palmCapture, attackCapture, type TestStack, type SpawnedGateway } from './testing.js';
+export { startTestStack, startNetworkSims, spawnGateway, spawnGatewayProcess, issueCard, palmCapture, attackCapture, type TestStack, type SpawnedGateway } from './testing.js';
 export { startGateway, adminKeyFor, type RunningGateway, type GatewayStartOptions } from './serve.js';
 export { seedDemo, loadDemoWorld, demoFile, terminalCredentials, paymentFromJson, DemoTerminals, demo_seed, type DemoWorld, type DemoShopper, type DemoTerminal } from './demo.js';
 export * from './http/index.js';

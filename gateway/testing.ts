@@ -4,16 +4,17 @@
  * with MAC and cryptogram checks — on ephemeral loopback ports in a temp directory, issuer
  * cards, and synthetic palm captures encoded as the PNGs a terminal would upload.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig, service_node_flags, type Config } from '../core/index.js';
+import { loadConfig, spawnServiceProcess, type Config } from '../core/index.js';
 import { encodePng, renderAttack, renderHandCapture, renderRoiCapture } from '../biometric/index.js';
 import { spawnHsmProcess, type SpawnedHsm } from '../hsm-sim/index.js';
 import { luhnDigit, spawnNetworkSim, type SpawnedNetworkSim } from '../network-sim/index.js';
+import { GatewayError } from './errors.js';
 import { KEY_IDS, NETWORK_NAMES, type NetworkName } from './keys.js';
 import type { CaptureUpload } from './pipeline/contract.js';
 
@@ -115,41 +116,45 @@ export interface SpawnedGateway {
 
 const GATEWAY_START_TIMEOUT_MS = 120_000;
 const MAIN_SCRIPT = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
+const GATEWAY_READY_LINE = /gateway listening on (https:\/\/[\d.]+:\d+)/;
+
+export interface GatewayProcessOptions {
+  readonly dataDir: string;
+  readonly hsmPort: number;
+  readonly networkPorts: Readonly<Record<NetworkName, number>>;
+  /** Otherwise the gateway makes one at first start (in `dataDir/admin-key`). */
+  readonly adminKey?: string;
+  readonly logLevel?: string;
+  readonly args?: readonly string[];
+  /** Node flags beside the service flags (`--cpu-prof`, say). */
+  readonly nodeFlags?: readonly string[];
+  readonly startupTimeout_ms?: number;
+}
+
+/** `palmswitch gateway start --port 0` as its own process; resolves once it listens. */
+export async function spawnGatewayProcess(options: GatewayProcessOptions): Promise<{ url: string; child: ChildProcess; output(): string; stop(): Promise<void> }> {
+  const env: NodeJS.ProcessEnv = {
+    PALMSWITCH_DATA_DIR: options.dataDir, PALMSWITCH_HSM_PORT: String(options.hsmPort),
+    PALMSWITCH_VISA_PORT: String(options.networkPorts['visa-like']), PALMSWITCH_MASTERCARD_PORT: String(options.networkPorts['mastercard-like']),
+    LOG_LEVEL: options.logLevel ?? 'info', ...(options.adminKey !== undefined ? { PALMSWITCH_ADMIN_KEY: options.adminKey } : {}),
+  };
+  const service = await spawnServiceProcess({
+    script: MAIN_SCRIPT, args: ['gateway', 'start', '--port', '0', ...(options.args ?? [])], env, nodeFlags: options.nodeFlags,
+    readyLine: GATEWAY_READY_LINE, startupTimeout_ms: options.startupTimeout_ms ?? GATEWAY_START_TIMEOUT_MS, stopGrace_ms: 10_000,
+    failure: (why) => new GatewayError('not_ready', `the gateway did not start: ${why}`),
+  });
+  return { url: service.ready[1]!, child: service.child, output: service.output, stop: async () => { await service.stop(); } };
+}
 
 /** The gateway as its own process against a test stack, logging at `logLevel`. */
 export async function spawnGateway(stack: TestStack, options: { logLevel?: string; args?: readonly string[] } = {}): Promise<SpawnedGateway> {
-  const env = {
-    ...process.env, PALMSWITCH_DATA_DIR: stack.config.dataDir, PALMSWITCH_HSM_PORT: String(stack.config.hsmPort),
-    PALMSWITCH_VISA_PORT: String(stack.config.networkSimPorts['visa-like']), PALMSWITCH_MASTERCARD_PORT: String(stack.config.networkSimPorts['mastercard-like']),
-    LOG_LEVEL: options.logLevel ?? 'info',
-  };
-  const child = spawn(process.execPath, [...service_node_flags, '--import', 'tsx', MAIN_SCRIPT, 'gateway', 'start', '--port', '0', ...(options.args ?? [])], { stdio: ['ignore', 'pipe', 'pipe'], env });
-  const kill = (): void => { child.kill('SIGKILL'); };
-  process.once('exit', kill);
-  let output = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`gateway did not start within ${GATEWAY_START_TIMEOUT_MS} ms:\n${output.slice(-4000)}`)), GATEWAY_START_TIMEOUT_MS);
-    const append = (chunk: Buffer): void => {
-      output += chunk.toString('utf8');
-      const found = /gateway listening on (https:\/\/[\d.]+:\d+)/.exec(output);
-      if (found?.[1]) { clearTimeout(timer); resolve(found[1]); }
-    };
-    child.stdout.on('data', append);
-    child.stderr.on('data', append);
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`gateway exited with ${code}:\n${output.slice(-4000)}`)); });
+  const gateway = await spawnGatewayProcess({
+    dataDir: stack.config.dataDir, hsmPort: stack.config.hsmPort, networkPorts: stack.config.networkSimPorts,
+    ...(options.logLevel !== undefined ? { logLevel: options.logLevel } : {}), ...(options.args !== undefined ? { args: options.args } : {}),
   });
   return {
-    url, child, output: () => output,
+    ...gateway,
     adminKey: readFileSync(path.join(stack.config.dataDir, 'admin-key'), 'utf8').trim(),
     caPem: readFileSync(path.join(stack.config.dataDir, 'pki', 'ca.cert.pem'), 'utf8'),
-    stop: async () => {
-      process.removeListener('exit', kill);
-      if (child.exitCode !== null) return;
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      child.kill('SIGTERM');
-      const force = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(force);
-    },
   };
 }

@@ -3,16 +3,14 @@
  * benchmarks, waits for the line naming its ports, and gives a small typed client of its
  * HTTP API (accounts, tokens, faults, settlement, counters).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { service_node_flags } from '../core/index.js';
+import { spawnServiceProcess } from '../core/index.js';
 import { NetworkSimError } from './errors.js';
 
 /** Generous (start-up took 10-24 s on a 2-core machine shared with other work: tsx compiles on load), yet inside vitest's 60 s hook time-out. */
 export const STARTUP_TIMEOUT_MS = 45_000;
-const OUTPUT_CHARS_MAX = 1024 * 1024;
-const STOP_GRACE_MS = 5_000;
 const HTTP_TIMEOUT_MS = 10_000;
 const MAIN_SCRIPT = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
 const REPO_ROOT = path.dirname(path.dirname(MAIN_SCRIPT));
@@ -34,54 +32,21 @@ export interface SpawnOptions {
 }
 
 export async function spawnNetworkSim(options: SpawnOptions): Promise<SpawnedNetworkSim> {
-  const args = [...service_node_flags, '--import', 'tsx', MAIN_SCRIPT, 'network-sim', 'start', '--spec', options.spec, '--port', String(options.port ?? 0), '--http-port', String(options.httpPort ?? 0), '--data-dir', options.dataDir];
+  const args = ['network-sim', 'start', '--spec', options.spec, '--port', String(options.port ?? 0), '--http-port', String(options.httpPort ?? 0), '--data-dir', options.dataDir];
   if (options.hsmPort !== undefined) args.push('--hsm-port', String(options.hsmPort));
   if (options.macKeyId !== undefined) args.push('--mac-key', options.macKeyId);
   if (options.tspKeyId !== undefined) args.push('--tsp-key', options.tspKeyId);
   if (options.faults !== undefined) args.push('--faults', JSON.stringify(options.faults));
   if (options.seed !== undefined) args.push('--seed', String(options.seed));
-  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'warn', ...options.env } });
-  // A test or benchmark that dies must not leave simulators behind.
-  const killOnExit = (): void => { child.kill('SIGKILL'); };
-  process.once('exit', killOnExit);
-  child.once('exit', () => process.off('exit', killOnExit));
-  let output = '';
-  const append = (chunk: Buffer): void => { output = (output + chunk.toString('utf8')).slice(-OUTPUT_CHARS_MAX); };
-  child.stdout?.on('data', append);
-  child.stderr?.on('data', append);
-  const [port, httpPort] = await new Promise<[number, number]>((resolve, reject) => {
-    const timer = setTimeout(() => fail(`no ready line within ${STARTUP_TIMEOUT_MS} ms`), STARTUP_TIMEOUT_MS);
-    const fail = (why: string): void => {
-      clearTimeout(timer);
-      child.kill('SIGKILL');
-      reject(new NetworkSimError('netsim_spawn_failed', `network-sim did not start: ${why}\n${output.slice(-2000)}`));
-    };
-    const check = (): void => {
-      const match = READY_LINE.exec(output);
-      if (match?.[1] && match[2]) {
-        clearTimeout(timer);
-        child.stdout?.off('data', check);
-        child.off('exit', onEarlyExit);
-        resolve([Number(match[1]), Number(match[2])]);
-      }
-    };
-    const onEarlyExit = (code: number | null): void => fail(`exited with ${code ?? 'signal'}`);
-    child.stdout?.on('data', check);
-    child.once('exit', onEarlyExit);
+  const service = await spawnServiceProcess({
+    script: MAIN_SCRIPT, cwd: REPO_ROOT, args, env: { LOG_LEVEL: 'warn', ...options.env },
+    readyLine: READY_LINE, startupTimeout_ms: STARTUP_TIMEOUT_MS,
+    failure: (why) => new NetworkSimError('netsim_spawn_failed', `network-sim did not start: ${why}`),
   });
+  const [port, httpPort] = [Number(service.ready[1]), Number(service.ready[2])];
   return {
-    port, httpPort, child,
-    output: () => output,
+    port, httpPort, child: service.child, output: service.output, stop: service.stop,
     api: (method, route, body) => callApi(httpPort, method, route, body),
-    stop: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-      child.kill('SIGTERM');
-      const force = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
-      const code = await exited;
-      clearTimeout(force);
-      return code;
-    },
   };
 }
 
