@@ -42,8 +42,9 @@ export function berDecodeLines(id: number): string[] {
 /** The `{ tag, value }` entries recorded at `slots[t<id>..]`, cut from the message's string `S`. */
 export function berValueLines(id: number): string[] {
   return [
-    `const entries = [];`,
-    `for (let e = 0, base = t${id} + 1, count = slots[t${id}]; e < count; e += 1, base += 2) { const vs = slots[base + 1]; entries.push({ tag: S.substring(slots[base], vs), value: S.substring(vs, slots[base + 2]) }); }`,
+    // Sized once: pushing onto [] allocates room for 17 entries first.
+    `const count = slots[t${id}];`, 'const entries = new Array(count);',
+    `for (let e = 0, base = t${id} + 1; e < count; e += 1, base += 2) { const vs = slots[base + 1]; entries[e] = { tag: S.substring(slots[base], vs), value: S.substring(vs, slots[base + 2]) }; }`,
     `fields[${id}] = entries;`,
   ];
 }
