@@ -109,12 +109,15 @@ function watchGc(): { stop(): GcPauses } {
  * was in every figure); a setImmediate loop sent on time but spun a whole core, on a 2-core
  * machine where the simulator needs the other. This sleeps, so the bench process's CPU per
  * authorization is meaningful again, and it still counts latency from the scheduled time.
+ * Shared cells: [0] is 1 while a posted message is unread (the ticker does not queue a second
+ * one: after a stall the main thread would dispatch one message per request it missed, and
+ * reading the first sends every request due anyway); [1] is the number of requests due.
  */
 const TICKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 const now = () => performance.timeOrigin + performance.now();
-parentPort.once('message', ({ origin_ms, interval_ms, total }) => {
+parentPort.once('message', ({ origin_ms, interval_ms, total, cells }) => {
   let next = 0;
   while (next < total) {
     const wait_ms = origin_ms + next * interval_ms - now();
@@ -122,7 +125,10 @@ parentPort.once('message', ({ origin_ms, interval_ms, total }) => {
     const at = now();
     let due = next;
     while (due < total && origin_ms + due * interval_ms <= at) due += 1;
-    if (due > next) { next = due; parentPort.postMessage(due); }
+    if (due === next) continue;
+    next = due;
+    Atomics.store(cells, 1, due);
+    if (Atomics.exchange(cells, 0, 1) === 0 || due === total) parentPort.postMessage(due);
   }
 });
 `;
@@ -170,19 +176,19 @@ async function paced(link: NetworkLink, token: TokenView, rate: number, duration
       settle();
     }, () => { overloaded += 1; settle(); });
   };
+  const cells = new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT));
   await new Promise<void>((resolve, reject) => {
-    let ticked = 0;
     let spinning = false;
     const sendDue = (): void => {
       spinning = false;
       const now = performance.now();
       for (; sent < total && start + sent * interval_ms <= now; sent += 1) send(start + sent * interval_ms);
       if (sent >= total) resolve();
-      else if (sent < ticked && !spinning) { spinning = true; setImmediate(sendDue); }
+      else if (sent < Atomics.load(cells, 1) && !spinning) { spinning = true; setImmediate(sendDue); }
     };
-    ticker.on('message', (due: number) => { ticked = due; if (!spinning) sendDue(); });
+    ticker.on('message', () => { Atomics.store(cells, 0, 0); if (!spinning) sendDue(); });
     ticker.once('error', reject);
-    ticker.postMessage({ origin_ms: performance.timeOrigin + start, interval_ms, total });
+    ticker.postMessage({ origin_ms: performance.timeOrigin + start, interval_ms, total, cells });
   });
   await ticker.terminate();
   if (outstanding > 0) await new Promise<void>((resolve) => { allDone = resolve; });
