@@ -221,7 +221,7 @@ export class NetworkLink {
       if (connection?.signedOn && connection.isOpen) connection.finish(this.wire.codec.encode(managementMessage('002', this.stamp(new Date()))));
       else connection?.close();
     }
-    for (const entry of this.pending.takeWhere(() => true)) entry.resolve('disconnected');
+    for (const entry of this.takePending(() => true)) entry.resolve('disconnected');
     // Queue drains still write their outcome to the store: the caller may close it after us.
     await Promise.all([this.drainingReversals, this.drainingAdvices]);
   }
@@ -541,17 +541,20 @@ export class NetworkLink {
     this.options.onUnmatched?.({ kind, mti: message.mti, stan: fieldText(message.fields, 11), responseCode: code, reversalQueued });
   }
 
-  /** Time-outs, oldest first (reversals are queued in the order their requests were sent). */
+  /** Removes the pending entries `picked` chooses, in the order they were sent (so their reversals queue in that order). */
+  private takePending(picked: (entry: Pending) => boolean): Pending[] {
+    return this.pending.takeWhere(picked).sort((a, b) => a.order - b.order);
+  }
+
+  /** Time-outs. */
   private sweep(): void {
     if (this.pending.size === 0) return;
     const now = Date.now();
-    const expired = this.pending.takeWhere((entry) => entry.deadline_ms <= now);
-    expired.sort((a, b) => a.order - b.order);
-    for (const entry of expired) entry.resolve('timeout');
+    for (const entry of this.takePending((pending) => pending.deadline_ms <= now)) entry.resolve('timeout');
   }
 
   private onClose(connection: LinkConnection): void {
-    for (const entry of this.pending.takeWhere((pending) => pending.connection === connection)) entry.resolve('disconnected');
+    for (const entry of this.takePending((pending) => pending.connection === connection)) entry.resolve('disconnected');
     const slot = this.slots.indexOf(connection);
     if (slot >= 0 && !this.closing) {
       this.log.warn({ link: this.name, connection: connection.id }, 'link connection closed; reconnecting');
