@@ -21,37 +21,53 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
 }
 
+type CapturePath = (c: Capture) => Promise<unknown>;
+
+/** Process CPU per capture over `rounds` passes (after one warm-up pass: JIT compilation runs on other threads and would count). */
+async function cpuPerCapture(captures: Capture[], path: CapturePath, rounds: number): Promise<number> {
+  for (const c of captures) { try { await path(c); } catch { /* counted below */ } }
+  let done = 0;
+  const start = process.cpuUsage();
+  for (let round = 0; round < rounds; round += 1) for (const c of captures) { try { await path(c); done += 1; } catch { /* a failed capture is not counted */ } }
+  const cpu = process.cpuUsage(start);
+  return (cpu.user + cpu.system) / 1000 / Math.max(1, done);
+}
+
+/**
+ * Two paths from a capture: the stored template (enrolment: no pose alternates, which only a
+ * probe reads) and the probe a payment searches with (pose alternates, shifted variants). The
+ * bar's figure is the payment's path, the one a shopper waits for.
+ */
 async function captureToTemplate(models: FeatureModels): Promise<Figure[]> {
-  const captures: Capture[] = Array.from({ length: 40 }, (_, i) => {
-    const c = renderHandCapture(heldOutSeed, 900_000 + i, 0);
-    return { kind: 'hand', visible: encodePng(c.visible), nir: encodePng(c.nir) };
+  const render = (kind: 'hand' | 'roi'): Capture[] => Array.from({ length: 40 }, (_, i) => {
+    const c = kind === 'hand' ? renderHandCapture(heldOutSeed, 900_000 + i, 0) : renderRoiCapture(heldOutSeed, 900_000 + i, 0);
+    return { kind, visible: encodePng(c.visible), nir: encodePng(c.nir) };
   });
-  for (const c of captures.slice(0, 5)) await extractCapture(models, c);
-  const plain: number[] = [];
-  const withPad: number[] = [];
-  // CPU time of the process per capture: on a machine shared with other jobs this is the figure
-  // that wall-clock time inflates least (onnxruntime runs on the calling thread, one intra-op thread).
-  const cpuStart = process.cpuUsage();
-  let cpuCaptures = 0;
-  for (const c of captures) { try { makeTemplate(await extractCapture(models, c, { pad: false }), IDENTITY); cpuCaptures += 1; } catch { /* counted below */ } }
-  const cpu = process.cpuUsage(cpuStart);
-  const cpuPerCapture = (cpu.user + cpu.system) / 1000 / Math.max(1, cpuCaptures);
+  const hand = render('hand');
+  const roi = render('roi');
+  const template: CapturePath = async (c) => makeTemplate(await extractCapture(models, c, { pad: false, alternates: false }), IDENTITY);
+  const probe: CapturePath = async (c) => makeProbe(await extractCapture(models, c, { pad: false }), IDENTITY);
+  const payment: CapturePath = async (c) => makeProbe(await extractCapture(models, c), IDENTITY);
+  for (const c of hand.slice(0, 5)) await probe(c);
+  const wall: number[] = [];
   for (let round = 0; round < 3; round += 1) {
-    for (const c of captures) {
-      let start = performance.now();
-      try { makeTemplate(await extractCapture(models, c, { pad: false }), IDENTITY); } catch { continue; }
-      plain.push(performance.now() - start);
-      start = performance.now();
-      makeTemplate(await extractCapture(models, c), IDENTITY);
-      withPad.push(performance.now() - start);
+    for (const c of hand) {
+      const start = performance.now();
+      try { await probe(c); } catch { continue; }
+      wall.push(performance.now() - start);
     }
   }
   const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const cpu = { template: await cpuPerCapture(hand, template, 3), probe: await cpuPerCapture(hand, probe, 3), payment: await cpuPerCapture(hand, payment, 3), roiProbe: await cpuPerCapture(roi, probe, 3), roiPayment: await cpuPerCapture(roi, payment, 3) };
+  const bar = '<= 10 ms on one core';
   return [
-    { name: 'capture to template (448x448 visible + NIR PNG: decode, hand/ROI, quality, ONNX features), mean', value: mean(plain), unit: 'ms', bar: '<= 10 ms on one core', met: mean(plain) <= 10 },
-    { name: 'capture to template, p95', value: percentile(plain, 0.95), unit: 'ms' },
-    { name: 'capture to template, process CPU time per capture (same work, 40 captures)', value: cpuPerCapture, unit: 'ms', bar: '<= 10 ms on one core', met: cpuPerCapture <= 10 },
-    { name: 'capture to template including PAD cues, mean', value: mean(withPad), unit: 'ms' },
+    { name: 'capture to probe, hand (448x448 visible + NIR PNG: decode, hand/ROI, quality, ONNX features with pose alternates, shifted probe variants), wall mean', value: mean(wall), unit: 'ms', bar, met: mean(wall) <= 10 },
+    { name: 'capture to probe, hand, wall p95', value: percentile(wall, 0.95), unit: 'ms' },
+    { name: 'capture to probe, hand, process CPU per capture (the payment path)', value: cpu.probe, unit: 'ms', bar, met: cpu.probe <= 10 },
+    { name: 'capture to template, hand, process CPU per capture (the enrolment path: no pose alternates)', value: cpu.template, unit: 'ms', bar, met: cpu.template <= 10 },
+    { name: 'capture to probe including PAD cues, hand, process CPU per capture', value: cpu.payment, unit: 'ms' },
+    { name: 'capture to probe, roi (160x160 terminal crop + NIR; 4 pose alternates), process CPU per capture', value: cpu.roiProbe, unit: 'ms' },
+    { name: 'capture to probe including PAD cues, roi, process CPU per capture (the e2e payment\'s extraction)', value: cpu.roiPayment, unit: 'ms' },
   ];
 }
 
@@ -182,7 +198,7 @@ export async function identificationAtScale(models: FeatureModels, gallery: numb
   ];
 }
 
-interface SearchOutcome { top: number; correct: boolean }
+interface SearchOutcome { top: number; correct: boolean; mate: number }
 
 /** Open-set figures the way the gateway decides: FNIR at an empirical FPIR of 1e-3, and at the gallery's calibrated threshold. */
 function openSet(mated: SearchOutcome[], nonMated: number[], calibrated: number): { rank1: number; fnirEmpirical: number; fnirCalibrated: number; fpirCalibrated: number } {
@@ -222,10 +238,11 @@ export async function roiAgainstHand(models: FeatureModels, seed: number, galler
       let probe;
       try { probe = makeProbe(await extractCapture(models, { kind, ...rendered }), IDENTITY); } catch { continue; }
       const start = process.cpuUsage();
-      const top = index.search(probe)[0];
+      const found = index.search(probe);
+      const top = found[0];
       const used = process.cpuUsage(start);
       if (kind === 'roi') { cpuMs += (used.user + used.system) / 1000; roiSearches += 1; }
-      if (i < searches) { if (index.has(BigInt(id))) outcomes[kind].mated.push({ top: top?.score ?? -Infinity, correct: top?.id === BigInt(id) }); } else outcomes[kind].nonMated.push(top?.score ?? -Infinity);
+      if (i < searches) { if (index.has(BigInt(id))) outcomes[kind].mated.push({ top: top?.score ?? -Infinity, correct: top?.id === BigInt(id), mate: found.find((c) => c.id === BigInt(id))?.score ?? -Infinity }); } else outcomes[kind].nonMated.push(top?.score ?? -Infinity);
     }
   }
   const roi = openSet(outcomes.roi.mated, outcomes.roi.nonMated, calibrated);
@@ -239,6 +256,9 @@ export async function roiAgainstHand(models: FeatureModels, seed: number, galler
     { name: 'same identities, hand probes: rank-1', value: hand.rank1 * 100, unit: '%' },
     { name: 'same identities, hand probes: FNIR at FPIR 1e-3 (empirical threshold)', value: hand.fnirEmpirical * 100, unit: '%' },
     { name: 'same identities, hand probes: FNIR at the calibrated threshold', value: hand.fnirCalibrated * 100, unit: '%' },
+    { name: 'roi probes vs hand enrolments: mate score median (z; -inf when the mate was not among the candidates)', value: percentile(outcomes.roi.mated.map((m) => m.mate), 0.5), unit: 'z' },
+    { name: 'roi probes vs hand enrolments: mate score p10', value: percentile(outcomes.roi.mated.map((m) => m.mate), 0.1), unit: 'z' },
+    { name: 'same identities, hand probes: mate score median', value: percentile(outcomes.hand.mated.map((m) => m.mate), 0.5), unit: 'z' },
     { name: `roi search CPU per search (${index.size} enrolled)`, value: cpuMs / Math.max(1, roiSearches), unit: 'ms' },
   ];
 }

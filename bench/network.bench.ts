@@ -18,6 +18,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { constants, monitorEventLoopDelay, PerformanceObserver, type IntervalHistogram, type PerformanceEntry } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
 
 const IN_FLIGHT = 256;
 const DURATION_MS = 3_000;
@@ -36,7 +37,7 @@ const TRID = '40000000001';
 /** Event-loop delay percentiles in ms (perf_hooks monitorEventLoopDelay, 1 ms resolution). */
 interface LoopDelay { p50_ms: number; p90_ms: number; p99_ms: number; p999_ms: number; max_ms: number }
 interface Processing { count: number; p50_us: number; p99_us: number; loop_delay: LoopDelay; gc: GcPauses; cpu_us_since_reset: number }
-interface PacedRun { latencies_ms: Float64Array; fromCall_ms: Float64Array; other: number; overloaded: number; loopDelay: LoopDelay; gc: GcPauses }
+interface PacedRun { latencies_ms: Float64Array; fromCall_ms: Float64Array; other: number; overloaded: number; loopDelay: LoopDelay; gc: GcPauses; cpu_us_per_auth: number }
 
 function percentile(values: Float64Array, p: number): number {
   const sorted = Float64Array.from(values).sort();
@@ -102,12 +103,44 @@ function watchGc(): { stop(): GcPauses } {
 }
 
 /**
+ * The pacer's clock: a worker thread that sleeps (Atomics.wait, sub-millisecond) until each
+ * request's scheduled time and then posts the number of requests due, which wakes the main
+ * event loop at once. Node's own timers have 1 ms granularity and fired 1-2 ms late (that lag
+ * was in every figure); a setImmediate loop sent on time but spun a whole core, on a 2-core
+ * machine where the simulator needs the other. This sleeps, so the bench process's CPU per
+ * authorization is meaningful again, and it still counts latency from the scheduled time.
+ * Shared cells: [0] is 1 while a posted message is unread (the ticker does not queue a second
+ * one: after a stall the main thread would dispatch one message per request it missed, and
+ * reading the first sends every request due anyway); [1] is the number of requests due.
+ */
+const TICKER_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+const now = () => performance.timeOrigin + performance.now();
+parentPort.once('message', ({ origin_ms, interval_ms, total, cells }) => {
+  let next = 0;
+  while (next < total) {
+    const wait_ms = origin_ms + next * interval_ms - now();
+    if (wait_ms > 0) Atomics.wait(sleeper, 0, 0, wait_ms);
+    const at = now();
+    let due = next;
+    while (due < total && origin_ms + due * interval_ms <= at) due += 1;
+    if (due === next) continue;
+    next = due;
+    Atomics.store(cells, 1, due);
+    if (Atomics.exchange(cells, 0, 1) === 0 || due === total) parentPort.postMessage(due);
+  }
+});
+`;
+/** Time between starting the ticker and the first scheduled send (the worker is already running; this only orders the clocks). */
+const PACER_LEAD_MS = 5;
+
+/**
  * Open loop at a fixed rate: latency counts from each request's scheduled send time, so stalls
- * are not hidden (no coordinated omission). The pacer runs on setImmediate: every event-loop
- * turn sends each request whose time has come, so a request leaves within one turn of its time
- * (a 1 ms timer sent it 1-2 ms late, and that lag was in the figure); a turn that comes late,
- * for whatever reason, still shows in full. The spin costs the bench process a core, so its CPU
- * per authorization is taken from the closed loop instead. The measurement keeps nothing per
+ * are not hidden (no coordinated omission). The ticker (above) wakes the event loop at each
+ * request's time; the main thread sends what its own clock says is due, and spins on
+ * setImmediate only for the few microseconds the two threads' clocks may disagree. A wake-up
+ * that comes late, for whatever reason, still shows in full. The measurement keeps nothing per
  * request on the JavaScript heap (samples go to preallocated typed arrays, outstanding requests
  * are counted, not held), so the bench process's own garbage does not add collector pauses.
  */
@@ -126,7 +159,10 @@ async function paced(link: NetworkLink, token: TokenView, rate: number, duration
   let allDone: (() => void) | undefined;
   const settle = (): void => { outstanding -= 1; if (outstanding === 0) allDone?.(); };
   const interval_ms = 1000 / rate;
-  const start = performance.now();
+  const ticker = new Worker(TICKER_SOURCE, { eval: true, execArgv: [] });
+  await new Promise<void>((resolve, reject) => { ticker.once('online', resolve); ticker.once('error', reject); });
+  const cpuStart = process.cpuUsage();
+  const start = performance.now() + PACER_LEAD_MS;
   let sent = 0;
   const send = (scheduled: number): void => {
     const called = performance.now();
@@ -140,18 +176,28 @@ async function paced(link: NetworkLink, token: TokenView, rate: number, duration
       settle();
     }, () => { overloaded += 1; settle(); });
   };
-  await new Promise<void>((resolve) => {
-    const turn = (): void => {
+  const cells = new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT));
+  await new Promise<void>((resolve, reject) => {
+    let spinning = false;
+    const sendDue = (): void => {
+      spinning = false;
       const now = performance.now();
       for (; sent < total && start + sent * interval_ms <= now; sent += 1) send(start + sent * interval_ms);
-      if (sent < total) setImmediate(turn);
-      else resolve();
+      if (sent >= total) resolve();
+      else if (sent < Atomics.load(cells, 1) && !spinning) { spinning = true; setImmediate(sendDue); }
     };
-    turn();
+    ticker.on('message', () => { Atomics.store(cells, 0, 0); if (!spinning) sendDue(); });
+    ticker.once('error', reject);
+    ticker.postMessage({ origin_ms: performance.timeOrigin + start, interval_ms, total, cells });
   });
+  await ticker.terminate();
   if (outstanding > 0) await new Promise<void>((resolve) => { allDone = resolve; });
+  const cpu = process.cpuUsage(cpuStart);
   loopDelay.disable();
-  return { latencies_ms: latencies_ms.subarray(0, samples), fromCall_ms: fromCall_ms.subarray(0, samples), other, overloaded, loopDelay: delaySummary(loopDelay), gc: gc.stop() };
+  return {
+    latencies_ms: latencies_ms.subarray(0, samples), fromCall_ms: fromCall_ms.subarray(0, samples), other, overloaded, loopDelay: delaySummary(loopDelay), gc: gc.stop(),
+    cpu_us_per_auth: (cpu.user + cpu.system) / Math.max(1, total),
+  };
 }
 
 async function bestRate(measure: () => Promise<{ rate: number; other: number; cpu_us_per_auth: number }>, label: string, notes: string[]): Promise<{ rate: number; cpu_us_per_auth: number }> {
@@ -187,7 +233,7 @@ async function medianPaced(link: NetworkLink, token: TokenView, sim: SpawnedNetw
     const l = pacedRun.latencies_ms;
     notes.push(`paced 5,000/s run ${run + 1} of ${RUNS} (${DURATION_MS / 1000} s, 1-min load average ${load.toFixed(2)} on ${os.cpus().length} cores): p50 ${percentile(l, 50).toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, p99.9 ${percentile(l, 99.9).toFixed(2)} ms, max ${percentile(l, 100).toFixed(2)} ms `
       + `(from the call: p50 ${percentile(pacedRun.fromCall_ms, 50).toFixed(2)}, p99 ${percentile(pacedRun.fromCall_ms, 99).toFixed(2)} ms); `
-      + `bench process: event-loop delay ${showDelay(pacedRun.loopDelay)}, ${showGc(pacedRun.gc)}; `
+      + `bench process: event-loop delay ${showDelay(pacedRun.loopDelay)}, ${showGc(pacedRun.gc)}, CPU ${pacedRun.cpu_us_per_auth.toFixed(1)} us per authorization; `
       + `network-sim: event-loop delay ${showDelay(simTimes.loop_delay)}, ${showGc(simTimes.gc)}, CPU ${(simTimes.cpu_us_since_reset / Math.max(1, simTimes.count)).toFixed(1)} us per authorization`);
     runs.push({ pacedRun, simTimes, p99 });
   }
@@ -239,6 +285,7 @@ export async function run(): Promise<{ figures: Figure[]; notes?: string[] }> {
       figures.push({ name: 'time the link adds over the simulator, p50', value: Math.max(0, p50 - simTimes.p50_us / 1000), unit: 'ms' });
       figures.push({ name: 'time the link adds over the simulator, p99', value: Math.max(0, p99 - simTimes.p99_us / 1000), unit: 'ms' });
       figures.push({ name: 'round trip p50 / p99 at 5,000 auth/s measured from the call (without the pacer\'s lag)', value: percentile(pacedRun.fromCall_ms, 50), unit: `ms (p99 ${percentile(pacedRun.fromCall_ms, 99).toFixed(3)} ms)` });
+      figures.push({ name: 'bench process CPU per authorization at 5,000 auth/s (link + client + the pacer\'s clock thread)', value: pacedRun.cpu_us_per_auth, unit: 'us' });
       figures.push({ name: 'network-sim CPU per authorization at 5,000 auth/s', value: simTimes.cpu_us_since_reset / Math.max(1, simTimes.count), unit: 'us' });
       figures.push({ name: 'bench process event-loop delay p99 during the paced run (scheduling stalls, not link work)', value: pacedRun.loopDelay.p99_ms, unit: 'ms' });
       figures.push({ name: 'network-sim event-loop delay p99 during the paced run', value: simTimes.loop_delay.p99_ms, unit: `ms (max ${simTimes.loop_delay.max_ms.toFixed(1)} ms)` });
@@ -262,7 +309,7 @@ export async function run(): Promise<{ figures: Figure[]; notes?: string[] }> {
       'Each authorization: STAN/RRN allocation, 0100 encode, frame, simulator decode + token and issuer checks + hold + 0110 encode, link decode and match by MTI+STAN+DE41+DE7.',
       'With MACs the gateway asks hsm-sim for the DE 64 retail MAC of each 0100 and the simulator asks the same hsm-sim to verify it: two HSM commands per authorization. Responses are not MACed.',
       'The paced runs come first (after a 3 s warm-up at 5,000/s), before the throughput runs, so they do not inherit the garbage of 256 requests in flight.',
-      'Round-trip latency at 5,000/s is open-loop and measured from each request\'s scheduled send time (the bar applies to this figure); the pacer runs on setImmediate, so a request leaves within one event-loop turn of its time and any late turn counts in full; the figure measured from the call is given beside it. The link\'s share is the RTT percentile minus the simulator\'s processing percentile (decode to encoded answer), so it includes both processes\' TCP and event-loop time.',
+      'Round-trip latency at 5,000/s is open-loop and measured from each request\'s scheduled send time (the bar applies to this figure); the pacer\'s clock is a worker thread that sleeps until each request\'s time and wakes the event loop (no spinning core), and a late wake-up counts in full; the figure measured from the call is given beside it. The link\'s share is the RTT percentile minus the simulator\'s processing percentile (decode to encoded answer), so it includes both processes\' TCP and event-loop time.',
       `Machine: ${os.cpus().length} cores shared by the bench process, network-sim, hsm-sim and other engineers' work running at the same time; figures may be depressed.`,
     );
     return { figures, notes };

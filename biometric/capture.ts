@@ -96,9 +96,9 @@ export function rotateRoiMap(map: Affine, degrees: number, scale = 1): Affine {
  * cells move at most a third of a cell at the ROI border under a 4 % scale change, which the vein
  * code's shift search absorbs (and it saves a warp and a vein model run per alternate).
  */
-async function alternateFeatures(models: FeatureModels, kind: CaptureKind, visible: GrayImage, nirOwn: { image: GrayImage; grid: CodeGrid } | undefined, map: Affine): Promise<AlternateFeatures[]> {
+async function alternateFeatures(models: FeatureModels, poses: readonly RoiPose[], visible: GrayImage, nirOwn: { image: GrayImage; grid: CodeGrid } | undefined, map: Affine): Promise<AlternateFeatures[]> {
   const out: AlternateFeatures[] = [];
-  for (const pose of ALTERNATE_POSES[kind]) {
+  for (const pose of poses) {
     const turned = rotateRoiMap(map, pose.degrees, pose.scale);
     const palm = await models.palmFeatures(warpAffine(visible, roi_size_pixels, roi_size_pixels, turned));
     const alternate: AlternateFeatures = { palm: codeGrid(palm_grid_cells, palm.code, palm.strength), hash: palm.hash, coarse: pose.coarse };
@@ -126,8 +126,10 @@ function digest(roi: FloatImage): Uint8Array {
 /**
  * Decodes, normalises and checks a capture; throws `capture_quality` with the failed check.
  * `pad: false` skips the liveness cues (for 1:1 re-checks of a capture already screened).
+ * `alternates: false` skips the pose alternates, which only a probe uses (`makeProbe`); a
+ * template (`makeTemplate`, `fuseCodes`) never reads them.
  */
-export async function extractCapture(models: FeatureModels, capture: Capture, options: { pad?: boolean } = {}): Promise<Extracted> {
+export async function extractCapture(models: FeatureModels, capture: Capture, options: { pad?: boolean; alternates?: boolean } = {}): Promise<Extracted> {
   const visible = decode(capture.visible);
   const nirImage = capture.nir ? decode(capture.nir) : undefined;
   if (nirImage && (nirImage.width !== visible.width || nirImage.height !== visible.height)) {
@@ -147,8 +149,9 @@ export async function extractCapture(models: FeatureModels, capture: Capture, op
     palm: codeGrid(palm_grid_cells, palmFeatures.code, palmFeatures.strength),
     ...(hand ? { hand } : {}),
   };
-  if (!nirRoi) return { ...extracted, alternates: await alternateFeatures(models, capture.kind, visible, undefined, map) };
+  const poses = options.alternates === false ? [] : ALTERNATE_POSES[capture.kind];
+  if (!nirRoi) return { ...extracted, alternates: await alternateFeatures(models, poses, visible, undefined, map) };
   const vein = await models.veinFeatures(nirRoi);
   const veinGrid = codeGrid(vein_grid_cells, vein.code, vein.strength);
-  return { ...extracted, nirRoi, vein: veinGrid, alternates: await alternateFeatures(models, capture.kind, visible, { image: nirImage!, grid: veinGrid }, map) };
+  return { ...extracted, nirRoi, vein: veinGrid, alternates: await alternateFeatures(models, poses, visible, { image: nirImage!, grid: veinGrid }, map) };
 }

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { assert } from '../core/index.js';
 import { BiometricError } from './errors.js';
-import { boxBlur, type FloatImage } from './image.js';
+import { boxBlurInto, type FloatImage } from './image.js';
 import { palm_grid_cells, prefilter_bits, roi_size_pixels, vein_grid_cells } from './model.js';
 
 export const MODEL_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'models');
@@ -21,18 +21,27 @@ const local_window_radius_pixels = 8;
 export interface PalmFeatures { code: Uint8Array; strength: Float32Array; hash: Float32Array }
 export interface VeinFeatures { code: Uint8Array; strength: Float32Array }
 
+// Planes reused by every normalisation (synchronous, so one set per thread is enough): with
+// four fresh 64 KiB planes per call, allocation and collection cost more than the arithmetic,
+// and a roi capture normalises eight ROIs (its own and its pose alternates', visible and NIR).
+let meanPlane = new Float32Array(0);
+let squarePlane = new Float32Array(0);
+let meanSquarePlane = new Float32Array(0);
+
 /** Local contrast normalisation: (x - mean_local) / (std_local + epsilon). */
 export function normaliseContrast(roi: FloatImage, radius = local_window_radius_pixels): Float32Array {
-  const mean = boxBlur(roi, radius);
-  const squared = new Float32Array(roi.data.length);
-  for (let i = 0; i < squared.length; i += 1) squared[i] = roi.data[i]! * roi.data[i]!;
-  const squares = { width: roi.width, height: roi.height, data: squared };
-  const meanSq = boxBlur(squares, radius);
-  const out = new Float32Array(roi.data.length);
-  for (let i = 0; i < out.length; i += 1) {
-    const m = mean.data[i]!;
-    const std = Math.sqrt(Math.max(0, meanSq.data[i]! - m * m));
-    out[i] = (roi.data[i]! - m) / (std + 4);
+  const { width, height, data } = roi;
+  const n = data.length;
+  if (meanPlane.length !== n) { meanPlane = new Float32Array(n); squarePlane = new Float32Array(n); meanSquarePlane = new Float32Array(n); }
+  const mean = boxBlurInto(data, width, height, radius, meanPlane);
+  const squared = squarePlane;
+  for (let i = 0; i < n; i += 1) squared[i] = data[i]! * data[i]!;
+  const meanSq = boxBlurInto(squared, width, height, radius, meanSquarePlane);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i += 1) {
+    const m = mean[i]!;
+    const std = Math.sqrt(Math.max(0, meanSq[i]! - m * m));
+    out[i] = (data[i]! - m) / (std + 4);
   }
   return out;
 }

@@ -18,6 +18,13 @@ const hand_fraction_max = 0.85;
 // Region geometry relative to the key-point distance D (PolyU-style square below the valleys).
 const roi_side_per_keypoint_distance = 1.2;
 const roi_offset_per_keypoint_distance = 1.05;
+/**
+ * Where the valley line lies above the ROI centre, in ROI sides (0.875): the ROI hangs from it,
+ * so an along-palm scale error (hand tilt foreshortens the palm; the valley distance, an
+ * across-palm measure, cannot see it) moves ROI content in proportion to its distance from
+ * this line. The matcher's along-scale alternates are anchored here (`score.ts`).
+ */
+export const roi_valley_line_above_centre = roi_offset_per_keypoint_distance / roi_side_per_keypoint_distance;
 const valley_spacing_ratio_min = 0.6;
 const valley_bend_max = 1.12;
 

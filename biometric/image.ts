@@ -103,12 +103,17 @@ export function outsideFraction(source: { width: number; height: number }, width
 export function boxBlur(image: FloatImage, radius: number): FloatImage {
   if (radius <= 0) return image;
   const { width, height } = image;
-  const out = new Float32Array(width * height);
+  return { width, height, data: boxBlurInto(image.data, width, height, radius, new Float32Array(width * height)) };
+}
+
+/** `boxBlur` of a plane into `out` (no allocation; `out` must not be `src`). */
+export function boxBlurInto(src: Float32Array, width: number, height: number, radius: number, out: Float32Array): Float32Array {
+  assert(radius > 0 && src.length === width * height && out.length === width * height && out !== src, 'blur planes of the image size');
   const norm = 1 / (2 * radius + 1);
   const tmp = scratch(width * height);
-  for (let y = 0; y < height; y += 1) blurRow(image.data, tmp, y * width, width, radius, norm);
+  for (let y = 0; y < height; y += 1) blurRow(src, tmp, y * width, width, radius, norm);
   blurColumns(tmp, out, width, height, radius, norm);
-  return { width, height, data: out };
+  return out;
 }
 
 // One intermediate plane reused by every blur: allocating (and zeroing, and later collecting)

@@ -8,6 +8,35 @@
 import { bestDistance, probeVariants, type CodeGrid, packGrid, packHash, palm_shift_cells_max, palm_shift_cells_max_along, vein_shift_cells_max, type PackedCode, type Template, type TemplateTransform } from './template.js';
 import { normalQuantile } from './calibration.js';
 import type { AlternateFeatures, Extracted } from './capture.js';
+import { roi_valley_line_above_centre } from './hand.js';
+
+/**
+ * Along-palm scales the probe's own codes are also compared at, resampled with the valley line
+ * fixed (code-space alternates: no feature run). Why: the hand ROI is sized by the valley
+ * distance, an across-palm measure, and hangs from the valley line; a tilted hand (pitch) is
+ * foreshortened along the palm only, which moves every row in proportion to its distance from
+ * that line, up to 5-6 cells at the far edge for 10 %. The cell-shift search cannot follow
+ * (it moves all rows alike), and isotropic scale alternates about the ROI centre spend their
+ * shift range on the lever. Diagnosed on development seeds with the generator's ground-truth
+ * pose: along-palm scale error sd 5 % per capture (across 2 %), and it was the common factor
+ * of the lowest genuine scores; see README "Diagnosis". Refine-only, like scale alternates.
+ */
+export const along_scale_factors = [0.9, 0.95, 1.05, 1.1] as const;
+
+/** `grid` stretched along the palm (rows) by `factor`, the valley line held fixed (nearest cell). */
+export function alongScaled(grid: CodeGrid, factor: number): CodeGrid {
+  const { cells } = grid;
+  const anchor = (cells - 1) / 2 - roi_valley_line_above_centre * cells;
+  const code = new Uint8Array(cells * cells);
+  const valid = new Uint8Array(cells * cells);
+  for (let y = 0; y < cells; y += 1) {
+    const sy = Math.round(anchor + (y - anchor) / factor);
+    if (sy < 0 || sy >= cells) continue;
+    code.set(grid.code.subarray(sy * cells, (sy + 1) * cells), y * cells);
+    valid.set(grid.valid.subarray(sy * cells, (sy + 1) * cells), y * cells);
+  }
+  return { cells, code, valid };
+}
 
 export interface ModalityStats { mean: number; std: number; typicalBits: number }
 export interface ScoreModel { palm: ModalityStats; vein: ModalityStats }
@@ -42,8 +71,12 @@ function probeOf(features: AlternateFeatures, transform: TemplateTransform, shar
 export function makeProbe(extracted: Extracted, transform: TemplateTransform): Probe {
   const probe = probeOf(extracted, transform);
   const shared = extracted.vein && probe.vein ? { grid: extracted.vein, variants: probe.vein } : undefined;
-  const alternates = extracted.alternates?.map((a) => ({ ...probeOf(a, transform, shared), coarse: a.coarse === true }));
-  return alternates && alternates.length > 0 ? { ...probe, alternates } : probe;
+  const alternates = extracted.alternates?.map((a) => ({ ...probeOf(a, transform, shared), coarse: a.coarse === true })) ?? [];
+  for (const factor of along_scale_factors) {
+    const scaled: AlternateFeatures = { palm: alongScaled(extracted.palm, factor), hash: extracted.hash, ...(extracted.vein ? { vein: alongScaled(extracted.vein, factor) } : {}) };
+    alternates.push({ ...probeOf(scaled, transform), coarse: false });
+  }
+  return { ...probe, alternates };
 }
 
 /** The poses the coarse 1:N stages use: the probe itself first, then its coarse alternates (rotations). */

@@ -10,7 +10,7 @@
 import { assert } from '../core/index.js';
 import type { EbcdicTables } from './encoding.js';
 import type { FieldCodec } from './field.js';
-import { berDecode, berEncode, berEntries, BER_SLOTS_PER_FIELD, decodeChars, HEX_CODES, HEX_UPPER } from './fast-runtime.js';
+import { BER_SLOTS_PER_FIELD, decodeChars, HEX_CODES, HEX_UPPER } from './fast-runtime.js';
 import { generateSource, planField, type FieldPlan } from './generate.js';
 import { CHAR_CLASS, MESSAGE_SIZE_BYTES_MAX, Reader, Writer } from './io.js';
 import { latin1Slice } from './strings.js';
@@ -78,7 +78,7 @@ export function compileGenerated(spec: MessageSpec, codecs: readonly (FieldCodec
   const runtime = {
     CC: CHAR_CLASS, HEXC: HEX_CODES, HEXU: HEX_UPPER, E2L: ebcdic?.toLatin1, L2E: ebcdic?.fromLatin1,
     sc: decodeChars, slots: new Int32Array(Math.max(1, berFields) * BER_SLOTS_PER_FIELD), FT: new Array<object | undefined>(codecs.length).fill(undefined), C: codecs, Reader, OBJECT_PROTOTYPE: Object.prototype,
-    latin1Slice, berDecode, berEntries, berEncode,
+    latin1Slice,
   };
   // The source is generated from the spec's declarative data only (numbers and fixed
   // fragments, never strings from the spec or from messages), see generate.ts.

@@ -11,6 +11,7 @@
  * generated code therefore never throws and never builds an error.
  */
 import { assert } from '../core/index.js';
+import { berDecodeLines, berEncodeLines, berValueLines } from './generate-ber.js';
 import { allowedClasses } from './content.js';
 import { CLASS_DIGIT } from './io.js';
 import { prefixSize } from './prefix.js';
@@ -148,8 +149,7 @@ function decodeField(plan: FieldPlan): string[] {
       return [`a${id} = q;`, ...length, 'if (end - p < n) return undefined;',
         'for (let i = 0; i < n; i += 1) { const b = buf[p + i]; sc[q] = HEXC[b >> 4]; sc[q + 1] = HEXC[b & 15]; q += 2; }', 'p += n;', `e${id} = q;`];
     case 'ber':
-      return [...length, 'if (end - p < n) return undefined;', `t${id} = t;`, 'q = berDecode(buf, p, p + n, q, slots, t);',
-        'if (q < 0) return undefined;', 't += 2 + 2 * slots[t];', 'p += n;'];
+      return [...length, ...berDecodeLines(id)];
     case 'delegate':
       return ['const r = new Reader(buf, p, end);', `try { v${id} = C[${id}].decode(r); } catch { return undefined; }`, 'p = r.pos;'];
   }
@@ -158,7 +158,6 @@ function decodeField(plan: FieldPlan): string[] {
 /** The value of a decoded field, once the message's characters are one string `S`. */
 function decodedValue(plan: FieldPlan): string {
   switch (plan.kind) {
-    case 'ber': return `berEntries(S, slots, t${plan.id})`;
     case 'delegate': return `v${plan.id}`;
     default: return `S.substring(a${plan.id}, e${plan.id})`;
   }
@@ -217,7 +216,7 @@ export function generateDecoder(spec: MessageSpec, plans: readonly FieldPlan[]):
   // element store is sized once (a copy is cheaper than growing an empty object's store).
   for (let w = words - 1; w >= 0; w -= 1) lines.push(`${w === words - 1 ? '' : 'else '}if (w${w} !== 0) top = ${32 * w + 1} + Math.clz32(w${w} & -w${w});`);
   lines.push('const fields = { ...(FT[top] ?? fieldsTemplate(top)) };');
-  for (const plan of plans) lines.push(`if (${at(plan.id)}) fields[${plan.id}] = ${decodedValue(plan)};`);
+  for (const plan of plans) lines.push(...(plan.kind === 'ber' ? [`if (${at(plan.id)}) {`, ...berValueLines(plan.id), '}'] : [`if (${at(plan.id)}) fields[${plan.id}] = ${decodedValue(plan)};`]));
   lines.push('return { mti: S.substring(0, 4), fields };', '}');
   return lines.join('\n');
 }
@@ -253,8 +252,8 @@ function encodeField(plan: FieldPlan): string[] {
         `for (let i = 0; i < n; i += 1) { const h = ${v}.charCodeAt(2 * i), l = ${v}.charCodeAt(2 * i + 1); const hv = h < 256 ? HEXU[h] : -1, lv = l < 256 ? HEXU[l] : -1; if ((hv | lv) < 0) return -1; out[p + i] = (hv << 4) | lv; }`,
         'p += n;'];
     case 'ber': {
-      const lines = [`const at = p + ${prefixBytes};`, 'if (at > lim) return -1;', `const after = berEncode(out, at, lim, ${v});`, 'if (after < 0) return -1;', 'const n = after - at;', `if (!(${lengthOk})) return -1;`];
-      return [...lines, ...(spec.prefix ? writePrefix(spec.prefix) : []), 'p = after;'];
+      const lines = [`const from = p + ${prefixBytes};`, 'if (from > lim) return -1;', 'let at = from;', ...berEncodeLines(v), 'const n = at - from;', `if (!(${lengthOk})) return -1;`];
+      return [...lines, ...(spec.prefix ? writePrefix(spec.prefix) : []), 'p = at;'];
     }
     case 'delegate':
       return ['W.pos = p;', 'W.limit = lim;', `try { C[${id}].encode(${v}, W); } catch { return -1; }`, 'p = W.pos;'];
@@ -288,12 +287,13 @@ function encodeHead(spec: MessageSpec, words: number): string[] {
 }
 
 /**
- * The fields object (a plain or null-prototype object) is read by probing each defined id.
- * It must hold nothing else: its own enumerable values (Object.values: ascending integer keys
- * first, no key strings made) must be exactly the probed ones, in order. Anything else (an
- * unknown key, an undefined value, an array, a class instance) goes to the interpreted codec,
- * which refuses or skips it as it always has. (A probe could see an integer-keyed property
- * inherited from Object.prototype itself; nothing in this process sets one.)
+ * The fields object (a plain or null-prototype object) is read through a spread copy, which
+ * holds exactly its own enumerable properties as data (what Object.keys, and so the
+ * interpreted codec, sees: no non-enumerable, inherited or accessor property can answer a
+ * probe). Each defined id is probed on the copy, and the defined values counted must be all
+ * the copy's values (Object.values: no key strings made). Anything else (an unknown key, an
+ * undefined value, an array, a class instance) goes to the interpreted codec, which refuses
+ * or skips it as it always has. Probing stops once every value is accounted for.
  */
 export function generateEncoder(spec: MessageSpec, plans: readonly FieldPlan[]): string {
   const words = spec.bitmap.tertiary === true ? 6 : 4;
@@ -303,10 +303,13 @@ export function generateEncoder(spec: MessageSpec, plans: readonly FieldPlan[]):
     "if (typeof mti !== 'string' || mti.length !== 4 || typeof fields !== 'object' || fields === null) return -1;",
     'const proto = Object.getPrototypeOf(fields);',
     'if (proto !== OBJECT_PROTOTYPE && proto !== null) return -1;',
-    'const own = Object.values(fields);', 'let k = 0;',
+    'const copy = { ...fields };', 'const count = Object.values(copy).length;', 'let k = 0;',
+    `let ${plans.map((plan) => `v${plan.id}`).join(', ')};`,
+    'probe: {', 'if (count === 0) break probe;',
   ];
-  for (const plan of plans) lines.push(`const v${plan.id} = fields[${plan.id}];`, `if (v${plan.id} !== undefined) { if (own[k] !== v${plan.id}) return -1; k += 1; }`);
-  lines.push('if (k !== own.length) return -1;', `let ${Array.from({ length: words }, (_, i) => `w${i} = 0`).join(', ')};`);
+  for (const plan of plans) lines.push(`v${plan.id} = copy[${plan.id}];`, `if (v${plan.id} !== undefined) { k += 1; if (k === count) break probe; }`);
+  lines.push('}');
+  lines.push('if (k !== count) return -1;', `let ${Array.from({ length: words }, (_, i) => `w${i} = 0`).join(', ')};`);
   for (const plan of plans) lines.push(`if (v${plan.id} !== undefined) w${word(plan.id)} |= ${hex(bit(plan.id))};`);
   lines.push('let p = start;', ...encodeHead(spec, words));
   for (const plan of plans) lines.push(`if (v${plan.id} !== undefined) { // field ${plan.id}: ${plan.kind}`, ...encodeField(plan), '}');
@@ -319,7 +322,7 @@ export function generateSource(spec: MessageSpec, plans: readonly FieldPlan[]): 
   return [
     `// Generated by iso8583/generate.ts for spec ${JSON.stringify(spec.name)}. Returns undefined / -1 to hand over to the interpreted codec.`,
     "'use strict';",
-    'const { CC, HEXC, HEXU, E2L, L2E, sc, slots, FT, C, Reader, OBJECT_PROTOTYPE, latin1Slice, berDecode, berEntries, berEncode } = rt;',
+    'const { CC, HEXC, HEXU, E2L, L2E, sc, slots, FT, C, Reader, OBJECT_PROTOTYPE, latin1Slice } = rt;',
     // Templates of the fields object by highest field (see decode); never handed out, only copied.
     "function fieldsTemplate(top) { const t = {}; if (top > 0) t[top] = ''; FT[top] = t; return t; }",
     generateDecoder(spec, plans),

@@ -3,7 +3,7 @@
  * encoding rules; plus message-type validation, DE 90 and the visa-like network header.
  */
 import { describe, expect, it } from 'vitest';
-import { compileSpec, encodeFrame, FrameDecoder, validateMessage, type Message } from '../iso8583/index.js';
+import { compileSpec, encodeFrame, FrameDecoder, Iso8583Error, validateMessage, type Message } from '../iso8583/index.js';
 import {
   decodeVisaLikeHeader, dialect, DIALECT_NAMES, encodeVisaLikeHeader, joinOriginalDataElements, SAMPLE_MESSAGES, splitOriginalDataElements,
 } from './index.js';
@@ -93,5 +93,43 @@ describe('visa-like network header', () => {
     expect(bytes.toString('hex').toUpperCase()).toBe(hex('16 01 02 007A 000001 123456 00 0000 000000 00 000000 00'));
     expect(decodeVisaLikeHeader(bytes, 100)).toEqual(header);
     expect(() => decodeVisaLikeHeader(bytes, 99)).toThrow(/header says 122 bytes/);
+  });
+});
+
+describe.each(DIALECT_NAMES)('%s: a key the spec does not define is refused, never dropped', (name) => {
+  const codec = compileSpec(dialect(name).spec);
+  const generated = codec.generated;
+  const base = (): Record<string | number, unknown> => ({ 3: '000000', 7: '1124100000', 11: '000001' });
+  const withHidden = (key: number, value: string, rest: Record<string | number, unknown>): Record<string | number, unknown> => {
+    const fields = { ...rest };
+    Object.defineProperty(fields, key, { value, enumerable: false });
+    return fields;
+  };
+  // Each case: the fields, and the key the error must name. The counts are arranged so that a
+  // check counting values alone could be fooled (a known key absent, undefined or hidden).
+  const cases: [string, () => Record<string | number, unknown>, string][] = [
+    ['an unknown number beside known fields', () => ({ ...base(), 999: '000000' }), '999'],
+    ['an unknown name beside known fields', () => ({ ...base(), pan: '4895370012345678' }), 'pan'],
+    ['an undefined field number (1, the bitmap bit)', () => ({ ...base(), 1: '000000' }), '1'],
+    ['an unknown key alone (no known field present)', () => ({ 999: '000000' }), '999'],
+    ['a known key absent, an unknown one in its place', () => ({ 3: '000000', 11: '000001', 8: '1124100000' }), '8'],
+    ['a known key undefined, an unknown one present', () => ({ ...base(), 4: undefined, 999: '000000' }), '999'],
+    ['a hidden known key with the unknown key\'s value', () => withHidden(3, '000000', { 999: '000000' }), '999'],
+    ['hidden known keys beside an unknown key', () => withHidden(11, '000001', { 3: '000000', 7: '1124100000', 12: '111530', zz: '000001' }), 'zz'],
+  ];
+  it.each(cases)('%s', (_label, fields, key) => {
+    const message = { mti: '0800', fields: fields() } as Message;
+    expect(generated?.encode(message)).toBeUndefined();
+    const error = (() => { try { codec.encode(message); } catch (e) { return e; } return undefined; })();
+    expect(error).toBeInstanceOf(Iso8583Error);
+    expect((error as Iso8583Error).code).toBe('field_unknown');
+    expect((error as Iso8583Error).path).toBe(key);
+  });
+
+  it('only own enumerable keys count: hidden ones are not encoded, undefined ones are skipped', () => {
+    const plain = codec.encode({ mti: '0800', fields: base() as Message['fields'] });
+    expect(codec.encode({ mti: '0800', fields: withHidden(12, '111530', base()) as Message['fields'] }).equals(plain)).toBe(true);
+    expect(codec.encode({ mti: '0800', fields: { ...base(), 12: undefined, zz: undefined } as Message['fields'] }).equals(plain)).toBe(true);
+    expect(generated?.encode({ mti: '0800', fields: base() as Message['fields'] })?.equals(plain)).toBe(true);
   });
 });

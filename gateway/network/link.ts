@@ -15,6 +15,7 @@ import { assert, AssertionError, createLogger, type Logger } from '../../core/in
 import type { Message } from '../../iso8583/index.js';
 import type { HsmPort } from '../../hsm-sim/index.js';
 import { LinkConnection } from './connection.js';
+import { PendingTable } from './pending.js';
 import { NetworkLinkError } from './errors.js';
 import {
   adviceMessage, authorizationMessage, checkRequest, managementMessage, refundMessage, repeatOf, retrievalReference, reversalMessage, transmissionDateTime,
@@ -33,6 +34,8 @@ export const DRAIN_BATCH_MAX = 256;
 /** The switch wires one listener per link; a handful is already a leak. */
 const ADVICE_LISTENERS_MAX = 8;
 const DAY_MS = 86_400_000;
+/** Exchanges other than authorizations and refunds in flight at once: sign-ons, echoes and key changes (a few per connection) and the two queue drains (one each). */
+const OTHER_EXCHANGES_MAX = 256;
 
 export interface LinkOptions {
   /** The network's name (settlement files, logs, the store's key). */
@@ -118,6 +121,8 @@ type Lost = 'timeout' | 'disconnected';
 
 interface Pending {
   readonly deadline_ms: number;
+  /** Send order: time-outs resolve in it. */
+  readonly order: number;
   readonly connection: LinkConnection;
   readonly resolve: (answer: Message | Lost) => void;
   readonly request: Message;
@@ -157,7 +162,7 @@ export class NetworkLink {
   private readonly store: LinkStore;
   private readonly slots: (LinkConnection | undefined)[];
   private readonly reconnectAttempts: number[];
-  private readonly pending = new Map<string, Pending>();
+  private readonly pending: PendingTable<Pending>;
   private readonly lost = new Map<string, { reversalId: number | undefined }>();
   private readonly adviceListeners: ((outcome: AdviceOutcome) => void)[] = [];
   private readonly counters: Record<string, number> = {};
@@ -165,6 +170,7 @@ export class NetworkLink {
   private readonly upWaiters: (() => void)[] = [];
   private macKeyId: string | undefined;
   private authInFlight = 0;
+  private sent = 0;
   private roundRobin = 0;
   private closing = false;
   private drainingReversals: Promise<void> | undefined;
@@ -179,6 +185,7 @@ export class NetworkLink {
     this.slots = new Array<LinkConnection | undefined>(this.settings.connections).fill(undefined);
     this.reconnectAttempts = new Array<number>(this.settings.connections).fill(0);
     this.macKeyId = options.mac?.keyId;
+    this.pending = new PendingTable<Pending>(this.settings.in_flight_max + OTHER_EXCHANGES_MAX);
   }
 
   /** Opens the pool; resolves at once (connections come up in the background). */
@@ -214,10 +221,7 @@ export class NetworkLink {
       if (connection?.signedOn && connection.isOpen) connection.finish(this.wire.codec.encode(managementMessage('002', this.stamp(new Date()))));
       else connection?.close();
     }
-    for (const [key, entry] of this.pending) {
-      this.pending.delete(key);
-      entry.resolve('disconnected');
-    }
+    for (const entry of this.takePending(() => true)) entry.resolve('disconnected');
     // Queue drains still write their outcome to the store: the caller may close it after us.
     await Promise.all([this.drainingReversals, this.drainingAdvices]);
   }
@@ -480,13 +484,15 @@ export class NetworkLink {
   private sendAndWait(connection: LinkConnection, message: Message, bytes: Buffer): Promise<Message | Lost> {
     const key = matchKey(responseMti(message.mti), message.fields);
     assert(!this.pending.has(key), 'one request per match key in flight');
+    // Authorizations are bounded below this (in_flight_max); only a flood of management exchanges gets here.
+    if (this.pending.full) return Promise.reject(new NetworkLinkError('link_overloaded', `link ${this.name}: ${this.pending.entries_max} exchanges in flight`));
     return new Promise<Message | Lost>((resolve) => {
       // Queued first (a frame too large throws here, leaving nothing pending); the answer cannot come before the turn's write.
       if (!connection.send(bytes)) {
         resolve('disconnected');
         return;
       }
-      this.pending.set(key, { deadline_ms: Date.now() + this.settings.timeout_ms, connection, resolve, request: message });
+      this.pending.add(key, { deadline_ms: Date.now() + this.settings.timeout_ms, order: this.sent++, connection, resolve, request: message });
     });
   }
 
@@ -511,9 +517,8 @@ export class NetworkLink {
       return;
     }
     const key = matchKey(message.mti, message.fields);
-    const entry = this.pending.get(key);
+    const entry = this.pending.take(key);
     if (entry) {
-      this.pending.delete(key);
       entry.resolve(message);
       return;
     }
@@ -536,22 +541,20 @@ export class NetworkLink {
     this.options.onUnmatched?.({ kind, mti: message.mti, stan: fieldText(message.fields, 11), responseCode: code, reversalQueued });
   }
 
-  /** Time-outs: pending entries share one time-out, so the oldest are first in the map. */
+  /** Removes the pending entries `picked` chooses, in the order they were sent (so their reversals queue in that order). */
+  private takePending(picked: (entry: Pending) => boolean): Pending[] {
+    return this.pending.takeWhere(picked).sort((a, b) => a.order - b.order);
+  }
+
+  /** Time-outs. */
   private sweep(): void {
+    if (this.pending.size === 0) return;
     const now = Date.now();
-    for (const [key, entry] of this.pending) {
-      if (entry.deadline_ms > now) break;
-      this.pending.delete(key);
-      entry.resolve('timeout');
-    }
+    for (const entry of this.takePending((pending) => pending.deadline_ms <= now)) entry.resolve('timeout');
   }
 
   private onClose(connection: LinkConnection): void {
-    for (const [key, entry] of this.pending) {
-      if (entry.connection !== connection) continue;
-      this.pending.delete(key);
-      entry.resolve('disconnected');
-    }
+    for (const entry of this.takePending((pending) => pending.connection === connection)) entry.resolve('disconnected');
     const slot = this.slots.indexOf(connection);
     if (slot >= 0 && !this.closing) {
       this.log.warn({ link: this.name, connection: connection.id }, 'link connection closed; reconnecting');
