@@ -264,8 +264,19 @@ export async function run(): Promise<{ figures: Figure[]; notes?: string[] }> {
   const figures: Figure[] = [];
   const notes: string[] = [];
   const hsm = await spawnHsmProcess({ dataDir: path.join(dir, 'hsm') });
-  const plain = await spawnNetworkSim({ spec: 'visa-like', dataDir: dir, seed: 1 });
-  const macSim = await spawnNetworkSim({ spec: 'visa-like', dataDir: dir, seed: 2, hsmPort: hsm.port, macKeyId: 'bench-zak' });
+  const sims: SpawnedNetworkSim[] = [];
+  try {
+    sims.push(await spawnNetworkSim({ spec: 'visa-like', dataDir: dir, seed: 1 }));
+    sims.push(await spawnNetworkSim({ spec: 'visa-like', dataDir: dir, seed: 2, hsmPort: hsm.port, macKeyId: 'bench-zak' }));
+  } catch (error) {
+    // A simulator that does not start (on a loaded machine) must not leave the others running: an hsm-sim was left behind once.
+    for (const sim of sims) await sim.stop();
+    await hsm.stop();
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+  const [plain, macSim] = sims;
+  assert(plain !== undefined && macSim !== undefined, 'both simulators started');
   const hsmClient = new HsmClient({ port: hsm.port, connections: 2 });
   try {
     await hsmClient.generateKey({ keyId: 'bench-zak', usage: 'M3', algorithm: 'T', modeOfUse: 'C', exportability: 'N' });
