@@ -1,9 +1,9 @@
 /**
  * `npm run bench -- ledger`: transfers per second of the embedded ledger with fsync on
- * (WAL; every answer waits for an fdatasync of the WAL that covers it), (a) as requests of 8189 transfers and (b) as single-transfer
+ * (WAL, synchronous=FULL), (a) as requests of 8189 transfers and (b) as single-transfer
  * requests from 256 concurrent callers (group commit), side by side in the same run with the
  * ceiling on this disk: a bare better-sqlite3 loop inserting the same rows into the same table
- * and indexes, one transaction per 8189 rows (synchronous=FULL), with no checks at all.
+ * and indexes, one transaction per 8189 rows, with no checks at all.
  *
  * Two account shapes: `acquiring` (the money model's shape: 2 network receivables debited,
  * 1000 merchant payables credited) carries the bars; `uniform` (1000 accounts, both sides
@@ -149,7 +149,7 @@ export async function run(): Promise<{ figures: Figure[]; notes?: string[] }> {
     notes.push(`${batches_count} requests of ${batch_size} transfers; ${concurrent_transfers_total} single-transfer requests from ${callers_count} callers; ` +
       `the bare loop inserts the same rows into the same schema (table + id and user_data_128 indexes; the embedded adapter also writes its account log and, every ${account_index_fold_transfers} transfers, the per-account runs, which the bare loop does not), one transaction per ${batch_size} rows, interleaved request by request with the embedded run`);
     notes.push(`acquiring: ${networks_count} network receivables debited, ${accounts_count - networks_count} merchant payables credited; uniform: ${accounts_count} accounts, both sides random`);
-    notes.push(`files in ${os.tmpdir()} (journal_mode=WAL; the bare loop at synchronous=FULL, the embedded ledger at synchronous=NORMAL with a WAL fdatasync before each answer, automatic checkpoints); load average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    notes.push(`files in ${os.tmpdir()} (journal_mode=WAL, synchronous=FULL); load average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
     return { figures, notes };
   } finally {
     rmSync(dir, { recursive: true, force: true });

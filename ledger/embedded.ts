@@ -1,16 +1,12 @@
 /**
  * The `embedded` adapter (the default): TigerBeetle's semantics on one local SQLite file.
- * Requests from concurrent callers are queued and applied together in one transaction (group
- * commit), so durability does not cost throughput: each caller still gets its own results,
- * computed as if its batch ran alone, in arrival order. A transaction commits without an
- * fsync; its callers are answered after a WAL barrier (core's WalSync: one fdatasync on the
- * thread pool, shared by every transaction committed meanwhile). The event loop went on
- * applying the next group while the disk synced; it had stood still ~1 ms per commit.
- * Lookups wait for the barrier too, so nobody sees a state that a power cut could undo. Pending transfers
+ * Requests from concurrent callers are queued and applied together in one transaction with
+ * one fsync (group commit), so durability does not cost throughput: each caller still gets
+ * its own results, computed as if its batch ran alone, in arrival order. Pending transfers
  * expire on time: a timer wakes at the next expiry and commits it.
  */
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
-import { assert, createLogger, PalmswitchError, WalCheckpointer, WalSync } from '../core/index.js';
+import { assert, createLogger, PalmswitchError, WalCheckpointer } from '../core/index.js';
 import { accountBalancesQuery, accountTransfersQuery, queryFilterQuery } from './query.js';
 import { StateMachine } from './state_machine.js';
 import { Storage } from './storage.js';
@@ -142,9 +138,6 @@ export class EmbeddedLedger implements Ledger {
   private expiryArmedFor: bigint | null = null;
   private readonly readonly: boolean;
   private readonly lock: string | null;
-  private readonly wal: WalSync | null;
-  /** Set when a WAL sync failed: nothing after it can be acknowledged (fail-stop). */
-  private syncFailure: LedgerError | null = null;
   private readonly checkpointer: WalCheckpointer | null;
 
   constructor(options: EmbeddedOptions) {
@@ -152,13 +145,12 @@ export class EmbeddedLedger implements Ledger {
     this.readonly = options.readonly === true;
     this.lock = this.readonly ? null : acquireWriterLock(options.file);
     try {
-      this.storage = new Storage(options.file, this.readonly, 'normal');
+      this.storage = new Storage(options.file, this.readonly);
     } catch (error) {
       if (this.lock) unlinkSync(this.lock);
       throw new LedgerError('ledger_open_failed', `cannot open the ledger file ${options.file}: ${(error as Error).message}`, { cause: error });
     }
     this.machine = new StateMachine(this.storage, this.clock, options.account_index_fold_transfers);
-    this.wal = this.readonly ? null : new WalSync(`${options.file}-wal`, () => this.storage.totalChanges());
     this.checkpointer = this.readonly || options.checkpoints !== 'worker' ? null : this.startCheckpointer(options.file);
     if (!this.readonly) this.armExpiry();
   }
@@ -184,54 +176,44 @@ export class EmbeddedLedger implements Ledger {
     this.checkOpen();
     assert(ids.length <= lookup_ids_max, `at most ${lookup_ids_max} ids per lookup`);
     const found = ids.map((id) => this.machine.accounts.get(id)).filter((a): a is Account => a !== undefined);
-    return this.durable(found.map((a) => ({ ...a })));
+    return Promise.resolve(found.map((a) => ({ ...a })));
   }
 
   lookupTransfers(ids: readonly bigint[]): Promise<Transfer[]> {
     this.checkOpen();
     assert(ids.length <= lookup_ids_max, `at most ${lookup_ids_max} ids per lookup`);
     const found = ids.map((id) => this.storage.transferById(id)).filter((t): t is Transfer => t !== undefined);
-    return this.durable(found);
+    return Promise.resolve(found);
   }
 
   getAccountTransfers(filter: AccountFilter): Promise<Transfer[]> {
     this.checkOpen();
     const query = accountTransfersQuery(filter);
-    return this.durable(query ? this.storage.selectAccountTransfers(query) : []);
+    return Promise.resolve(query ? this.storage.selectAccountTransfers(query) : []);
   }
 
   getAccountBalances(filter: AccountFilter): Promise<AccountBalance[]> {
     this.checkOpen();
     const a = this.machine.accounts.get(filter.account_id);
     // Only accounts created with `flags.history` keep their balance after every transfer.
-    if (!a || (a.flags & AccountFlags.history) === 0) return this.durable([]);
+    if (!a || (a.flags & AccountFlags.history) === 0) return Promise.resolve([]);
     const query = accountBalancesQuery(filter);
-    return this.durable(query ? this.storage.selectBalances(query.sql, query.params) : []);
+    return Promise.resolve(query ? this.storage.selectBalances(query.sql, query.params) : []);
   }
 
   queryAccounts(filter: QueryFilter): Promise<Account[]> {
     this.checkOpen();
     const query = queryFilterQuery(filter, 'accounts');
-    if (!query) return this.durable([]);
+    if (!query) return Promise.resolve([]);
     // Balances live in memory between commits; the file only orders and filters.
     const rows = this.storage.selectAccounts(query.sql, query.params);
-    return this.durable(rows.map((row) => ({ ...(this.machine.accounts.get(row.id) ?? row) })));
+    return Promise.resolve(rows.map((row) => ({ ...(this.machine.accounts.get(row.id) ?? row) })));
   }
 
   queryTransfers(filter: QueryFilter): Promise<Transfer[]> {
     this.checkOpen();
     const query = queryFilterQuery(filter, 'transfers');
-    return this.durable(query ? this.storage.selectTransfers(query.sql, query.params) : []);
-  }
-
-  /** A read's result, released once every commit it may have seen is on disk. */
-  private durable<T>(result: T): Promise<T> {
-    return this.wal === null ? Promise.resolve(result) : this.wal.barrier().then(() => result, (error: unknown) => { throw this.failSync(error); });
-  }
-
-  private failSync(error: unknown): LedgerError {
-    this.syncFailure ??= new LedgerError('ledger_sync_failed', 'a WAL sync failed; the ledger answers nothing more until it is restarted', { cause: error });
-    return this.syncFailure;
+    return Promise.resolve(query ? this.storage.selectTransfers(query.sql, query.params) : []);
   }
 
   /** Commits whatever expired by now (the timer does this on its own; tests with a fake clock call it). */
@@ -244,22 +226,16 @@ export class EmbeddedLedger implements Ledger {
     while (this.queue.length > 0 || this.scheduled) await new Promise((resolve) => setImmediate(resolve));
     this.closed = true;
     if (this.expiryTimer) clearTimeout(this.expiryTimer);
-    try {
-      if (!this.readonly && !this.syncFailure) {
-        // Leave a tidy file: balances folded into the accounts table, the account log empty, every transfer indexed.
-        this.storage.begin();
-        this.machine.fold();
-        this.machine.foldAccountIndex();
-        this.storage.commit();
-      }
-      // Answers still waiting for their barrier are released (or refused) before the file closes.
-      if (this.wal && !this.syncFailure) await this.wal.barrier().catch((error: unknown) => { throw this.failSync(error); });
-    } finally {
-      await this.checkpointer?.close();
-      await this.wal?.close();
-      this.storage.close();
-      if (this.lock) unlinkSync(this.lock);
+    if (!this.readonly) {
+      // Leave a tidy file: balances folded into the accounts table, the account log empty, every transfer indexed.
+      this.storage.begin();
+      this.machine.fold();
+      this.machine.foldAccountIndex();
+      this.storage.commit();
     }
+    await this.checkpointer?.close();
+    this.storage.close();
+    if (this.lock) unlinkSync(this.lock);
   }
 
   private checkOpen(): void {
@@ -269,7 +245,6 @@ export class EmbeddedLedger implements Ledger {
   private enqueue(request: Request): void {
     if (this.closed) { request.reject(new LedgerError('ledger_closed', 'the ledger is closed')); return; }
     if (this.readonly) { request.reject(new LedgerError('ledger_read_only', 'the ledger was opened read-only')); return; }
-    if (this.syncFailure) { request.reject(this.syncFailure); return; }
     if (request.batch.length > batch_events_max) {
       request.reject(new LedgerError('ledger_batch_too_large', `at most ${batch_events_max} events per request`));
       return;
@@ -333,18 +308,9 @@ export class EmbeddedLedger implements Ledger {
       if (this.queue.length > 0) this.schedule();
       return;
     }
-    this.answerWhenDurable(group, results);
+    group.forEach((request, index) => (request.resolve as (r: unknown) => void)(results[index]));
     this.armExpiry();
     if (this.queue.length > 0) this.schedule();
-  }
-
-  private answerWhenDurable(group: Request[], results: unknown[]): void {
-    const answer = (): void => group.forEach((request, index) => (request.resolve as (r: unknown) => void)(results[index]));
-    if (this.wal === null) { answer(); return; }
-    this.wal.barrier().then(answer, (error: unknown) => {
-      const failure = this.failSync(error);
-      for (const request of group) request.reject(failure);
-    });
   }
 
   private armExpiry(): void {

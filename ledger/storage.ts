@@ -1,7 +1,6 @@
 /**
- * The embedded ledger's durable storage: one SQLite file through better-sqlite3, in WAL mode.
- * The writer commits at `synchronous=NORMAL` and the adapter answers only after a WAL barrier
- * (see SyncMode), so an acknowledged request survives power loss. u128 values are stored
+ * The embedded ledger's durable storage: one SQLite file through better-sqlite3, in WAL mode
+ * with `synchronous=FULL`, so a committed request survives power loss. u128 values are stored
  * as 16-byte big-endian blobs (SQLite integers are only 64-bit signed); u64 values as the
  * same 64 bits read as signed. Transfers are keyed by their timestamp (strictly increasing, so
  * inserts append) with a unique index on the id.
@@ -100,18 +99,12 @@ export interface AccountTransfersQuery {
 /** The transfers table and its indexes alone: the bare insert ceiling in the benchmark uses it. */
 export const TRANSFERS_SCHEMA_SQL = SCHEMA;
 
-/**
- * `full`: the WAL is fsynced inside every commit, so a committed request is on disk.
- * `normal`: commits do not sync; the caller acknowledges nothing before a WAL barrier (core's
- * WalSync) has made them durable off the event loop. The embedded adapter runs this way.
- */
-export type SyncMode = 'full' | 'normal';
-
-export function openDatabase(file: string, readonly = false, sync: SyncMode = 'full'): DatabaseType {
+export function openDatabase(file: string, readonly = false): DatabaseType {
   const db = new Database(file, { readonly, fileMustExist: readonly });
   if (readonly) return db;
   db.pragma('journal_mode = WAL');
-  db.pragma(sync === 'full' ? 'synchronous = FULL' : 'synchronous = NORMAL');
+  // FULL: the WAL is fsynced at every commit, so an acknowledged request is on disk.
+  db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = OFF');
   // Hot pages (index tails, account log) are rewritten by many commits; checkpointing less
   // often copies each into the main file once instead of once per 1000 WAL pages.
@@ -273,8 +266,8 @@ export class Storage {
   private readonly insertTransfer: Statement;
   private readonly rowEncoder = new TransferRowEncoder();
 
-  constructor(file: string, readonly = false, sync: SyncMode = 'full') {
-    this.db = openDatabase(file, readonly, sync);
+  constructor(file: string, readonly = false) {
+    this.db = openDatabase(file, readonly);
     if (!readonly) {
       this.db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)');
       this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING').run('schema_version', schema_version);
@@ -287,7 +280,6 @@ export class Storage {
     this.insertTransfer = this.db.prepare(INSERT_TRANSFER_SQL);
     this.statements = {
       begin: this.db.prepare('BEGIN IMMEDIATE'), commit: this.db.prepare('COMMIT'), rollback: this.db.prepare('ROLLBACK'),
-      totalChanges: this.db.prepare('SELECT total_changes()').pluck(),
       savepoint: this.db.prepare('SAVEPOINT chain'), rollbackTo: this.db.prepare('ROLLBACK TO chain'), release: this.db.prepare('RELEASE chain'),
       transferById: prepare('SELECT * FROM transfers WHERE id = ?'),
       insertAccount: this.db.prepare('INSERT INTO accounts (timestamp, id, debits_pending, debits_posted, credits_pending, credits_posted, ' +
@@ -339,8 +331,6 @@ export class Storage {
 
   begin(): void { this.statement('begin').run(); }
   commit(): void { this.statement('commit').run(); }
-  /** Rows changed by every commit so far on this connection: what a WAL barrier must cover. */
-  totalChanges(): number { return this.statement('totalChanges').get() as number; }
   rollback(): void { if (this.db.inTransaction) this.statement('rollback').run(); }
   savepoint(): void { this.statement('savepoint').run(); }
   rollbackSavepoint(): void { this.statement('rollbackTo').run(); this.statement('release').run(); }
