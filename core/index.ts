@@ -1,7 +1,8 @@
 /**
  * core: the few things every module shares — assertions, the typed error base, masking,
- * the redacting logger, typed configuration and ISO 4217 currencies. Depends on nothing
- * of ours.
+ * the redacting logger, typed configuration, ISO 4217 currencies, SQLite WAL durability for
+ * services (group-commit sync, checkpoints on a worker thread) and the spawner that starts a
+ * service as its own process. Depends on nothing of ours.
  */
 export { assert, unreachable, AssertionError } from './assert.js';
 export { PalmswitchError } from './errors.js';
