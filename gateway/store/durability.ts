@@ -8,8 +8,6 @@
 import { WalSync } from '../../core/index.js';
 import type { GatewayDatabase } from './database.js';
 
-export { WalSync };
-
 /** A group commit for the gateway database at `file` (not `:memory:`). */
 export function gatewayWalSync(db: GatewayDatabase, file: string): WalSync {
   const changes = db.prepare<[], { n: number }>('SELECT total_changes() AS n');
