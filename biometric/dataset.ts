@@ -63,8 +63,26 @@ export function openDataset(dir: string): DatasetSource {
 
 export interface SynthOptions {
   ids: number; captures: number; seed: number; kind: CaptureKind; attacksPerType: number; firstIdentity?: number;
-  /** Captures of the identity at `position` (0-based) when not all need `captures` (large 1:N runs). */
-  capturesFor?: (position: number) => number;
+  /**
+   * Captures per identity when not all need `captures` (large 1:N runs): the identity at
+   * `position` (0-based) gets the `captures` of the first step with `position < below`. Plain
+   * data, so a worker thread can rebuild the same source.
+   */
+  capturesPlan?: readonly CapturesStep[];
+}
+
+export interface CapturesStep { below: number; captures: number }
+
+/** A dataset named so that another thread can open the same source: a directory or a synthetic set. */
+export type DatasetSpec = { type: 'directory'; dir: string } | { type: 'synthetic'; options: SynthOptions };
+
+export function openSource(spec: DatasetSpec): DatasetSource {
+  return spec.type === 'directory' ? openDataset(spec.dir) : syntheticSource(spec.options);
+}
+
+function plannedCaptures(options: SynthOptions, position: number): number {
+  if (!options.capturesPlan) return options.captures;
+  return options.capturesPlan.find((step) => position < step.below)?.captures ?? 0;
 }
 
 const identityName = (index: number): string => `id${String(index).padStart(6, '0')}`;
@@ -82,7 +100,7 @@ export function syntheticSource(options: SynthOptions): DatasetSource {
     kind: options.kind,
     identities,
     captures: (identity) => {
-      const count = options.capturesFor ? options.capturesFor(indexOf(identity) - first) : options.captures;
+      const count = plannedCaptures(options, indexOf(identity) - first);
       return Array.from({ length: count }, (_, n) => ({ kind: options.kind, ...renderCapture(options, indexOf(identity), n) }));
     },
     attacks: () => syntheticAttacks(options, identities).map((a) => ({ type: a.type, identity: a.identity, capture: { kind: options.kind, ...a.capture } })),

@@ -17,7 +17,8 @@ export type BiometricErrorCode =
   | 'template_invalid'
   | 'template_key_mismatch'
   | 'gallery_full'
-  | 'model_invalid';
+  | 'model_invalid'
+  | 'extract_worker_failed';
 
 export class BiometricError extends PalmswitchError {
   constructor(

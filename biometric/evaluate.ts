@@ -7,6 +7,7 @@
  */
 import { BiometricError } from './errors.js';
 import { extractCapture, type Extracted } from './capture.js';
+import { extractSamples, type EvalSample, type ExtractedSet } from './extract-samples.js';
 import { equalErrorRate, errorCurve, fnmrAtFmr, type ErrorPoint } from './det.js';
 import { fuseCodes } from './enrol.js';
 import { PalmIndex } from './index-store.js';
@@ -26,9 +27,11 @@ export interface EvalOptions {
   candidates?: number;
   bpcerTarget?: number;
   onProgress?: (message: string) => void;
+  /** The source's features, already extracted (e.g. by `extractSamplesInParallel`); one entry per identity. */
+  extracted?: ExtractedSet;
 }
 
-type Sample = Pick<Extracted, 'palm' | 'vein' | 'hash' | 'pad' | 'visibleDigest' | 'alternates'>;
+type Sample = EvalSample;
 
 export interface EvalReport {
   dataset: { kind: string; identities: number; captures: number };
@@ -38,33 +41,6 @@ export interface EvalReport {
   pad: { bonaFideTest: number; bpcer: number; apcer: Record<string, { attacks: number; apcer: number }> };
   curve: ErrorPoint[];
   timings: { extract_ms_mean: number };
-}
-
-async function extractAll(models: FeatureModels, source: DatasetSource, options: EvalOptions): Promise<{ samples: Sample[][]; acquisition: EvalReport['acquisition']; extract_ms: number }> {
-  const samples: Sample[][] = [];
-  const reasons: Record<string, number> = {};
-  let attempts = 0;
-  let failures = 0;
-  let elapsed = 0;
-  for (const [i, identity] of source.identities.entries()) {
-    const own: Sample[] = [];
-    for (const capture of source.captures(identity)) {
-      attempts += 1;
-      const start = performance.now();
-      try {
-        const e = await extractCapture(models, capture);
-        own.push({ palm: e.palm, vein: e.vein, hash: e.hash, pad: e.pad, visibleDigest: e.visibleDigest, alternates: e.alternates });
-      } catch (error) {
-        if (!(error instanceof BiometricError)) throw error;
-        failures += 1;
-        reasons[error.code] = (reasons[error.code] ?? 0) + 1;
-      }
-      elapsed += performance.now() - start;
-    }
-    samples.push(own);
-    if (i % 100 === 99) options.onProgress?.(`extracted ${i + 1}/${source.identities.length} identities`);
-  }
-  return { samples, acquisition: { attempts, failures, fta: failures / Math.max(1, attempts), reasons }, extract_ms: elapsed / Math.max(1, attempts) };
 }
 
 const asExtracted = (s: Sample): Extracted => s as Extracted;
@@ -163,7 +139,8 @@ async function padFigures(models: FeatureModels, source: DatasetSource, samples:
 }
 
 export async function evaluate(models: FeatureModels, source: DatasetSource, options: EvalOptions): Promise<EvalReport> {
-  const { samples, acquisition, extract_ms } = await extractAll(models, source, options);
+  const { samples, acquisition, extract_ms } = options.extracted ?? await extractSamples(models, source, options.onProgress);
+  if (samples.length !== source.identities.length) throw new BiometricError('image_invalid', `extracted features cover ${samples.length} identities, the dataset has ${source.identities.length}`);
   options.onProgress?.('verification comparisons');
   const { genuine, impostor } = verificationScores(samples, options.impostorPairsMax);
   const curve = errorCurve(genuine, impostor);
