@@ -24,7 +24,8 @@ interface IdentityResult { position: number; own: EvalSample[]; attempts: number
 export const extract_workers_max = 16;
 /** Identities a worker sends per message: progress stays visible, messages stay small. */
 const identities_per_message = 25;
-const worker_start_timeout_ms = 60_000;
+/** Loading the TypeScript loader and the models; generous because a loaded machine slows it most. */
+const worker_start_timeout_ms = 180_000;
 
 async function extractIdentity(models: FeatureModels, position: number, captures: Capture[]): Promise<IdentityResult> {
   const result: IdentityResult = { position, own: [], attempts: 0, reasons: {}, elapsed_ms: 0 };
@@ -92,8 +93,9 @@ export async function extractSamplesInParallel(spec: DatasetSpec, identities: nu
   try {
     await Promise.all(threads.map((thread) => new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new BiometricError('extract_worker_failed', 'extraction worker did not start')), worker_start_timeout_ms);
-      thread.on('message', (message: { batch: IdentityResult[]; last: boolean }) => {
+      thread.on('message', (message: { ready: true } | { batch: IdentityResult[]; last: boolean }) => {
         clearTimeout(timer);
+        if ('ready' in message) return;
         results.push(...message.batch);
         if (Math.floor(results.length / 500) > reported) { reported = Math.floor(results.length / 500); options.onProgress?.(`extracted ${results.length}/${identities} identities`); }
         if (message.last) resolve();

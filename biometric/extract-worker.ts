@@ -13,6 +13,7 @@ assert(parentPort !== null, 'extract-worker runs as a worker thread');
 const port = parentPort;
 const models = await FeatureModels.load();
 const source = openSource(spec);
+port.postMessage({ ready: true });
 let pending: Parameters<Parameters<typeof extractShare>[4]>[0] | undefined;
 await extractShare(models, source, worker, workers, (batch) => {
   // Each batch goes out when the next one is ready, so the final one can carry `last`.
