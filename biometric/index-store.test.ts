@@ -42,6 +42,28 @@ describe('prefilter kernel (WebAssembly)', () => {
       expect(found).toBe(codes.filter((c) => hashDistance(query, c) <= cutoff).length);
     }), { numRuns: 40 });
   });
+
+  it('scanMin keeps the smaller distance of two queries and counts the folded ones (property)', () => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 300 }), fc.integer(), (count, seed) => {
+      const kernel = instantiatePrefilter(4);
+      const [first, second] = [randomHash(seed), randomHash(seed ^ 0x5a5a)];
+      const memory = new Uint32Array(kernel.memory.buffer);
+      const codes = Array.from({ length: count }, (_, i) => randomHash(seed + i + 1));
+      codes.forEach((c, i) => memory.set(c, 64 / 4 + i * 8));
+      const out = 64 + count * 32;
+      const histogram = (out + count * 2 + 64) & ~7;
+      memory.set(first, 0);
+      kernel.scan(0, 64, count, out, histogram);
+      memory.set(second, 0);
+      new Uint32Array(kernel.memory.buffer, histogram, 257).fill(0);
+      kernel.scanMin(0, 64, count, out, histogram);
+      const distances = new Uint16Array(kernel.memory.buffer, out, count);
+      const expected = codes.map((c) => Math.min(hashDistance(first, c), hashDistance(second, c)));
+      codes.forEach((_, i) => expect(distances[i]).toBe(expected[i]));
+      const hist = new Uint32Array(kernel.memory.buffer, histogram, 257);
+      for (let d = 0; d <= 256; d += 1) expect(hist[d]).toBe(expected.filter((e) => e === d).length);
+    }), { numRuns: 40 });
+  });
 });
 
 describe('PalmIndex', () => {

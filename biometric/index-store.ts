@@ -70,8 +70,8 @@ export class PalmIndex {
 
   private grow(capacity: number): void {
     assert(capacity <= index_palms_max, 'index capacity within bound');
-    // Hashes, then two u16 distance planes (the second for a probe's rotation alternates).
-    const needed = hashes_offset + capacity * (hash_bytes + 4);
+    // Hashes, then the u16 distance plane.
+    const needed = hashes_offset + capacity * (hash_bytes + 2);
     const pages = Math.ceil(needed / page_bytes) - this.kernel.memory.buffer.byteLength / page_bytes;
     if (pages > 0) this.kernel.memory.grow(pages);
     const copy = <T extends Uint32Array | Uint8Array | Uint16Array>(old: T, make: (n: number) => T, per: number): T => { const next = make(capacity * per); next.set(old); return next; };
@@ -158,7 +158,7 @@ export class PalmIndex {
     const memory = this.kernel.memory.buffer;
     const histogram = new Uint32Array(memory, histogram_offset, prefilter_bits + 1);
     this.scanInto(hashes[0]!, distancesOffset);
-    if (hashes.length > 1) this.foldAlternates(hashes.slice(1), distancesOffset, histogram);
+    for (const alternate of hashes.slice(1)) this.scanInto(alternate, distancesOffset, true);
     let cutoff = 0;
     for (let seen = 0; cutoff <= prefilter_bits; cutoff += 1) {
       seen += histogram[cutoff] ?? 0;
@@ -168,24 +168,13 @@ export class PalmIndex {
     return Array.from(new Uint32Array(memory, results_offset, found));
   }
 
-  private scanInto(hash: Uint32Array, distancesOffset: number): void {
+  /** `fold`: keep each palm's smaller distance of this hash and the ones scanned before (a probe's alternates). */
+  private scanInto(hash: Uint32Array, distancesOffset: number, fold = false): void {
     const memory = this.kernel.memory.buffer;
     new Uint32Array(memory, 0, hash_words).set(hash);
     new Uint32Array(memory, histogram_offset, prefilter_bits + 1).fill(0);
-    this.kernel.scan(0, hashes_offset, this.count, distancesOffset, histogram_offset);
-  }
-
-  /** Scans each alternate hash into the second plane, keeps the per-palm minimum, rebuilds the histogram. */
-  private foldAlternates(hashes: readonly Uint32Array[], distancesOffset: number, histogram: Uint32Array): void {
-    const memory = this.kernel.memory.buffer;
-    const best = new Uint16Array(memory, distancesOffset, this.count);
-    const other = new Uint16Array(memory, distancesOffset + this.capacity * 2, this.count);
-    for (const hash of hashes) {
-      this.scanInto(hash, distancesOffset + this.capacity * 2);
-      for (let i = 0; i < this.count; i += 1) if (other[i]! < best[i]!) best[i] = other[i]!;
-    }
-    histogram.fill(0);
-    for (let i = 0; i < this.count; i += 1) histogram[best[i]!] = histogram[best[i]!]! + 1;
+    if (fold) this.kernel.scanMin(0, hashes_offset, this.count, distancesOffset, histogram_offset);
+    else this.kernel.scan(0, hashes_offset, this.count, distancesOffset, histogram_offset);
   }
 
   /**

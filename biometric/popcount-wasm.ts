@@ -10,8 +10,8 @@ const op = {
   block: 0x02, loop: 0x03, if: 0x04, else: 0x05, end: 0x0b, br: 0x0c, brIf: 0x0d, void: 0x40,
   localGet: 0x20, localSet: 0x21, localTee: 0x22,
   i32Load: 0x28, i64Load: 0x29, i32Load16u: 0x2f, i32Store: 0x36, i32Store16: 0x3b,
-  i32Const: 0x41, i32GeU: 0x4f, i32LeU: 0x4d, i32Add: 0x6a, i32Shl: 0x74,
-  i64Popcnt: 0x7b, i64Add: 0x7c, i64Xor: 0x85, i32WrapI64: 0xa7,
+  i32Const: 0x41, i32GeU: 0x4f, i32LeU: 0x4d, i32LtU: 0x49, select: 0x1b, i32Add: 0x6a, i32Shl: 0x74,
+  f64Load: 0x2b, i64Popcnt: 0x7b, i64Add: 0x7c, i64Xor: 0x85, i32WrapI64: 0xa7,
   i64Const: 0x42, i64Eqz: 0x50, i64Mul: 0x7e, i64And: 0x83, f64Const: 0x44, f64Lt: 0x63,
   f64Sqrt: 0x9f, f64Sub: 0xa1, f64Mul: 0xa2, f64Div: 0xa3, f64Min: 0xa4, f64ConvertI64U: 0xba,
 } as const;
@@ -46,9 +46,16 @@ const get = (i: number): number[] => [op.localGet, i];
 const set = (i: number): number[] => [op.localSet, i];
 const i32 = (v: number): number[] => [op.i32Const, v]; // small non-negative constants only (< 64)
 
-function scanBody(lanes: number): number[] {
-  // params: 0 query, 1 base, 2 count, 3 out, 4 histogram; locals: 5 i, 6 p, 7 d, 8.. query words
+/**
+ * `fold`: each distance becomes the smaller of it and the one already at `out` (a probe's
+ * rotation alternates: a palm's distance is its smallest to any of the probe's hashes), and the
+ * histogram counts the folded distances. Doing this in the kernel replaced a JavaScript pass
+ * over every palm per alternate.
+ */
+function scanBody(lanes: number, fold = false): number[] {
+  // params: 0 query, 1 base, 2 count, 3 out, 4 histogram; locals: 5 i, 6 p, 7 d, 8.. query words, then (fold) the stored distance
   const words = Array.from({ length: lanes }, (_, i) => i);
+  const stored = 8 + lanes;
   const lane = (word: number): number[] => [...get(8 + word), ...get(6), op.i64Load, 3, ...uleb(word * 8), op.i64Xor, op.i64Popcnt];
   const code = [
     ...words.flatMap((w) => [...get(0), op.i64Load, 3, ...uleb(w * 8), ...set(8 + w)]),
@@ -56,6 +63,10 @@ function scanBody(lanes: number): number[] {
     op.block, op.void, op.loop, op.void,
     ...get(5), ...get(2), op.i32GeU, op.brIf, 1,
     ...lane(0), ...words.slice(1).flatMap((w) => [...lane(w), op.i64Add]), op.i32WrapI64, ...set(7),
+    ...(fold ? [
+      ...get(7), ...get(3), ...get(5), ...i32(1), op.i32Shl, op.i32Add, op.i32Load16u, 1, 0, op.localTee, stored,
+      ...get(7), ...get(stored), op.i32LtU, op.select, ...set(7),
+    ] : []),
     ...get(3), ...get(5), ...i32(1), op.i32Shl, op.i32Add, ...get(7), op.i32Store16, 1, 0,
     ...get(4), ...get(7), ...i32(2), op.i32Shl, op.i32Add, op.localTee, 7,
     ...get(7), op.i32Load, 2, 0, ...i32(1), op.i32Add, op.i32Store, 2, 0,
@@ -63,7 +74,7 @@ function scanBody(lanes: number): number[] {
     ...get(5), ...i32(1), op.i32Add, ...set(5),
     op.br, 0, op.end, op.end, op.end,
   ];
-  const locals = [2, 3, 0x7f, lanes, 0x7e];
+  const locals = [3, 3, 0x7f, lanes, 0x7e, 1, 0x7f];
   return [...uleb(locals.length + code.length), ...locals, ...code];
 }
 
@@ -96,10 +107,10 @@ export function prefilterWasm(lanes: number): Uint8Array {
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, types),
-    ...section(3, vector([[0], [1]])),
+    ...section(3, vector([[0], [1], [0]])),
     ...section(5, vector([[0x00, 1]])),
-    ...section(7, vector([[...name('memory'), 0x02, 0], [...name('scan'), 0x00, 0], [...name('collect'), 0x00, 1]])),
-    ...section(10, vector([scanBody(lanes), collectBody()])),
+    ...section(7, vector([[...name('memory'), 0x02, 0], [...name('scan'), 0x00, 0], [...name('collect'), 0x00, 1], [...name('scanMin'), 0x00, 2]])),
+    ...section(10, vector([scanBody(lanes), collectBody(), scanBody(lanes, true)])),
   ]);
 }
 
@@ -114,6 +125,8 @@ const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 export interface PrefilterKernel {
   memory: WasmMemory;
   scan(query: number, base: number, count: number, out: number, histogram: number): void;
+  /** `scan`, keeping at `out` the smaller of each new distance and the one already there; the histogram counts the results. */
+  scanMin(query: number, base: number, count: number, out: number, histogram: number): void;
   collect(distances: number, count: number, cutoff: number, results: number, max: number): number;
 }
 
@@ -137,7 +150,7 @@ export function instantiatePrefilter(lanes: number): PrefilterKernel {
  * stored as i32 at address 0.
  */
 function matchBody(lanes: number): number[] {
-  // params: 0 variants, 1 count, 2 template, 3 typical (f64); locals: 4 v, 5 p, 6 bits, 7 dis, 8 m, 9 d, 10 best, 11 arg,
+  // params: 0 variants, 1 count, 2 template, 3 the scale table's address; locals: 4 v, 5 p, 6 bits, 7 dis, 8 m, 9 d, 10 best, 11 arg,
   // 12.. the enrolled code's 4 x lanes words (loaded once: they are the same for every variant)
   const plane = lanes * 8;
   const enrolled = (p: number, w: number): number => 12 + p * lanes + w;
@@ -149,10 +162,12 @@ function matchBody(lanes: number): number[] {
     ...planeBits(0, w), ...planeBits(1, w), op.i64Add, ...planeBits(2, w), op.i64Add, ...get(7), op.i64Add, ...set(7),
   ];
   const loadEnrolled = Array.from({ length: 4 * lanes }, (_, k) => [...get(2), op.i64Load, 3, ...uleb(k * 8), ...set(12 + k)]).flat();
+  // sqrt(min(1, bits / typical)) is read from the table at param 3 (f64 per bit count, computed
+  // by the same IEEE operations in JavaScript): a division, a min and a square root fewer per variant.
   const distance = [
     ...get(6), op.i64Eqz, op.if, 0x7c, ...f64(0.5), op.else,
     ...f64(0.5), ...f64(0.5), ...get(7), op.f64ConvertI64U, ...get(6), op.i64Const, 3, op.i64Mul, op.f64ConvertI64U, op.f64Div, op.f64Sub,
-    ...f64(1), ...get(6), op.f64ConvertI64U, ...get(3), op.f64Div, op.f64Min, op.f64Sqrt, op.f64Mul, op.f64Sub,
+    ...get(3), ...get(6), op.i32WrapI64, ...i32(3), op.i32Shl, op.i32Add, op.f64Load, 3, 0, op.f64Mul, op.f64Sub,
     op.end,
   ];
   const code = [
@@ -177,7 +192,7 @@ function matchBody(lanes: number): number[] {
 export function matcherWasm(lanes: number): Uint8Array {
   const i32t = 0x7f;
   const f64t = 0x7c;
-  const types = vector([[0x60, ...vector([[i32t], [i32t], [i32t], [f64t]]), 1, f64t]]);
+  const types = vector([[0x60, ...vector([[i32t], [i32t], [i32t], [i32t]]), 1, f64t]]);
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, types),
@@ -188,10 +203,12 @@ export function matcherWasm(lanes: number): Uint8Array {
   ]);
 }
 
-interface MatcherExports { memory: WasmMemory; best(variants: number, count: number, template: number, typical: number): number }
+interface MatcherExports { memory: WasmMemory; best(variants: number, count: number, template: number, scaleTable: number): number }
 
 const matcher_template_offset = 64;
-const matcher_variants_offset = 4096;
+/** The table of sqrt(min(1, bits / typical)) for every mask bit count of a code (f64 each). */
+const matcher_scale_table_offset = 8192;
+const matcher_variants_offset = 65536;
 /** Probe variant sets kept in a matcher's memory at once (a search uses one per pose: 1-5). */
 export const matcher_variant_bytes_max = 8 * 1024 * 1024;
 const matcherModules = new Map<number, object>();
@@ -207,10 +224,15 @@ export class CodeMatcher {
   private placed = new WeakMap<readonly { words: Uint32Array }[], number>();
   private next = matcher_variants_offset;
   private words: Uint32Array;
+  private readonly planeBits: number;
+  /** The typical bit count the scale table was computed for. */
+  private tableTypical = Number.NaN;
 
   /** For codes of 4 planes of `planeWords` 32-bit words (`planeWords` even). */
   constructor(planeWords: number) {
     if (planeWords % 2 !== 0 || planeWords <= 0) throw new RangeError('plane words must be a positive even number');
+    this.planeBits = planeWords * 32;
+    if (matcher_scale_table_offset + (this.planeBits + 1) * 8 > matcher_variants_offset) throw new RangeError('codes too large for the matcher\'s scale table');
     let module = matcherModules.get(planeWords);
     if (!module) { module = new wasm.Module(matcherWasm(planeWords / 2)); matcherModules.set(planeWords, module); }
     this.kernel = new wasm.Instance(module, {}).exports as MatcherExports;
@@ -245,7 +267,15 @@ export class CodeMatcher {
     const words = this.words;
     const base = matcher_template_offset / 4;
     for (let i = 0; i < this.codeWords; i += 1) words[base + i] = slab[offset + i]!;
-    return this.kernel.best(at, variants.length, matcher_template_offset, typicalBits);
+    if (typicalBits !== this.tableTypical) this.fillScaleTable(typicalBits);
+    return this.kernel.best(at, variants.length, matcher_template_offset, matcher_scale_table_offset);
+  }
+
+  /** The scale factor of `normalisedDistance` per mask bit count, by the same operations (so the kernel stays bit-identical). */
+  private fillScaleTable(typicalBits: number): void {
+    const table = new Float64Array(this.kernel.memory.buffer, matcher_scale_table_offset, this.planeBits + 1);
+    for (let bits = 0; bits <= this.planeBits; bits += 1) table[bits] = Math.sqrt(Math.min(1, bits / typicalBits));
+    this.tableTypical = typicalBits;
   }
 
   /** The variant index behind the last `best`. */
