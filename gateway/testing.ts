@@ -131,6 +131,10 @@ export interface GatewayProcessOptions {
   readonly startupTimeout_ms?: number;
 }
 
+/** SIGTERM to SIGKILL when stopping the gateway process; a CPU-profiled one gets longer (writing its profiles takes seconds). */
+export const gateway_stop_grace_ms = 10_000;
+export const gateway_stop_grace_profiled_ms = 120_000;
+
 /** `palmswitch gateway start --port 0` as its own process; resolves once it listens. */
 export async function spawnGatewayProcess(options: GatewayProcessOptions): Promise<{ url: string; child: ChildProcess; output(): string; stop(): Promise<void> }> {
   const env: NodeJS.ProcessEnv = {
@@ -140,7 +144,8 @@ export async function spawnGatewayProcess(options: GatewayProcessOptions): Promi
   };
   const service = await spawnServiceProcess({
     script: MAIN_SCRIPT, args: ['gateway', 'start', '--port', '0', ...(options.args ?? [])], env, nodeFlags: options.nodeFlags,
-    readyLine: GATEWAY_READY_LINE, startupTimeout_ms: options.startupTimeout_ms ?? GATEWAY_START_TIMEOUT_MS, stopGrace_ms: 10_000,
+    readyLine: GATEWAY_READY_LINE, startupTimeout_ms: options.startupTimeout_ms ?? GATEWAY_START_TIMEOUT_MS,
+    stopGrace_ms: options.nodeFlags?.includes('--cpu-prof') === true ? gateway_stop_grace_profiled_ms : gateway_stop_grace_ms,
     failure: (why) => new GatewayError('not_ready', `the gateway did not start: ${why}`),
   });
   return { url: service.ready[1]!, child: service.child, output: service.output, stop: async () => { await service.stop(); } };
