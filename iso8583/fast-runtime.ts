@@ -3,7 +3,7 @@
  * byte loops, BER-TLV's included, are written into each spec's own generated code, so how
  * fast a spec runs never depends on what other specs taught a shared helper.
  */
-import { MESSAGE_SIZE_BYTES_MAX } from './io.js';
+import { CHAR_CLASS, MESSAGE_SIZE_BYTES_MAX } from './io.js';
 
 /** A decoded message's characters, before they become one string (binary fields double as hex). */
 export const DECODE_CHARS_MAX = 2 * MESSAGE_SIZE_BYTES_MAX + 16;
@@ -20,3 +20,27 @@ export const HEX_CODES = Uint8Array.from('0123456789ABCDEF', (digit) => digit.ch
 /** Value of an uppercase hex digit by character code, -1 otherwise (lowercase is refused). */
 export const HEX_UPPER = new Int8Array(256).fill(-1);
 for (let i = 0; i < 16; i += 1) HEX_UPPER[HEX_CODES[i]!] = i;
+
+/**
+ * The tables above indexed by any UTF-16 code unit (0 / -1 above 255), so an encoder's
+ * per-character check is one load with no separate "above 255?" branch.
+ */
+export const CODE_UNITS = 0x10000;
+export const CHAR_CLASS_WIDE = new Uint8Array(CODE_UNITS);
+CHAR_CLASS_WIDE.set(CHAR_CLASS);
+export const HEX_UPPER_WIDE = new Int8Array(CODE_UNITS).fill(-1);
+HEX_UPPER_WIDE.set(HEX_UPPER);
+
+/** Each byte as its two uppercase hex characters. */
+export const HEX_PAIRS: readonly string[] = Array.from({ length: 256 }, (_, byte) => byte.toString(16).toUpperCase().padStart(2, '0'));
+
+/**
+ * Decoded BER-TLV tags of one and two bytes, as strings made once: EMV uses a small fixed
+ * set of tags, so a message's tags need no new strings. Bounded by construction: a one-byte
+ * tag is any byte (256 slots); a two-byte tag is a first byte ending in 0x1F (8 of them) and a
+ * last byte below 0x80 (128), 1,024 slots. Longer tags are made per message.
+ */
+export const BER_TAG1_SLOTS = 256;
+export const BER_TAG2_SLOTS = 8 * 128;
+export const berTags1 = new Array<string | undefined>(BER_TAG1_SLOTS).fill(undefined);
+export const berTags2 = new Array<string | undefined>(BER_TAG2_SLOTS).fill(undefined);

@@ -16,9 +16,10 @@ const hexOut = (from: string, to: string): string =>
   `for (let i = ${from}; i < ${to}; i += 1) { const b = buf[i]; sc[q] = HEXC[b >> 4]; sc[q + 1] = HEXC[b & 15]; q += 2; }`;
 
 /**
- * Decode of the entries in `buf[p, p + n)`: their hex characters to `sc` at `q`, their
- * positions to `slots` from `t` (the count, then each entry's tag and value start, then the
- * end), so that the entries can be cut from the message's one string afterwards.
+ * Decode of the entries in `buf[p, p + n)`: their values' hex characters to `sc` at `q`, their
+ * positions to `slots` from `t` (the count, then each entry's value end-before-it and value
+ * start, then the end), so that the values can be cut from the message's one string
+ * afterwards; each tag string goes to `tagv` at its entry's first slot.
  */
 export function berDecodeLines(id: number): string[] {
   return [
@@ -27,7 +28,12 @@ export function berDecodeLines(id: number): string[] {
     `if (count === ${BER_ENTRIES_MAX}) return undefined;`,
     'slots[t + 1 + 2 * count] = q;', 'const ts = p;', 'const first = buf[p];', 'p += 1;',
     `if ((first & 0x1f) === 0x1f) { let more = true; while (more) { if (p - ts >= ${BER_TAG_BYTES_MAX} || p >= fe) return undefined; more = (buf[p] & 0x80) !== 0; p += 1; } }`,
-    hexOut('ts', 'p'),
+    // The tag as a string made once (TAG1/TAG2, see fast-runtime.ts), kept in `tagv`.
+    'const tl = p - ts;', 'let tag;',
+    'if (tl === 1) { tag = TAG1[first]; if (tag === undefined) { tag = HEXP[first]; TAG1[first] = tag; } }',
+    'else if (tl === 2) { const last = buf[ts + 1], ix = ((first >> 5) << 7) | last; tag = TAG2[ix]; if (tag === undefined) { tag = HEXP[first] + HEXP[last]; TAG2[ix] = tag; } }',
+    'else { tag = HEXP[first]; for (let i = ts + 1; i < p; i += 1) tag += HEXP[buf[i]]; }',
+    'tagv[t + 1 + 2 * count] = tag;',
     'slots[t + 2 + 2 * count] = q;',
     'if (p >= fe) return undefined;', 'const form = buf[p];', 'p += 1;', 'let length = form;',
     `if (form >= 0x80) { const lb = form & 0x7f; if (lb === 0 || lb > ${BER_LENGTH_BYTES_MAX} || fe - p < lb) return undefined; length = 0; for (let i = 0; i < lb; i += 1) length = length * 256 + buf[p + i]; if (lb === 1 ? length < 0x80 : buf[p] === 0) return undefined; p += lb; }`,
@@ -44,14 +50,14 @@ export function berValueLines(id: number): string[] {
   return [
     // Sized once: pushing onto [] allocates room for 17 entries first.
     `const count = slots[t${id}];`, 'const entries = new Array(count);',
-    `for (let e = 0, base = t${id} + 1; e < count; e += 1, base += 2) { const vs = slots[base + 1]; entries[e] = { tag: S.substring(slots[base], vs), value: S.substring(vs, slots[base + 2]) }; }`,
+    `for (let e = 0, base = t${id} + 1; e < count; e += 1, base += 2) { const vs = slots[base + 1]; entries[e] = { tag: tagv[base], value: S.substring(vs, slots[base + 2]) }; }`,
     `fields[${id}] = entries;`,
   ];
 }
 
 /** Hex text `s` (length `sn`, even) as bytes at `at`, or give up. */
 const hexIn = (s: string, sn: string): string =>
-  `for (let i = 0; i < ${sn}; i += 2) { const h = ${s}.charCodeAt(i), l = ${s}.charCodeAt(i + 1); const hv = h < 256 ? HEXU[h] : -1, lv = l < 256 ? HEXU[l] : -1; if ((hv | lv) < 0) return -1; out[at + (i >> 1)] = (hv << 4) | lv; }`;
+  `for (let i = 0; i < ${sn}; i += 2) { const h = ${s}.charCodeAt(i), l = ${s}.charCodeAt(i + 1); const hv = HEXW[h], lv = HEXW[l]; if ((hv | lv) < 0) return -1; out[at + (i >> 1)] = (hv << 4) | lv; }`;
 
 /**
  * Encode of the entries in `v` as BER-TLV from `at`, no further than `lim`; `at` ends after

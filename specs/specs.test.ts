@@ -126,6 +126,20 @@ describe.each(DIALECT_NAMES)('%s: a key the spec does not define is refused, nev
     expect((error as Iso8583Error).path).toBe(key);
   });
 
+  it('an index on a polluted Object.prototype is not taken for a field of the message', () => {
+    const prototype = Object.prototype as Record<number, unknown>;
+    prototype[3] = '000000';
+    try {
+      const message = { mti: '0800', fields: { 999: '000000' } } as unknown as Message;
+      expect(generated?.encode(message)).toBeUndefined();
+      expect(() => codec.encode(message)).toThrow(expect.objectContaining({ code: 'field_unknown', path: '999' }) as Error);
+      const plain = { mti: '0800', fields: { 3: '111111' } } as Message;
+      expect(codec.encode(plain).equals(compileSpec(dialect(name).spec, { engine: 'interpreted' }).encode(plain))).toBe(true);
+    } finally {
+      delete prototype[3];
+    }
+  });
+
   it('only own enumerable keys count: hidden ones are not encoded, undefined ones are skipped', () => {
     const plain = codec.encode({ mti: '0800', fields: base() as Message['fields'] });
     expect(codec.encode({ mti: '0800', fields: withHidden(12, '111530', base()) as Message['fields'] }).equals(plain)).toBe(true);
