@@ -14,7 +14,9 @@ import { SqliteNonceStore } from '../store/nonces.js';
 import { SqliteRegistry } from '../store/registry.js';
 import { DevPki } from '../pki/index.js';
 import { bodyDigest, canonicalJson, captureDigest, signingString } from './canonical.js';
-import { isDefinitive } from './idempotent.js';
+import { Hono } from 'hono';
+import { idempotent, isDefinitive } from './idempotent.js';
+import type { GatewayEnv } from './auth.js';
 import { isBase64Text } from './schemas.js';
 import { base64DecodedBytes, RateLimiter } from './limits.js';
 import { createGatewayMetrics, metric_series_max } from './metrics.js';
@@ -62,6 +64,28 @@ describe('idempotency store', () => {
     expect(isDefinitive(401, '{"error":{"code":"nonce_reused","message":""}}')).toBe(false);
     expect(isDefinitive(502, '{"error":{"code":"network_unavailable","message":""}}')).toBe(false);
     expect(isDefinitive(400, 'not json')).toBe(false);
+  });
+});
+
+describe('idempotency middleware', () => {
+  it('hands the validator the same JSON a fetch Response would decode (UTF-8, a leading BOM dropped, bad bytes replaced)', async () => {
+    const db = openGatewayDatabase(path.join(dir, 'idem-body.sqlite'));
+    const app = new Hono<GatewayEnv>();
+    app.use('*', async (c, next) => { c.set('scope', 'admin'); await next(); });
+    app.use('*', idempotent(new SqliteIdempotencyStore(db)));
+    app.post('/echo', async (c) => { try { return c.json({ parsed: await c.req.json() as unknown }); } catch { return c.json({ error: 'json' }, 400); } });
+    const bodies = [
+      Buffer.from('{"name":"Caf\u00e9 \u00e9t\u00e9","n":[1,2.5,"x"]}'), Buffer.from('\ufeff{"bom":true}'), Buffer.from('{"s":"\ud83d\ude00 ok"}'),
+      Buffer.concat([Buffer.from('{"bad":"'), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from('"}')]), Buffer.from('not json'),
+    ];
+    let n = 0;
+    for (const body of bodies) {
+      const response = await app.request('/echo', { method: 'POST', body, headers: { 'content-type': 'application/json', 'idempotency-key': `body-key-${(n += 1)}` } });
+      let expected: unknown;
+      try { expected = { parsed: JSON.parse(await new Response(body).text()) as unknown }; } catch { expected = { error: 'json' }; }
+      expect(await response.json()).toEqual(expected);
+    }
+    db.close();
   });
 });
 
