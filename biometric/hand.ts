@@ -27,6 +27,17 @@ const roi_offset_per_keypoint_distance = 1.05;
 export const roi_valley_line_above_centre = roi_offset_per_keypoint_distance / roi_side_per_keypoint_distance;
 const valley_spacing_ratio_min = 0.6;
 const valley_bend_max = 1.12;
+// Following a narrowed finger gap at full resolution (`followGap`).
+const gap_step_pixels = 0.5;
+const gap_play_across_pixels = 1;
+const gap_bend_per_step_pixels = 0.25;
+// The rays' error measured up to 0.08 palm widths (about 0.16 palm radii); a quarter radius bounds the walk.
+const gap_walk_per_palm_radius_max = 0.25;
+// Where the gap's axis is measured: 2..16 px outside the valley, the dark run at most 12 px from the line.
+const gap_axis_first_pixels = 2;
+const gap_axis_last_pixels = 16;
+const gap_axis_step_pixels = 2;
+const gap_axis_across_pixels = 12;
 
 export interface Point { x: number; y: number }
 export interface HandGeometry { center: Point; palmRadius: number; valleys: [Point, Point, Point]; roi: Affine; threshold: number }
@@ -228,8 +239,9 @@ export function locateHand(image: GrayImage): HandGeometry {
   const valleysSmall = findValleys(mask, center, radius);
   // Down-sampled pixel centres sit at factor*(x + 0.5) - 0.5 in the capture.
   const up = (p: Point): Point => ({ x: factor * (p.x + 0.5) - 0.5, y: factor * (p.y + 0.5) - 0.5 });
-  const valleys = valleysSmall.map(up) as [Point, Point, Point];
   const palmCentre = up(center);
+  // The rays ran on the half-size mask; a gap that closes there is followed at full resolution.
+  const valleys = valleysSmall.map((v) => followGap(image, up(v), palmCentre, mask.threshold, radius * factor)) as [Point, Point, Point];
   return { center: palmCentre, palmRadius: radius * factor, valleys, roi: roiMap(valleys, palmCentre), threshold: mask.threshold };
 }
 
@@ -269,4 +281,70 @@ function roiMap(valleys: [Point, Point, Point], palmCentre: Point): Affine {
     a: ex * step * flip, b: nx * step, c: cx - (ex * flip + nx) * step * (roi_size_pixels / 2),
     d: ey * step * flip, e: ny * step, f: cy - (ey * flip + ny) * step * (roi_size_pixels / 2),
   };
+}
+
+/**
+ * Fingers held close: the gap between them narrows below the half-size mask's resolution
+ * (down-sampling and the box blur close it), so the rays stop where the gap is still a few
+ * pixels wide, up to a tenth of a palm width above its bottom. At full resolution the gap is
+ * still open (background-dark). Two fingers bound a wedge, and its bottom lies on the wedge's
+ * axis, so: measure the axis on the open part of the gap just outside the valley, then walk
+ * inward along it (a pixel of play across it) while the gap stays darker than the
+ * hand/background threshold. A dark crease crossing the gap's bottom cannot lead the walk
+ * sideways, and an open gap ends within a pixel of where the rays found it.
+ */
+function followGap(image: GrayImage, start: Point, palmCentre: Point, threshold: number, palmRadius: number): Point {
+  const axis = gapAxis(image, start, palmCentre, threshold);
+  if (!axis) return start;
+  const { dx, dy } = axis;
+  const walkMax = gap_walk_per_palm_radius_max * palmRadius;
+  let end = start;
+  // The walk's line may bend a little toward the darkest point (the axis is measured over a few
+  // pixels only), at most gap_bend_per_step_pixels across per step: a crease crossing the gap at a
+  // steeper angle cannot pull it along.
+  let across = 0;
+  for (let walked = gap_step_pixels; walked <= walkMax; walked += gap_step_pixels) {
+    let best: { x: number; y: number; o: number } | undefined;
+    let darkest = threshold;
+    for (let o = across - gap_play_across_pixels; o <= across + gap_play_across_pixels; o += gap_step_pixels / 2) {
+      const x = start.x + dx * walked - dy * o;
+      const y = start.y + dy * walked + dx * o;
+      const value = sample(image, x, y, 255);
+      if (value < darkest) { darkest = value; best = { x, y, o }; }
+    }
+    if (!best) break;
+    end = { x: best.x, y: best.y };
+    across += Math.max(-gap_bend_per_step_pixels, Math.min(gap_bend_per_step_pixels, best.o - across));
+  }
+  return end;
+}
+
+/**
+ * The gap's axis (unit vector pointing into the palm) from the midpoints of its dark run
+ * across, at a few distances outside the valley; undefined when the gap is not open there.
+ */
+function gapAxis(image: GrayImage, start: Point, palmCentre: Point, threshold: number): { dx: number; dy: number } | undefined {
+  const length = Math.hypot(palmCentre.x - start.x, palmCentre.y - start.y);
+  if (length === 0) return undefined;
+  const ux = (palmCentre.x - start.x) / length;
+  const uy = (palmCentre.y - start.y) / length;
+  const mids: Point[] = [];
+  for (let s = gap_axis_first_pixels; s <= gap_axis_last_pixels; s += gap_axis_step_pixels) {
+    const cx = start.x - ux * s;
+    const cy = start.y - uy * s;
+    let low = Infinity;
+    let high = -Infinity;
+    // The dark run across the gap that contains (or touches) the inward line.
+    for (let o = 0; o <= gap_axis_across_pixels && sample(image, cx - uy * o, cy + ux * o, 255) < threshold; o += gap_step_pixels) high = o;
+    for (let o = 0; o >= -gap_axis_across_pixels && sample(image, cx - uy * o, cy + ux * o, 255) < threshold; o -= gap_step_pixels) low = o;
+    if (low === Infinity || high === -Infinity || high >= gap_axis_across_pixels || low <= -gap_axis_across_pixels) continue;
+    const o = (low + high) / 2;
+    mids.push({ x: cx - uy * o, y: cy + ux * o });
+  }
+  if (mids.length < 2) return undefined;
+  const first = mids[mids.length - 1]!;
+  const last = mids[0]!;
+  const norm = Math.hypot(last.x - first.x, last.y - first.y);
+  if (norm === 0) return undefined;
+  return { dx: (last.x - first.x) / norm, dy: (last.y - first.y) / norm };
 }
