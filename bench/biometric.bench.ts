@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import {
-  compare, detSvg, encodePng, evaluate, extractCapture, extractSamplesInParallel, FeatureModels, fuseCodes, IDENTITY, ImpostorReservoir, makeProbe, makeTemplate, PalmIndex,
+  compare, detSvg, encodePng, evaluate, extractCapture, extractSamplesInParallel, FeatureModels, fuseCodes, IDENTITY, ImpostorReservoir, makeProbe, SearchTail, makeTemplate, PalmIndex,
   renderHandCapture, renderRoiCapture, syntheticSource, thresholdForGallery, type Capture, type SynthOptions, type Extracted, type Template,
 } from '../biometric/index.js';
 import { RESULTS_DIR, type Figure } from './harness.js';
@@ -225,14 +225,17 @@ function openSet(mated: SearchOutcome[], nonMated: number[], calibrated: number)
 export async function roiAgainstHand(models: FeatureModels, seed: number, gallery: number, searches: number): Promise<Figure[]> {
   const index = new PalmIndex(gallery);
   const reservoir = new ImpostorReservoir();
+  const tail = new SearchTail();
   for (let i = 0; i < gallery; i += 1) {
     let pair: Extracted[];
     try { pair = [await extractCapture(models, { kind: 'hand', ...renderHandCapture(seed, i, 0) }), await extractCapture(models, { kind: 'hand', ...renderHandCapture(seed, i, 1) })]; } catch { continue; }
     const probe = makeProbe(pair[0]!, IDENTITY);
     for (let k = 0; k < Math.min(32, index.size); k += 1) reservoir.add(compare(probe, index.template(Math.floor(((k + 1) * 0.6180339887498949 * index.size + index.size) % index.size))).score);
+    // The enrolment's duplicate search, as Gallery.enrolExtracted records it for the threshold.
+    tail.record(index.size, index.search(probe).map((c) => c.score));
     index.add(BigInt(i), makeTemplate(fuseCodes(pair), IDENTITY));
   }
-  const calibrated = thresholdForGallery(reservoir, index.size, 1e-3, 4);
+  const calibrated = thresholdForGallery(reservoir, index.size, 1e-3, 4, tail);
   const outcomes = { roi: { mated: [] as SearchOutcome[], nonMated: [] as number[] }, hand: { mated: [] as SearchOutcome[], nonMated: [] as number[] } };
   let cpuMs = 0;
   let roiSearches = 0;

@@ -78,8 +78,85 @@ export function exponentialTail(sorted: readonly number[], fmr: number): number 
   return u + scale * Math.log(k / n / fmr);
 }
 
-/** The threshold for `fpirTarget` with `gallerySize` enrolled palms. */
-export function thresholdForGallery(reservoir: ImpostorReservoir, gallerySize: number, fpirTarget: number, fallback: number): number {
+/**
+ * The threshold for `fpirTarget` with `gallerySize` enrolled palms: from the searches' tail where
+ * it reaches that deep, else from the reservoir, else the normal quantile (no data yet).
+ */
+export function thresholdForGallery(reservoir: ImpostorReservoir, gallerySize: number, fpirTarget: number, fallback: number, tail?: SearchTail): number {
   const fmr = fpirTarget / Math.max(1, gallerySize);
-  return reservoir.thresholdForFmr(fmr) ?? Math.max(fallback, normalQuantile(1 - fmr));
+  return tail?.thresholdForFmr(fmr) ?? reservoir.thresholdForFmr(fmr) ?? Math.max(fallback, normalQuantile(1 - fmr));
+}
+
+/** Highest scores kept from the recorded searches (the deep tail; ~64 KiB). */
+export const search_tail_scores_max = 8192;
+/** Highest scores taken from each search: its r largest order statistics. */
+export const search_tail_per_search = 16;
+/**
+ * Least expected exceedances among the recorded comparisons for the tail to answer: at most a
+ * decade of extrapolation beyond its highest score. A young gallery's few searches leave the
+ * deep tail to the reservoir's estimate.
+ */
+export const search_tail_exceedances_min = 0.1;
+/** Scores the exponential is fitted to when the FMR asked lies beyond the recorded tail. */
+export const search_tail_fit_samples = 100;
+
+export interface SearchTailState { comparisons: number; floor: number; scores: number[] }
+
+/**
+ * The impostor tail as searches see it. Each accepted enrolment's duplicate search is a
+ * non-mated search of the gallery as it then was: n impostor comparisons, of which the search
+ * returns the highest. Their r largest scores are kept with the count n, so the per-comparison
+ * tail P(S >= t) is (scores >= t) / (all comparisons) wherever no search's r-th score reaches t.
+ * With 1,000 enrolments into a growing gallery that is ~10^5-10^8 comparisons: the depth an FPIR
+ * at 100,000 palms needs (FMR 1e-8), where the reservoir's 20,000 uniform samples end near 1e-3
+ * and its extrapolation was measured 1.7 z too cautious (dev seed, 999 enrolled, 3,000
+ * non-mated searches). The prefilter's misses are the search's own, so they count as in use.
+ */
+export class SearchTail {
+  private comparisons = 0;
+  /** Scores at or below it may be missing: a search whose r-th score it is, or a score dropped from the bound. */
+  private floor = -Infinity;
+  /** Descending. */
+  private scores: number[] = [];
+
+  record(gallerySize: number, searchScores: readonly number[]): void {
+    assert(Number.isInteger(gallerySize) && gallerySize >= 0, 'gallery size is a count');
+    assert(searchScores.every((score) => Number.isFinite(score)), 'search scores are finite');
+    if (gallerySize === 0) return;
+    const top = [...searchScores].sort((a, b) => b - a).slice(0, search_tail_per_search);
+    this.comparisons += gallerySize;
+    if (top.length === search_tail_per_search && gallerySize > top.length) this.floor = Math.max(this.floor, top[top.length - 1]!);
+    this.scores = [...this.scores, ...top].sort((a, b) => b - a);
+    if (this.scores.length > search_tail_scores_max) {
+      this.floor = Math.max(this.floor, this.scores[search_tail_scores_max]!);
+      this.scores.length = search_tail_scores_max;
+    }
+  }
+
+  get recordedComparisons(): number { return this.comparisons; }
+
+  /** The per-comparison threshold for `fmr`, or undefined where the recorded tail does not reach. */
+  thresholdForFmr(fmr: number): number | undefined {
+    const valid = this.scores.filter((score) => score > this.floor);
+    const allowed = fmr * this.comparisons;
+    if (valid.length < tail_fit_samples_min || allowed >= valid.length || allowed < search_tail_exceedances_min) return undefined;
+    // Ten or more exceedances allowed: the empirical quantile.
+    if (allowed >= 10) return valid[Math.floor(allowed)]! + 1e-9;
+    const m = Math.min(valid.length - 1, search_tail_fit_samples);
+    const u = valid[m]!;
+    let excess = 0;
+    for (let i = 0; i < m; i += 1) excess += valid[i]! - u;
+    return u + (excess / m) * Math.log(m / allowed);
+  }
+
+  state(): SearchTailState { return { comparisons: this.comparisons, floor: this.floor, scores: [...this.scores] }; }
+
+  /** Takes over a saved state (a restarted gateway's), replacing what was recorded. */
+  restore(state: SearchTailState): void {
+    assert(Number.isFinite(state.comparisons) && state.comparisons >= 0 && state.scores.length <= search_tail_scores_max, 'search tail state in bounds');
+    assert(state.scores.every((score) => Number.isFinite(score)) && !Number.isNaN(state.floor), 'search tail scores are numbers');
+    this.comparisons = state.comparisons;
+    this.floor = state.floor;
+    this.scores = [...state.scores].sort((a, b) => b - a);
+  }
 }

@@ -7,7 +7,7 @@
 import { assert } from '../core/index.js';
 import { BiometricError } from './errors.js';
 import { extractCapture, type Capture, type Extracted } from './capture.js';
-import { fpir_target_default, ImpostorReservoir, thresholdForGallery } from './calibration.js';
+import { fpir_target_default, ImpostorReservoir, SearchTail, thresholdForGallery } from './calibration.js';
 import { PalmIndex, type Candidate, type SearchHints } from './index-store.js';
 import { deriveTransform, openTemplate, retransform, sealTemplate, type TemplateKeyProvider } from './protection.js';
 import { compare, makeProbe, makeTemplate, type Probe } from './score.js';
@@ -52,6 +52,8 @@ export type Decision =
 export class Gallery {
   readonly index = new PalmIndex();
   readonly reservoir = new ImpostorReservoir();
+  /** The tops of accepted enrolments' duplicate searches: the deep impostor tail (calibration.ts). */
+  readonly searchTail = new SearchTail();
   private constructor(private readonly options: GalleryOptions, private transform: TemplateTransform) {}
 
   static async open(options: GalleryOptions): Promise<Gallery> {
@@ -69,7 +71,7 @@ export class Gallery {
   get size(): number { return this.index.size; }
 
   threshold(): number {
-    return thresholdForGallery(this.reservoir, this.index.size, this.options.fpirTarget ?? fpir_target_default, 4);
+    return thresholdForGallery(this.reservoir, this.index.size, this.options.fpirTarget ?? fpir_target_default, 4, this.searchTail);
   }
 
   async extract(capture: Capture): Promise<Extracted> { return await extractCapture(this.options.models, capture); }
@@ -91,10 +93,12 @@ export class Gallery {
     if (consistency < enrol_consistency_score_min) throw new BiometricError('enrol_inconsistent', `captures disagree (score ${consistency.toFixed(2)})`);
     const probe = this.probe(extracted[0]!);
     this.sampleImpostors(probe);
-    const best = this.index.search(probe)[0];
+    const found = this.index.search(probe);
+    const best = found[0];
     if (best && best.score >= this.threshold()) throw new BiometricError('enrol_duplicate', 'this palm is already enrolled');
     const template = makeTemplate(fuseCodes(extracted), this.transform);
     await this.options.store.put(identity, await sealTemplate(this.options.keys, this.options.dataKeyId, identity, template, this.transform.version));
+    this.searchTail.record(this.index.size, found.map((candidate) => candidate.score));
     this.index.add(identity, template, region);
     return { consistency };
   }

@@ -101,6 +101,8 @@ export async function openSwitch<R extends RegistryStore>(options: SwitchOptions
   const calibration = new CalibrationStore(db);
   // The threshold starts from the impostor samples of earlier enrolments, not from the default.
   for (const score of calibration.scores()) gallery.reservoir.add(score);
+  const tail = calibration.tail();
+  if (tail) gallery.searchTail.restore(tail);
   const liveness = await loadLiveness(gallery, config.dataDir);
   const workers = options.extractWorkers ?? Math.min(2, os.availableParallelism());
   // The workers make probes under the gallery's transform and search their replicas of its index.

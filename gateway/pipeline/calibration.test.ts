@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  BiometricError, FeatureModels, Gallery, hsmTemplateKeys, ImpostorReservoir, MemoryTemplateStore, renderHandCapture, syntheticTemplate, type Capture,
+  BiometricError, FeatureModels, Gallery, hsmTemplateKeys, ImpostorReservoir, MemoryTemplateStore, SearchTail, renderHandCapture, syntheticTemplate, type Capture,
 } from '../../biometric/index.js';
 import { HsmClient, spawnHsmProcess, type SpawnedHsm } from '../../hsm-sim/index.js';
 import { CalibrationStore, calibration_scores_max } from '../store/calibration.js';
@@ -78,6 +78,25 @@ describe('threshold calibration across restarts', () => {
     expect(new CalibrationStore(again).scores()).toEqual(before);
     // A uniform sample of 40,064 scores keeps some of every round, and almost surely not all of the first 64.
     expect(before.filter((s) => s >= 103).length).toBeGreaterThan(0);
+    again.close();
+  });
+
+  it('keeps the search tail across reopening the file, floor and all', () => {
+    const file = path.join(dir, 'tail.sqlite');
+    const db = openGatewayDatabase(file);
+    const store = new CalibrationStore(db);
+    expect(store.tail()).toBeUndefined();
+    const tail = new SearchTail();
+    store.saveTail(tail.state());
+    expect(store.tail()).toEqual({ comparisons: 0, floor: -Infinity, scores: [] });
+    for (let s = 0; s < 200; s += 1) tail.record(500, Array.from({ length: 20 }, (_, i) => 4 - i / 10 + ((s * 7919) % 101) / 100));
+    store.saveTail(tail.state());
+    db.close();
+    const again = openGatewayDatabase(file);
+    const restored = new SearchTail();
+    restored.restore(new CalibrationStore(again).tail()!);
+    expect(restored.state()).toEqual(tail.state());
+    expect(restored.thresholdForFmr(1e-4)).toBe(tail.thresholdForFmr(1e-4));
     again.close();
   });
 });

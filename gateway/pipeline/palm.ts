@@ -137,7 +137,7 @@ export class ThresholdCache {
   constructor(private readonly gallery: Gallery) {}
 
   threshold(): number {
-    const key = `${this.gallery.size}/${this.gallery.reservoir.size}/${this.epoch}`;
+    const key = `${this.gallery.size}/${this.gallery.reservoir.size}/${this.gallery.searchTail.recordedComparisons}/${this.epoch}`;
     if (key !== this.key) { this.value = this.gallery.threshold(); this.key = key; }
     return this.value;
   }

@@ -11,7 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { assert, currencyByAlpha, type Logger } from '../../core/index.js';
-import type { Gallery } from '../../biometric/index.js';
+import type { Gallery, SearchTailState } from '../../biometric/index.js';
 import {
   captureTransfers, ensureChart, execute, holdTransfers, holdTimeoutSeconds, LedgerOperationError, refundTransfers, voidTransfers, type Ledger,
 } from '../../ledger/index.js';
@@ -70,7 +70,7 @@ export interface PipelineOptions {
   /** Workers holding replicas of the 1:N index: a payment's search runs there, after its extraction. */
   readonly replica?: ReplicaSearch;
   /** Keeps each enrolment's impostor samples so the threshold survives a restart. */
-  readonly calibration?: { add(scores: readonly number[]): void };
+  readonly calibration?: { add(scores: readonly number[]): void; saveTail(state: SearchTailState): void };
 }
 
 export class PalmPipeline implements PaymentPipeline {
@@ -120,6 +120,7 @@ export class PalmPipeline implements PaymentPipeline {
         this.thresholds.invalidate();
       }
       this.options.calibration?.add(samples);
+      this.options.calibration?.saveTail(gallery.searchTail.state());
       await this.replicate(shopperId);
     });
     let token;

@@ -1,0 +1,70 @@
+/**
+ * Goal: the search tail gives the per-comparison threshold of a known impostor distribution from
+ * the tops of searches alone — empirically where the recorded comparisons reach, by a cautious
+ * extrapolation beyond — and never reads a level that a truncated search may be missing.
+ */
+import { describe, expect, it } from 'vitest';
+import { normalQuantile, SearchTail, search_tail_scores_max, thresholdForGallery, ImpostorReservoir } from './calibration.js';
+import { gaussian, seeded } from './random.js';
+
+/** `searches` non-mated searches of `n` standard-normal impostor scores; the search returns its best 32. */
+function recordSearches(tail: SearchTail, searches: number, n: number, seed: number): void {
+  const random = seeded(seed);
+  for (let s = 0; s < searches; s += 1) {
+    const scores = Array.from({ length: n }, () => gaussian(random));
+    tail.record(n, scores.sort((a, b) => b - a).slice(0, 32));
+  }
+}
+
+describe('SearchTail', () => {
+  it('finds the normal quantile where the recorded comparisons reach, and extrapolates above it beyond', () => {
+    const tail = new SearchTail();
+    recordSearches(tail, 300, 2_000, 0x7a11);
+    expect(tail.recordedComparisons).toBe(600_000);
+    for (const fmr of [1e-4, 3e-5, 1e-5]) {
+      const threshold = tail.thresholdForFmr(fmr);
+      expect(threshold).toBeDefined();
+      expect(Math.abs(threshold! - normalQuantile(1 - fmr))).toBeLessThan(0.15);
+    }
+    // Beyond the data (0.18 exceedances expected): an exponential over a lighter tail errs high, not low.
+    const deep = tail.thresholdForFmr(3e-7)!;
+    expect(deep).toBeGreaterThan(normalQuantile(1 - 3e-7) - 0.1);
+    expect(deep).toBeLessThan(normalQuantile(1 - 3e-7) + 1.0);
+    // More than a decade beyond: not this estimate's to give.
+    expect(tail.thresholdForFmr(1e-7)).toBeUndefined();
+  });
+
+  it('leaves to the reservoir what lies below its recorded tail, and has nothing to say without data', () => {
+    const tail = new SearchTail();
+    expect(tail.thresholdForFmr(1e-6)).toBeUndefined();
+    recordSearches(tail, 100, 1_000, 0x7a12);
+    expect(tail.thresholdForFmr(0.1)).toBeUndefined();
+    const reservoir = new ImpostorReservoir();
+    const random = seeded(0x7a13);
+    for (let i = 0; i < 5_000; i += 1) reservoir.add(gaussian(random));
+    expect(thresholdForGallery(reservoir, 10, 1, 4, tail)).toBe(reservoir.thresholdForFmr(0.1));
+    expect(thresholdForGallery(reservoir, 100, 1e-3, 4, tail)).toBe(tail.thresholdForFmr(1e-5));
+    expect(tail.thresholdForFmr(1e-5)).toBeDefined();
+  });
+
+  it('does not read levels a truncated search may be missing', () => {
+    const tail = new SearchTail();
+    recordSearches(tail, 100, 1_000, 0x7a14);
+    const before = tail.thresholdForFmr(1e-4);
+    // A search whose 16 best scores are all 10: everything at or below 10 may be missing, so no level is valid.
+    tail.record(1_000, Array.from({ length: 40 }, () => 10));
+    expect(before).toBeDefined();
+    expect(tail.thresholdForFmr(1e-4)).toBeUndefined();
+  });
+
+  it('stays within its bound and comes back the same from its state', () => {
+    const tail = new SearchTail();
+    recordSearches(tail, 600, 200, 0x7a15);
+    const state = tail.state();
+    expect(state.scores.length).toBeLessThanOrEqual(search_tail_scores_max);
+    const again = new SearchTail();
+    again.restore(JSON.parse(JSON.stringify({ ...state, floor: state.floor })) as typeof state);
+    for (const fmr of [1e-4, 1e-6]) expect(again.thresholdForFmr(fmr)).toBe(tail.thresholdForFmr(fmr));
+    expect(() => again.restore({ ...state, scores: [Number.NaN] })).toThrow();
+  });
+});
