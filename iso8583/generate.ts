@@ -309,14 +309,15 @@ export function generateEncoder(spec: MessageSpec, plans: readonly FieldPlan[]):
     'const proto = Object.getPrototypeOf(fields);',
     'if (proto !== OBJECT_PROTOTYPE && proto !== null) return -1;',
     'const copy = { ...fields };', 'const count = Object.values(copy).length;', 'let k = 0;',
+    `let ${Array.from({ length: words }, (_, i) => `w${i} = 0`).join(', ')};`,
     `let ${plans.map((plan) => `v${plan.id}`).join(', ')};`,
     'probe: {', 'if (count === 0) break probe;',
   ];
-  for (const plan of plans) lines.push(`v${plan.id} = copy[${plan.id}];`, `if (v${plan.id} !== undefined) { if (HOLES[${plan.id}] !== undefined) return -1; k += 1; if (k === count) break probe; }`);
-  lines.push('}');
-  lines.push('if (k !== count) return -1;', `let ${Array.from({ length: words }, (_, i) => `w${i} = 0`).join(', ')};`);
-  for (const plan of plans) lines.push(`if (v${plan.id} !== undefined) w${word(plan.id)} |= ${hex(bit(plan.id))};`);
-  lines.push('let p = start;', ...encodeHead(spec, words));
+  // Each hit sets its bitmap bit as it is found (the ids after the last hit stay undefined).
+  for (const plan of plans) {
+    lines.push(`v${plan.id} = copy[${plan.id}];`, `if (v${plan.id} !== undefined) { if (HOLES[${plan.id}] !== undefined) return -1; w${word(plan.id)} |= ${hex(bit(plan.id))}; k += 1; if (k === count) break probe; }`);
+  }
+  lines.push('}', 'if (k !== count) return -1;', 'let p = start;', ...encodeHead(spec, words));
   for (const plan of plans) lines.push(`if (v${plan.id} !== undefined) { // field ${plan.id}: ${plan.kind}`, ...encodeField(plan), '}');
   lines.push('return p;', '}');
   return lines.join('\n');
