@@ -42,9 +42,18 @@ describe('SearchTail', () => {
     const reservoir = new ImpostorReservoir();
     const random = seeded(0x7a13);
     for (let i = 0; i < 5_000; i += 1) reservoir.add(gaussian(random));
-    expect(thresholdForGallery(reservoir, 10, 1, 4, tail)).toBe(reservoir.thresholdForFmr(0.1));
-    expect(thresholdForGallery(reservoir, 100, 1e-3, 4, tail)).toBe(tail.thresholdForFmr(1e-5));
+    expect(thresholdForGallery(reservoir, 10, 1, 4, tail)).toBe(Math.max(reservoir.thresholdForFmr(0.1)!, normalQuantile(0.9)));
+    expect(thresholdForGallery(reservoir, 100, 1e-3, 4, tail)).toBe(Math.max(tail.thresholdForFmr(1e-5)!, normalQuantile(1 - 1e-5)));
     expect(tail.thresholdForFmr(1e-5)).toBeDefined();
+  });
+
+  it('never sets the threshold below the normal quantile for the FMR, however few or low the samples', () => {
+    // A young gallery: a handful of palms, a reservoir of low scores and zeros (as at 15 palms in the e2e bench).
+    const reservoir = new ImpostorReservoir();
+    for (let i = 0; i < 120; i += 1) reservoir.add(i % 3 === 0 ? 1.4 : 0);
+    expect(reservoir.thresholdForFmr(1e-3 / 15)).toBeLessThan(normalQuantile(1 - 1e-3 / 15) - 0.5);
+    expect(thresholdForGallery(reservoir, 15, 1e-3, 4)).toBeCloseTo(normalQuantile(1 - 1e-3 / 15), 12);
+    expect(thresholdForGallery(new ImpostorReservoir(), 15, 1e-3, 4)).toBe(4);
   });
 
   it('does not read levels a truncated search may be missing', () => {

@@ -80,11 +80,17 @@ export function exponentialTail(sorted: readonly number[], fmr: number): number 
 
 /**
  * The threshold for `fpirTarget` with `gallerySize` enrolled palms: from the searches' tail where
- * it reaches that deep, else from the reservoir, else the normal quantile (no data yet).
+ * it reaches that deep, else from the reservoir, else `fallback` (no data yet). Never below the
+ * normal quantile for the FMR: scores are z-scores against the impostor distribution, whose
+ * tail was measured heavier than normal, never lighter. A young gallery's reservoir is mostly
+ * the new enrolee's own comparisons and many zeros (best-of-k corrections); its fit once gave
+ * 1.4 at 15 palms, the enrolee's own best impostor score, and refused two shoppers of 320 as
+ * duplicates (e2e bench; reproduced off-line).
  */
 export function thresholdForGallery(reservoir: ImpostorReservoir, gallerySize: number, fpirTarget: number, fallback: number, tail?: SearchTail): number {
   const fmr = fpirTarget / Math.max(1, gallerySize);
-  return tail?.thresholdForFmr(fmr) ?? reservoir.thresholdForFmr(fmr) ?? Math.max(fallback, normalQuantile(1 - fmr));
+  const estimate = tail?.thresholdForFmr(fmr) ?? reservoir.thresholdForFmr(fmr) ?? fallback;
+  return Math.max(estimate, normalQuantile(1 - fmr));
 }
 
 /** Highest scores kept from the recorded searches (the deep tail; ~64 KiB). */
