@@ -64,18 +64,23 @@ export class ImpostorReservoir {
   }
 }
 
-/**
- * Peaks over threshold: u = the score with `k` of the sorted sample above it, the excesses over u
- * taken as exponential with their mean; P(S > t) = (k / n) exp(-(t - u) / mean excess).
- */
-export function exponentialTail(sorted: readonly number[], fmr: number): number {
+/** The reservoir's tail fit: the top `tail_fit_share` of an ascending sample of all comparisons. */
+function exponentialTail(sorted: readonly number[], fmr: number): number {
   const n = sorted.length;
   const k = Math.min(n - 1, Math.max(tail_fit_samples_min, Math.ceil(tail_fit_share * n)));
-  const u = sorted[n - k - 1]!;
+  return peaksOverThreshold(sorted.slice(n - k), sorted[n - k - 1]!, n, fmr);
+}
+
+/**
+ * Peaks over threshold: the `above.length` scores above u, out of `comparisons` in all, their
+ * excesses over u taken as exponential with their mean; P(S > t) = (k / comparisons) exp(-(t - u) / mean excess).
+ */
+function peaksOverThreshold(above: readonly number[], u: number, comparisons: number, fmr: number): number {
+  const k = above.length;
+  assert(k > 0 && comparisons >= k && fmr > 0, 'a tail to fit');
   let excess = 0;
-  for (let i = n - k; i < n; i += 1) excess += sorted[i]! - u;
-  const scale = excess / k;
-  return u + scale * Math.log(k / n / fmr);
+  for (const score of above) excess += score - u;
+  return u + (excess / k) * Math.log(k / comparisons / fmr);
 }
 
 /**
@@ -149,10 +154,7 @@ export class SearchTail {
     // Ten or more exceedances allowed: the empirical quantile.
     if (allowed >= 10) return valid[Math.floor(allowed)]! + 1e-9;
     const m = Math.min(valid.length - 1, search_tail_fit_samples);
-    const u = valid[m]!;
-    let excess = 0;
-    for (let i = 0; i < m; i += 1) excess += valid[i]! - u;
-    return u + (excess / m) * Math.log(m / allowed);
+    return peaksOverThreshold(valid.slice(0, m), valid[m]!, this.comparisons, fmr);
   }
 
   state(): SearchTailState { return { comparisons: this.comparisons, floor: this.floor, scores: [...this.scores] }; }

@@ -5,7 +5,7 @@
  * failure-to-acquire, and ISO/IEC 30107-3 PAD figures (APCER per attack type and BPCER,
  * with the PAD threshold fitted on half the identities and measured on the other half).
  */
-import { BiometricError } from './errors.js';
+import { assert } from '../core/index.js';
 import { extractCapture, type Extracted } from './capture.js';
 import { extractSamples, type EvalSample, type ExtractedSet } from './extract-samples.js';
 import { equalErrorRate, errorCurve, fnmrAtFmr, type ErrorPoint } from './det.js';
@@ -140,7 +140,7 @@ async function padFigures(models: FeatureModels, source: DatasetSource, samples:
 
 export async function evaluate(models: FeatureModels, source: DatasetSource, options: EvalOptions): Promise<EvalReport> {
   const { samples, acquisition, extract_ms } = options.extracted ?? await extractSamples(models, source, options.onProgress);
-  if (samples.length !== source.identities.length) throw new BiometricError('image_invalid', `extracted features cover ${samples.length} identities, the dataset has ${source.identities.length}`);
+  assert(samples.length === source.identities.length, 'extracted features cover every identity of the dataset');
   options.onProgress?.('verification comparisons');
   const { genuine, impostor } = verificationScores(samples, options.impostorPairsMax);
   const curve = errorCurve(genuine, impostor);
