@@ -2,7 +2,9 @@
  * Seeded pseudo-random numbers (SplitMix32-style mixing, then mulberry32) so synthetic
  * datasets and tests replay exactly from a seed.
  */
-export type Random = () => number;
+import { seededRandom, type Random } from '../core/index.js';
+
+export type { Random };
 
 export function mix(...parts: number[]): number {
   let h = 0x9e3779b9;
@@ -14,16 +16,8 @@ export function mix(...parts: number[]): number {
   return h;
 }
 
-export function seeded(seed: number): Random {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The project's one seeded generator (core), under the name the engine's code uses. */
+export const seeded: (seed: number) => Random = seededRandom;
 
 export const uniform = (random: Random, low: number, high: number): number => low + (high - low) * random();
 

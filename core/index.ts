@@ -13,4 +13,5 @@ export { service_node_flags } from './node-flags.js';
 export { spawnServiceProcess, type ServiceProcess, type ServiceProcessOptions } from './service-process.js';
 export { WalSync, WalSyncError } from './wal-sync.js';
 export { WalCheckpointer } from './wal-checkpointer.js';
+export { seededRandom, type Random } from './random.js';
 export { CURRENCIES, currencyByAlpha, currencyByNumeric, formatMoney, type Currency, type Money } from './currency.js';

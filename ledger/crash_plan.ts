@@ -8,25 +8,15 @@ import {
   captureTransfers, ensureChart, execute, holdTransfers, refundTransfers, voidTransfers, type ChartSpec,
 } from './index.js';
 import type { Ledger, Transfer } from './types.js';
+import { seededRandom } from '../core/index.js';
 
 export const crash_plan_chart: ChartSpec = { currencies: ['EUR', 'USD'], networks: ['visa-like', 'mc-like'], merchants: ['m-0', 'm-1', 'm-2', 'm-3', 'm-4'] };
 /** Payments in flight at once: enough that commits carry several callers. */
 export const crash_plan_concurrency = 16;
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 /** Each payment is a list of operations (each one or more transfers) that must run in order. */
 export function crashPlan(seed: number, payments: number): Transfer[][][] {
-  const random = mulberry32(seed);
+  const random = seededRandom(seed);
   const plan: Transfer[][][] = [];
   for (let p = 0; p < payments; p += 1) {
     const authorization_id = BigInt(seed) * 1_000_000n + BigInt(p + 1);

@@ -3,7 +3,8 @@
  * come out near what was asked, and invalid settings are refused with the simulator's error.
  */
 import { describe, expect, it } from 'vitest';
-import { drawFault, faultTarget, mergeFaults, NO_FAULTS, seededRandom } from './faults.js';
+import { seededRandom } from '../core/index.js';
+import { drawFault, faultTarget, mergeFaults, NO_FAULTS } from './faults.js';
 
 const DRAWS = 20_000;
 

@@ -68,18 +68,6 @@ export function mergeFaults(current: Faults, patch: unknown): Faults {
 
 export type FaultAction = { kind: 'answer'; delay_ms: number } | { kind: 'drop' } | { kind: 'disconnect' } | { kind: 'malformed'; delay_ms: number } | { kind: 'unavailable'; delay_ms: number };
 
-/** Mulberry32: small, fast, good enough for fault draws, and replayable from a seed. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 export function drawFault(faults: Faults, random: () => number): FaultAction {
   if (faults.drop_rate > 0 && random() < faults.drop_rate) return { kind: 'drop' };
   if (faults.disconnect_rate > 0 && random() < faults.disconnect_rate) return { kind: 'disconnect' };

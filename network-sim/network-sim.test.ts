@@ -14,7 +14,7 @@ import { compileSpec, encodeFrame, FrameDecoder, type Message } from '../iso8583
 import { dialect, encodeVisaLikeHeader, joinOriginalDataElements } from '../specs/index.js';
 import { parseSettlementFile } from '../ledger/index.js';
 import { eventually, issueCard, openLink, requestFor, startSim, tempDir } from '../gateway/network/testing.js';
-import { seededRandom } from './faults.js';
+import { seededRandom } from '../core/index.js';
 import { luhnDigit } from './tokens.js';
 import type { SpawnedNetworkSim } from './spawn.js';
 

@@ -8,7 +8,7 @@ import { currencyByNumeric } from '../core/index.js';
 import { writeSettlementFile, type SettlementTransaction } from '../ledger/index.js';
 import { z } from 'zod';
 import { NetworkSimError } from './errors.js';
-import { seededRandom } from './faults.js';
+import { seededRandom } from '../core/index.js';
 import type { Cleared } from './books.js';
 import { interchangeOf } from './network.js';
 

@@ -8,6 +8,7 @@
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { seededRandom } from '../../core/index.js';
 import { compileSpec, encodeFrame, FrameDecoder } from '../../iso8583/index.js';
 import { dialect, encodeVisaLikeHeader } from '../../specs/index.js';
 import { eventually, openLink, tempDir } from './testing.js';
@@ -16,24 +17,13 @@ const FUZZ_FRAMES = 400;
 const temp = tempDir('palmswitch-link-fuzz-');
 afterAll(() => temp.remove());
 
-/** Mulberry32, so a failing run replays from its seed. */
-function random32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(state ^ (state >>> 15), state | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 describe('link fed random frames', () => {
   it('survives a peer sending garbage after a proper sign-on, and reconnects after a broken length', async () => {
     const { spec, framing } = dialect('visa-like');
     const codec = compileSpec(spec);
     const sockets: net.Socket[] = [];
     let signOns = 0;
-    const random = random32(1234);
+    const random = seededRandom(1234);
     const header = (length: number): Buffer => encodeVisaLikeHeader({ destinationStationId: '100001', sourceStationId: '400000', roundTripInfo: 0, baseFlags: 0, messageStatusFlags: 0, batchNumber: 0, userInfo: 0 }, length);
     const peer = net.createServer((socket) => {
       sockets.push(socket);
