@@ -13,27 +13,35 @@
  * of each pipeline stage from the answers' `stages`. CPU time of every process is read from
  * /proc so the report shows where the 2 cores go. Environment knobs (for quick runs):
  * E2E_GALLERY, E2E_PAYMENTS (most payments of the main run), E2E_PACED_S, E2E_KIND (hand|roi|both, default both: one set of figures per kind),
- * E2E_CONNECTIONS (skips the sweep), E2E_GATEWAY_CPU_PROF (a directory for the gateway's CPU profile).
+ * E2E_CONNECTIONS (skips the sweep), E2E_GATEWAY_CPU_PROF (a directory for the gateway's CPU profile), E2E_PAYERS,
+ * E2E_CALIBRATION (the search-tail file imported with the preload), E2E_CALIBRATION_STALE_OK=1 (use it even if the engine changed since).
  */
 import autocannon from 'autocannon';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request as httpsRequest } from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Figure } from './harness.js';
 import { assert } from '../core/index.js';
 import { HsmClient, spawnHsmProcess, type SpawnedHsm } from '../hsm-sim/index.js';
 import type { SpawnedNetworkSim } from '../network-sim/index.js';
 import {
-  AdminClient, captureJson, issueCard, NETWORK_NAMES, palmCapture, preloadGallery, signCapture, spawnGatewayProcess, startNetworkSims, TerminalClient,
-  type CaptureUpload, type NetworkName, type TerminalCredentials,
+  AdminClient, captureJson, engineFingerprint, importSearchTail, issueCard, measureSearchTail, NETWORK_NAMES, palmCapture, preloadGallery, readCalibrationFile,
+  signCapture, spawnGatewayProcess, startNetworkSims, TerminalClient, type CaptureUpload, type NetworkName, type SearchTailCalibration, type TerminalCredentials,
 } from '../gateway/index.js';
 
 const GALLERY_SIZE = envInt('E2E_GALLERY', 100_000);
+/**
+ * The impostor search tail imported with the preloaded gallery (gateway/calibration-import.ts),
+ * measured on synthetic palms by `palmswitch gateway calibrate`. When the engine's sources no
+ * longer match the file's fingerprint, the bench measures it again and rewrites the file.
+ */
+const CALIBRATION_FILE = process.env.E2E_CALIBRATION ?? fileURLToPath(new URL('../gateway/calibration/hand-search-tail.json', import.meta.url));
 /** Most closed-loop payments of the main run; it is sized to last ~25 s at the sweep's best rate. */
 const THROUGHPUT_PAYMENTS_MAX = envInt('E2E_PAYMENTS', 4_500);
 const THROUGHPUT_PAYMENTS_MIN = 200;
@@ -519,12 +527,41 @@ async function restartWithGallery(stack: Stack, notes: string[]): Promise<{ enro
   } finally {
     await client.close();
   }
+  const calibration = await searchTailCalibration(notes);
+  const { before, after } = importSearchTail(path.join(stack.dir, 'data'), calibration);
+  notes.push(`search tail imported with the preload (the threshold's calibration, as a bulk migration brings it): ${before.toLocaleString('en-US')} -> ${after.toLocaleString('en-US')} impostor comparisons; measured ${calibration.measured_at} on ${calibration.searches.toLocaleString('en-US')} synthetic palms (seed ${calibration.seed}), each searched against all the others`);
   progress('gallery written; restarting the gateway process');
   const started = performance.now();
   const gateway = await spawnGateway(stack, stack.adminKey);
   stack.gateway = gateway;
   progress(`gateway listening at ${gateway.url} with ${gateway.enrolled} palms`);
   return { enrolled: gateway.enrolled, start_ms: performance.now() - started };
+}
+
+/**
+ * Random-bit templates score far below real impostors (measured: their search tail gives a
+ * threshold near z 0 where real palms give ~5), so the preloaded gallery cannot calibrate its
+ * own threshold, and the reservoir's extrapolation to 100,000 palms is z 8.8 (the hand mates'
+ * median). The bench imports a tail measured on real synthetic palms instead; a stale file (the
+ * engine changed since) is measured again, since its scores may not be the engine's any more.
+ */
+async function searchTailCalibration(notes: string[]): Promise<SearchTailCalibration> {
+  const engine = engineFingerprint();
+  if (existsSync(CALIBRATION_FILE)) {
+    const stored = readCalibrationFile(CALIBRATION_FILE);
+    if (stored.engine === engine) return stored;
+    if (process.env.E2E_CALIBRATION_STALE_OK === '1') {
+      notes.push(`the calibration file ${path.basename(CALIBRATION_FILE)} was measured on other engine sources and used anyway (E2E_CALIBRATION_STALE_OK=1): its threshold may not be the current engine's`);
+      return stored;
+    }
+    notes.push(`the calibration file ${path.basename(CALIBRATION_FILE)} was measured on other engine sources; measured again`);
+  }
+  progress('measuring the impostor search tail on synthetic palms (gateway calibrate)');
+  const started = performance.now();
+  const calibration = await measureSearchTail({ onProgress: progress });
+  writeFileSync(CALIBRATION_FILE, `${JSON.stringify(calibration)}\n`);
+  notes.push(`search tail measured in ${((performance.now() - started) / 1000).toFixed(0)} s and written to ${CALIBRATION_FILE}`);
+  return calibration;
 }
 
 async function stopStack(stack: Stack): Promise<void> {

@@ -7,7 +7,11 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { createLogger, loadConfig } from '../../core/index.js';
-import { DemoTerminals, demoFile, seedDemo, startGateway, type DemoWorld } from '../../gateway/index.js';
+import { writeFileSync } from 'node:fs';
+import { PalmswitchError } from '../../core/index.js';
+import {
+  calibration_identities_default, DemoTerminals, demoFile, importSearchTail, measureSearchTail, readCalibrationFile, seedDemo, startGateway, type DemoWorld,
+} from '../../gateway/index.js';
 import { parsePort } from '../args.js';
 
 export function registerGatewayCommand(program: Command): void {
@@ -32,6 +36,34 @@ export function registerGatewayCommand(program: Command): void {
       const stop = (): void => { void running.close().then(() => process.exit(0)); };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
+    });
+  registerCalibrationCommands(gateway);
+}
+
+/**
+ * `gateway calibrate` measures the impostor search tail on a synthetic population and writes it
+ * to a file; `gateway import-calibration` merges such a file into the (stopped) gateway's store,
+ * as an operator does with a bulk template migration (gateway/calibration-import.ts).
+ */
+function registerCalibrationCommands(gateway: Command): void {
+  gateway
+    .command('calibrate')
+    .description('measure the 1:N impostor search tail on synthetic palms and write it as JSON')
+    .requiredOption('--out <file>', 'where to write the calibration')
+    .option('--identities <n>', `synthetic identities (default ${calibration_identities_default})`)
+    .action(async (options: { out: string; identities?: string }) => {
+      const identities = options.identities === undefined ? calibration_identities_default : Number(options.identities);
+      if (!Number.isInteger(identities) || identities < 2) throw new PalmswitchError('cli_argument_invalid', `--identities must be an integer >= 2, got ${JSON.stringify(options.identities)}`);
+      const calibration = await measureSearchTail({ identities, onProgress: (message) => process.stderr.write(`${message}\n`) });
+      writeFileSync(options.out, `${JSON.stringify(calibration)}\n`);
+      process.stdout.write(`${calibration.searches} searches, ${calibration.tail.comparisons} impostor comparisons -> ${options.out}\n`);
+    });
+  gateway
+    .command('import-calibration <file>')
+    .description('merge a measured search tail into the gateway store (gateway stopped)')
+    .action((file: string) => {
+      const { before, after } = importSearchTail(loadConfig().dataDir, readCalibrationFile(file));
+      process.stdout.write(`search tail: ${before} -> ${after} impostor comparisons\n`);
     });
 }
 
