@@ -60,7 +60,7 @@ describe('mergeSearchTails', () => {
 
 function calibration(scores: number[], comparisons: number): SearchTailCalibration {
   return {
-    format: calibration_format, kind: 'hand', seed: 1, identities: 100, searches: 100, engine: engineFingerprint(), measured_at: new Date(0).toISOString(),
+    format: calibration_format, kind: 'hand', seeds: [1], identities: 100, searches: 100, engine: engineFingerprint(), measured_at: new Date(0).toISOString(),
     tail: { comparisons, floor: 1.5, scores },
   };
 }
