@@ -4,14 +4,15 @@
  * MACs, the token services, the biometric gallery loaded from the store, liveness, the
  * payment pipeline and the reports. Everything it opens, `close()` closes, in reverse order.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { assert, WalCheckpointer, type Config, type Logger } from '../core/index.js';
 import { deriveTransform, FeatureModels, hsmTemplateKeys, type Gallery, type PadModel } from '../biometric/index.js';
 import { openGalleryParallel } from './gallery-load.js';
 import { HsmClient } from '../hsm-sim/index.js';
-import { openLedger, type Ledger } from '../ledger/index.js';
+import { ledger_file_name, openLedger, type Ledger } from '../ledger/index.js';
+import { ThreadLedger } from './ledger-thread.js';
 import { LinkStore, NetworkLink, type StandInRules } from './network/index.js';
 import { GatewayError } from './errors.js';
 import { ensureSwitchKeys, KEY_IDS, NETWORK_NAMES, type NetworkName } from './keys.js';
@@ -81,7 +82,7 @@ export async function openSwitch<R extends RegistryStore>(options: SwitchOptions
   const hsm = new HsmClient({ port: config.hsmPort, host: config.host, connections: 4 });
   const created = await ensureSwitchKeys(hsm);
   if (created.length > 0) logger.info({ created }, 'switch keys created in hsm-sim');
-  const ledger = openLedger(config);
+  const ledger = await openSwitchLedger(config);
   const dbFile = path.join(config.dataDir, gateway_database_file);
   const db = openGatewayDatabase(dbFile, { syncAtBarrier: true });
   const walSync = gatewayWalSync(db, dbFile);
@@ -151,6 +152,13 @@ export async function openSwitch<R extends RegistryStore>(options: SwitchOptions
       await hsm.close();
     },
   };
+}
+
+/** The embedded ledger runs on its own thread (ledger-thread.ts: its fsyncs stay off the event loop); TigerBeetle is a client already. */
+async function openSwitchLedger(config: Config): Promise<Ledger> {
+  if (config.ledger.tigerbeetleAddresses.length > 0) return openLedger(config);
+  mkdirSync(config.dataDir, { recursive: true });
+  return await ThreadLedger.open(path.join(config.dataDir, ledger_file_name));
 }
 
 /** One sweep at a time: a slow sweep (a network down) is not overtaken by the next. */

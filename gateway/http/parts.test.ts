@@ -89,6 +89,25 @@ describe('idempotency middleware', () => {
   });
 });
 
+describe('idempotency middleware, one JSON parse per request', () => {
+  it('gives every c.req.json() call the one parsed value, and a malformed body the same refusal each time', async () => {
+    const db = openGatewayDatabase(path.join(dir, 'idem-json.sqlite'));
+    const app = new Hono<GatewayEnv>();
+    app.use('*', async (c, next) => { c.set('scope', 'admin'); await next(); });
+    app.use('*', idempotent(new SqliteIdempotencyStore(db)));
+    app.post('/twice', async (c) => {
+      const outcomes = await Promise.allSettled([c.req.json(), c.req.json()]);
+      const [first, second] = outcomes;
+      if (first?.status === 'fulfilled' && second?.status === 'fulfilled') return c.json({ same: first.value === second.value, value: first.value as unknown });
+      return c.json({ refused: outcomes.map((o) => o.status === 'rejected' && o.reason instanceof SyntaxError) }, 400);
+    });
+    const post = (body: string, key: string) => app.request('/twice', { method: 'POST', body, headers: { 'content-type': 'application/json', 'idempotency-key': key } });
+    expect(await (await post('{"a":[1,{"b":"c"}]}', 'json-key-1')).json()).toEqual({ same: true, value: { a: [1, { b: 'c' }] } });
+    expect(await (await post('{"a":', 'json-key-2')).json()).toEqual({ refused: [true, true] });
+    db.close();
+  });
+});
+
 describe('nonce store', () => {
   it('takes a nonce once per terminal and forgets it only after its expiry', () => {
     const db = openGatewayDatabase(path.join(dir, 'nonces.sqlite'));
