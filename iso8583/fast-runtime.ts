@@ -44,3 +44,12 @@ export const BER_TAG1_SLOTS = 256;
 export const BER_TAG2_SLOTS = 8 * 128;
 export const berTags1 = new Array<string | undefined>(BER_TAG1_SLOTS).fill(undefined);
 export const berTags2 = new Array<string | undefined>(BER_TAG2_SLOTS).fill(undefined);
+
+/**
+ * Every string of 1 to DIGIT_STRINGS_LENGTH_MAX decimal digits, made once (11,110 strings,
+ * about 0.4 MB): the decoded value of a short fixed numeric field (generate.ts, shortDigits),
+ * so that dates, times, codes and currency numbers need no new string per message.
+ */
+export const DIGIT_STRINGS_LENGTH_MAX = 4;
+export const DIGIT_STRINGS: readonly (readonly string[])[] = Array.from({ length: DIGIT_STRINGS_LENGTH_MAX + 1 }, (_, digits) =>
+  Array.from({ length: digits === 0 ? 0 : 10 ** digits }, (_, n) => String(n).padStart(digits, '0')));

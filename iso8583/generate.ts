@@ -13,6 +13,7 @@
 import { assert } from '../core/index.js';
 import { berDecodeLines, berEncodeLines, berValueLines } from './generate-ber.js';
 import { allowedClasses } from './content.js';
+import { DIGIT_STRINGS_LENGTH_MAX } from './fast-runtime.js';
 import { CLASS_DIGIT } from './io.js';
 import { prefixSize } from './prefix.js';
 import type { FieldSpec, LengthPrefix, MessageSpec } from './spec.js';
@@ -135,6 +136,8 @@ function readBcd(spec: FieldSpec): string[] {
  */
 function decodeField(plan: FieldPlan): string[] {
   const { id, spec } = plan;
+  const digits = shortDigits(plan);
+  if (digits > 0) return decodeShortDigits(plan, digits);
   const length = spec.prefix ? readPrefix(spec.prefix, spec.length) : [`const n = ${spec.length};`];
   switch (plan.kind) {
     case 'text': {
@@ -158,23 +161,48 @@ function decodeField(plan: FieldPlan): string[] {
 
 /** The value of a decoded field, once the message's characters are one string `S`. */
 function decodedValue(plan: FieldPlan): string {
-  switch (plan.kind) {
-    case 'delegate': return `v${plan.id}`;
-    default: return `S.substring(a${plan.id}, e${plan.id})`;
-  }
+  if (plan.kind === 'delegate' || shortDigits(plan) > 0) return `v${plan.id}`;
+  return `S.substring(a${plan.id}, e${plan.id})`;
 }
 
-/** Decode: MTI characters to `sc[0, 4)`, bitmap words w0.. (32 field bits each). */
+/**
+ * The digit count of a fixed numeric field short enough that its value comes from the table
+ * of digit strings made once (fast-runtime.ts), or 0: dates, times, codes and currencies are
+ * such fields, so a typical message makes no string for them. Packed BCD only with an even
+ * count (no pad nibble to check).
+ */
+export function shortDigits(plan: FieldPlan): number {
+  const { spec } = plan;
+  if (spec.prefix !== undefined || spec.length < 1 || spec.length > DIGIT_STRINGS_LENGTH_MAX || spec.type !== 'n') return 0;
+  if (plan.kind === 'text') return spec.length;
+  return plan.kind === 'bcd' && spec.length % 2 === 0 && (spec.lengthUnit === undefined || spec.lengthUnit === 'digits') ? spec.length : 0;
+}
+
+/** Decode of a short numeric field (shortDigits) into v<id>: digits d0.. checked, then one table read. */
+function decodeShortDigits(plan: FieldPlan, digits: number): string[] {
+  const names = Array.from({ length: digits }, (_, i) => `d${i}`);
+  const value = names.reduce((sum, d, i) => (i === 0 ? d : `(${sum}) * 10 + ${d}`), '');
+  const read = plan.kind === 'text'
+    ? [`const ${names.map((d, i) => `${d} = ${latin1Of(plan.ebcdic, `buf[p + ${i}]`)} - 48`).join(', ')};`, `if (${names.map((d) => `(${d} >>> 0) > 9`).join(' || ')}) return undefined;`]
+    : [`const ${Array.from({ length: digits / 2 }, (_, i) => `b${i} = buf[p + ${i}]`).join(', ')};`,
+      `if (${Array.from({ length: digits / 2 }, (_, i) => `(b${i} >> 4) > 9 || (b${i} & 15) > 9`).join(' || ')}) return undefined;`,
+      `const ${names.map((d, i) => `${d} = ${i % 2 === 0 ? `b${i >> 1} >> 4` : `b${i >> 1} & 15`}`).join(', ')};`];
+  const bytes = plan.kind === 'text' ? digits : digits / 2;
+  return [`if (end - p < ${bytes}) return undefined;`, ...read, `v${plan.id} = DIGITS${digits}[${value}];`, `p += ${bytes};`];
+}
+
+/** Decode: the MTI string `mti`, bitmap words w0.. (32 field bits each). */
 function decodeHead(spec: MessageSpec, words: number): string[] {
-  const lines: string[] = ['let p = start;', 'let q = 4;', 'let t = 0;'];
+  // The MTI is four digits, so its string comes from the table of digit strings (shortDigits).
+  const lines: string[] = ['let p = start;', 'let q = 0;', 'let t = 0;'];
   if (spec.mti.encoding === 'bcd') {
     lines.push('if (end - p < 2) return undefined;', 'const m0 = buf[p], m1 = buf[p + 1];', 'if (m0 > 0x99 || (m0 & 15) > 9 || m1 > 0x99 || (m1 & 15) > 9) return undefined;',
-      'sc[0] = 48 + (m0 >> 4);', 'sc[1] = 48 + (m0 & 15);', 'sc[2] = 48 + (m1 >> 4);', 'sc[3] = 48 + (m1 & 15);', 'p += 2;');
+      'const mti = DIGITS4[(((m0 >> 4) * 10 + (m0 & 15)) * 10 + (m1 >> 4)) * 10 + (m1 & 15)];', 'p += 2;');
   } else {
     const ebcdic = spec.mti.encoding === 'ebcdic';
-    lines.push('if (end - p < 4) return undefined;', `const m0 = ${latin1Of(ebcdic, 'buf[p]')}, m1 = ${latin1Of(ebcdic, 'buf[p + 1]')}, m2 = ${latin1Of(ebcdic, 'buf[p + 2]')}, m3 = ${latin1Of(ebcdic, 'buf[p + 3]')};`,
-      'if (((m0 - 48) >>> 0) > 9 || ((m1 - 48) >>> 0) > 9 || ((m2 - 48) >>> 0) > 9 || ((m3 - 48) >>> 0) > 9) return undefined;',
-      'sc[0] = m0;', 'sc[1] = m1;', 'sc[2] = m2;', 'sc[3] = m3;', 'p += 4;');
+    lines.push('if (end - p < 4) return undefined;', `const m0 = ${latin1Of(ebcdic, 'buf[p]')} - 48, m1 = ${latin1Of(ebcdic, 'buf[p + 1]')} - 48, m2 = ${latin1Of(ebcdic, 'buf[p + 2]')} - 48, m3 = ${latin1Of(ebcdic, 'buf[p + 3]')} - 48;`,
+      'if ((m0 >>> 0) > 9 || (m1 >>> 0) > 9 || (m2 >>> 0) > 9 || (m3 >>> 0) > 9) return undefined;',
+      'const mti = DIGITS4[((m0 * 10 + m1) * 10 + m2) * 10 + m3];', 'p += 4;');
   }
   lines.push(`let ${Array.from({ length: words }, (_, i) => `w${i} = 0`).join(', ')};`);
   const readWords = (first: number): string[] => {
@@ -204,7 +232,7 @@ function definedMasks(spec: MessageSpec, plans: readonly FieldPlan[], words: num
 export function generateDecoder(spec: MessageSpec, plans: readonly FieldPlan[]): string {
   const words = spec.bitmap.tertiary === true ? 6 : 4;
   const masks = definedMasks(spec, plans, words);
-  const locals = plans.map((plan) => (plan.kind === 'ber' ? `t${plan.id} = 0` : plan.kind === 'delegate' ? `v${plan.id}` : `a${plan.id} = 0, e${plan.id} = 0`));
+  const locals = plans.map((plan) => (plan.kind === 'ber' ? `t${plan.id} = 0` : plan.kind === 'delegate' || shortDigits(plan) > 0 ? `v${plan.id}` : `a${plan.id} = 0, e${plan.id} = 0`));
   const lines = [
     'function decode(buf, start, end) {',
     ...decodeHead(spec, words),
@@ -212,13 +240,13 @@ export function generateDecoder(spec: MessageSpec, plans: readonly FieldPlan[]):
     ...(locals.length > 0 ? [`let ${locals.join(', ')};`] : []),
   ];
   for (const plan of plans) lines.push(`if (${at(plan.id)}) { // field ${plan.id}: ${plan.kind}`, ...decodeField(plan), '}');
-  lines.push('if (p !== end) return undefined;', 'const S = latin1Slice(sc, 0, q);', 'let top = 0;');
+  lines.push('if (p !== end) return undefined;', 'const S = q === 0 ? \'\' : latin1Slice(sc, 0, q);', 'let top = 0;');
   // The fields object starts as a copy of a template holding only the highest field, so its
   // element store is sized once (a copy is cheaper than growing an empty object's store).
   for (let w = words - 1; w >= 0; w -= 1) lines.push(`${w === words - 1 ? '' : 'else '}if (w${w} !== 0) top = ${32 * w + 1} + Math.clz32(w${w} & -w${w});`);
   lines.push('const fields = { ...(FT[top] ?? fieldsTemplate(top)) };');
   for (const plan of plans) lines.push(...(plan.kind === 'ber' ? [`if (${at(plan.id)}) {`, ...berValueLines(plan.id), '}'] : [`if (${at(plan.id)}) fields[${plan.id}] = ${decodedValue(plan)};`]));
-  lines.push('return { mti: S.substring(0, 4), fields };', '}');
+  lines.push('return { mti, fields };', '}');
   return lines.join('\n');
 }
 
@@ -328,7 +356,7 @@ export function generateSource(spec: MessageSpec, plans: readonly FieldPlan[]): 
   return [
     `// Generated by iso8583/generate.ts for spec ${JSON.stringify(spec.name)}. Returns undefined / -1 to hand over to the interpreted codec.`,
     "'use strict';",
-    'const { CC, CCW, HEXC, HEXU, HEXW, HEXP, TAG1, TAG2, E2L, L2E, sc, slots, tagv, FT, HOLES, C, Reader, OBJECT_PROTOTYPE, latin1Slice } = rt;',
+    'const { CC, CCW, HEXC, HEXU, HEXW, HEXP, TAG1, TAG2, E2L, L2E, sc, slots, tagv, FT, HOLES, C, Reader, OBJECT_PROTOTYPE, latin1Slice, DIGITS1, DIGITS2, DIGITS3, DIGITS4 } = rt;',
     // Templates of the fields object by highest field (see decode); never handed out, only copied.
     "function fieldsTemplate(top) { const t = {}; if (top > 0) t[top] = ''; FT[top] = t; return t; }",
     generateDecoder(spec, plans),
