@@ -41,8 +41,9 @@ export function decodeCaptures(captures: readonly CaptureJson[], limits: Gateway
     checkImageSize(capture.visible, limits, `capture ${i + 1} visible image`);
     if (capture.nir !== undefined) checkImageSize(capture.nir, limits, `capture ${i + 1} NIR image`);
   });
+  // Decoded here for this request alone: the pipeline may move the bytes to a worker (`owned`).
   return captures.map((capture) => ({
-    kind: capture.kind,
+    kind: capture.kind, owned: true,
     visible: Buffer.from(capture.visible, 'base64'),
     ...(capture.nir !== undefined ? { nir: Buffer.from(capture.nir, 'base64') } : {}),
   }));

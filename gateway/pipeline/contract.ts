@@ -14,6 +14,12 @@ export interface CaptureUpload {
   readonly kind: 'hand' | 'roi';
   readonly visible: Uint8Array;
   readonly nir?: Uint8Array;
+  /**
+   * The image buffers belong to this request alone (the HTTP layer decoded them for it), so a
+   * payment's extraction may move them to its worker instead of copying them; the caller must
+   * not read them afterwards.
+   */
+  readonly owned?: boolean;
 }
 
 /** Milliseconds spent per stage (decode, quality, liveness, features, search, vault, cryptogram, network, ledger, total). */

@@ -41,6 +41,8 @@ export class ExtractPool {
   private readonly controls = new Map<number, ControlWaiter>();
   private nextControl = 1;
   private readonly assigned = new Map<number, number>();
+  /** Image buffers of queued jobs that move to their worker instead of being copied (a hand capture's PNGs are ~220 KB). */
+  private readonly transfers = new Map<number, ArrayBuffer[]>();
   private nextId = 1;
   private closed = false;
   /** Deaths in a row per slot (reset once a replacement has answered a job). */
@@ -131,19 +133,20 @@ export class ExtractPool {
   }
 
   /** Extracts `capture` and searches the worker's index replica with its probe. */
-  async extractAndSearch(capture: Capture): Promise<{ extracted: Extracted; found: WorkerSearch }> {
+  async extractAndSearch(capture: Capture, options: { transfer?: boolean } = {}): Promise<{ extracted: Extracted; found: WorkerSearch }> {
     assert(this.searches, 'the pool was started with an index replica');
-    const { extracted, found } = await this.run(capture, true);
+    const { extracted, found } = await this.run(capture, true, options.transfer === true ? ownedBuffers(capture) : []);
     if (!found) throw new GatewayError('internal', 'the extraction worker returned no search');
     return { extracted, found };
   }
 
-  private run(capture: Capture, search: boolean): Promise<{ extracted: Extracted; found: WorkerSearch | undefined }> {
+  private run(capture: Capture, search: boolean, transfer: ArrayBuffer[] = []): Promise<{ extracted: Extracted; found: WorkerSearch | undefined }> {
     if (this.closed) return Promise.reject(new GatewayError('not_ready', 'extraction pool is closed'));
     if (this.queue.length >= extract_queue_max) return Promise.reject(new GatewayError('overloaded', 'too many captures waiting for extraction'));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
+      if (transfer.length > 0) this.transfers.set(id, transfer);
       this.queue.push({ kind: 'extract', id, capture, search });
       this.pump();
     });
@@ -194,6 +197,7 @@ export class ExtractPool {
       for (const job of this.queue.splice(0)) {
         this.waiting.get(job.id)?.reject(new GatewayError('internal', 'no extraction worker is alive'));
         this.waiting.delete(job.id);
+        this.transfers.delete(job.id);
       }
     }
     while (this.queue.length > 0) {
@@ -202,7 +206,9 @@ export class ExtractPool {
       const job = this.queue.shift()!;
       this.busy[slot] = job.id;
       this.assigned.set(job.id, slot);
-      this.workers[slot]!.postMessage(job);
+      const transfer = this.transfers.get(job.id) ?? [];
+      this.transfers.delete(job.id);
+      this.workers[slot]!.postMessage(job, transfer);
     }
   }
 
@@ -246,4 +252,18 @@ export class ExtractPool {
     this.controls.clear();
     await Promise.all(this.workers.map((worker) => worker.terminate()));
   }
+}
+
+/**
+ * The capture's image buffers that own all of their memory. A view into a larger buffer (Node's
+ * pool for small Buffers, a slice) is copied instead: moving its memory would take the rest away.
+ */
+export function ownedBuffers(capture: Capture): ArrayBuffer[] {
+  const owned: ArrayBuffer[] = [];
+  for (const image of [capture.visible, capture.nir]) {
+    // A decoded image (GrayImage) is not bytes from a request: it is never moved.
+    if (!(image instanceof Uint8Array) || !(image.buffer instanceof ArrayBuffer)) continue;
+    if (image.byteOffset === 0 && image.byteLength === image.buffer.byteLength && !owned.includes(image.buffer)) owned.push(image.buffer);
+  }
+  return owned;
 }

@@ -65,14 +65,15 @@ export async function extract(extractor: Extractor, upload: CaptureUpload): Prom
  * to it is passed on here, and resolves only once every worker has applied it.
  */
 export interface ReplicaSearch {
-  extractAndSearch(capture: Capture): Promise<{ extracted: Extracted; found: WorkerSearch }>;
+  /** `transfer`: the capture's buffers may move to the worker (the caller will not read them again). */
+  extractAndSearch(capture: Capture, options?: { transfer?: boolean }): Promise<{ extracted: Extracted; found: WorkerSearch }>;
   indexAdd(id: bigint, template: Template): Promise<void>;
   indexRemove(id: bigint): Promise<void>;
 }
 
 export async function extractAndSearch(replica: ReplicaSearch, upload: CaptureUpload): Promise<{ extracted: Extracted; found: WorkerSearch }> {
   try {
-    return await replica.extractAndSearch(captureOf(upload));
+    return await replica.extractAndSearch(captureOf(upload), { transfer: upload.owned === true });
   } catch (error) {
     return biometricFailure(error);
   }

@@ -10,10 +10,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  deriveTransform, FeatureModels, Gallery, hsmTemplateKeys, makeTemplate, MemoryTemplateStore, renderHandCapture, syntheticTemplate, type Capture, type TemplateTransform,
+  deriveTransform, encodePng, FeatureModels, Gallery, hsmTemplateKeys, makeTemplate, MemoryTemplateStore, renderHandCapture, syntheticTemplate, type Capture, type TemplateTransform,
 } from '../../biometric/index.js';
 import { HsmClient, spawnHsmProcess, type SpawnedHsm } from '../../hsm-sim/index.js';
-import { ExtractPool } from './extract-pool.js';
+import { ExtractPool, ownedBuffers } from './extract-pool.js';
 import { search_candidates_returned, snapshotOf, templateCopy } from './search-replica.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'palmswitch-replica-'));
@@ -79,6 +79,22 @@ describe('index replicas in the extraction workers', () => {
     await pool.indexAdd(9n, templateCopy(gallery.index.get(9n)!));
     const added = await Promise.all([pool.extractAndSearch(capture(5, 2)), pool.extractAndSearch(capture(5, 3))]);
     for (const { found } of added) expect(found.candidates[0]!.id).toBe(9n);
+  }, 60_000);
+
+  it('move an owned capture\'s bytes to the worker (the caller\'s copy is gone) and find what a copied capture finds; a view into a larger buffer is never moved', async () => {
+    const rendered = renderHandCapture(seed, 0, 5);
+    const owned: Capture = { kind: 'hand', visible: new Uint8Array(encodePng(rendered.visible)), nir: new Uint8Array(encodePng(rendered.nir)) };
+    const copied: Capture = { kind: 'hand', visible: (owned.visible as Uint8Array).slice(), nir: (owned.nir as Uint8Array).slice() };
+    const larger = new Uint8Array((owned.visible as Uint8Array).length + 16);
+    larger.set(owned.visible as Uint8Array, 16);
+    expect(ownedBuffers(owned)).toHaveLength(2);
+    expect(ownedBuffers({ kind: 'hand', visible: larger.subarray(16) })).toHaveLength(0);
+    const moved = await pool.extractAndSearch(owned, { transfer: true });
+    expect((owned.visible as Uint8Array).byteLength).toBe(0);
+    const kept = await pool.extractAndSearch(copied);
+    expect((copied.visible as Uint8Array).byteLength).toBeGreaterThan(0);
+    expect(moved.found.candidates).toEqual(kept.found.candidates);
+    expect(moved.found.candidates[0]!.id).toBe(1n);
   }, 60_000);
 
   it('refuse an update that does not apply, without losing the worker', async () => {
