@@ -6,8 +6,7 @@
  * identity, and sends back only the features the evaluation reads (never pixels).
  */
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
-import { assert } from '../core/index.js';
+import { assert, startTypeScriptWorker } from '../core/index.js';
 import { BiometricError } from './errors.js';
 import { extractCapture, type Capture, type Extracted } from './capture.js';
 import type { DatasetSource, DatasetSpec } from './dataset.js';
@@ -88,8 +87,7 @@ export async function extractSamplesInParallel(spec: DatasetSpec, identities: nu
   assert(workers >= 1 && workers <= extract_workers_max, `workers must be 1..${extract_workers_max}`);
   const results: IdentityResult[] = [];
   let reported = 0;
-  const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_URL)}); })`;
-  const threads = Array.from({ length: workers }, (_, worker) => new Worker(bootstrap, { eval: true, workerData: { spec, worker, workers } }));
+  const threads = Array.from({ length: workers }, (_, worker) => startTypeScriptWorker(WORKER_URL, { workerData: { spec, worker, workers } }));
   try {
     await Promise.all(threads.map((thread) => new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new BiometricError('extract_worker_failed', 'extraction worker did not start')), worker_start_timeout_ms);

@@ -14,4 +14,5 @@ export { spawnServiceProcess, type ServiceProcess, type ServiceProcessOptions } 
 export { WalSync, WalSyncError } from './wal-sync.js';
 export { WalCheckpointer } from './wal-checkpointer.js';
 export { seededRandom, type Random } from './random.js';
+export { startTypeScriptWorker } from './ts-worker.js';
 export { CURRENCIES, currencyByAlpha, currencyByNumeric, formatMoney, type Currency, type Money } from './currency.js';

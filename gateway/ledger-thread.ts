@@ -7,8 +7,8 @@
  * awaits its answer. The contract is the `Ledger` port, unchanged: the same results, and
  * `LedgerError`s with their codes; a ledger that died refuses every later call.
  */
-import { Worker } from 'node:worker_threads';
-import { assert } from '../core/index.js';
+import type { Worker } from 'node:worker_threads';
+import { assert, startTypeScriptWorker } from '../core/index.js';
 import {
   LedgerError, type Account, type AccountBalance, type AccountFilter, type CreateAccountResult, type CreateTransferResult, type Ledger,
   type QueryFilter, type Transfer,
@@ -28,8 +28,9 @@ export type LedgerReply = { readonly id: number; readonly value: unknown } | { r
 
 interface Waiter { resolve(value: unknown): void; reject(error: Error): void }
 
-function errorOf(fault: LedgerFault): Error {
-  return fault.code !== undefined && fault.name === 'LedgerError' ? new LedgerError(fault.code, fault.message) : new Error(fault.message);
+/** The ledger's own errors keep their codes; anything else (an assertion) is a fault of the ledger thread. */
+function errorOf(fault: LedgerFault): LedgerError {
+  return fault.code !== undefined && fault.name === 'LedgerError' ? new LedgerError(fault.code, fault.message) : new LedgerError('ledger_thread_fault', `${fault.name}: ${fault.message}`);
 }
 
 export class ThreadLedger implements Ledger {
@@ -46,9 +47,7 @@ export class ThreadLedger implements Ledger {
 
   /** Opens the ledger file `file` on a new thread; resolves once it is open (or rejects with the opening's error). */
   static async open(file: string): Promise<ThreadLedger> {
-    // Workers do not inherit the TypeScript loader, so the bootstrap registers tsx's first.
-    const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_URL)}); })`;
-    const worker = new Worker(bootstrap, { eval: true, workerData: { file } });
+    const worker = startTypeScriptWorker(WORKER_URL, { workerData: { file } });
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => { void worker.terminate(); reject(new LedgerError('ledger_open_failed', 'the ledger thread did not start in time')); }, ledger_thread_start_timeout_ms);
       worker.once('message', (reply: LedgerReply) => {

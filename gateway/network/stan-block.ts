@@ -8,8 +8,9 @@
  * ever swaps in a block that is already durable. When the worker is missing or late, the
  * caller reserves on the event loop as before: the worker saves time, never correctness.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
+import { startTypeScriptWorker } from '../../core/index.js';
 
 export const STAN_MAX = 999_999;
 /** Large enough that a reservation is rare (1 per 10,000 messages), small enough that a day survives 49 restarts before wrapping (a restart skips at most the current and the spare block). */
@@ -71,9 +72,7 @@ export class StanReserver {
   }
 
   private spawn(): Worker {
-    // Workers do not inherit the TypeScript loader, so the bootstrap registers tsx's first.
-    const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_URL)}); })`;
-    const worker = new Worker(bootstrap, { eval: true, workerData: { file: this.file } });
+    const worker = startTypeScriptWorker(WORKER_URL, { workerData: { file: this.file } });
     worker.unref();
     worker.on('message', (reply: ReserveReply) => {
       this.asked -= 1;

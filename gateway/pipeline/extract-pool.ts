@@ -8,8 +8,8 @@
  * search right after extracting (see extract-worker.ts and search-replica.ts). Replica updates
  * go to every worker in order and resolve once all live workers have applied them.
  */
-import { Worker } from 'node:worker_threads';
-import { assert } from '../../core/index.js';
+import type { Worker } from 'node:worker_threads';
+import { assert, startTypeScriptWorker } from '../../core/index.js';
 import { BiometricError, type BiometricErrorCode, type Capture, type Extracted, type ScoreModel, type Template, type TemplateTransform } from '../../biometric/index.js';
 import { GatewayError } from '../errors.js';
 import type { IndexSnapshot, ToWorker, WorkerSearch } from './search-replica.js';
@@ -79,9 +79,7 @@ export class ExtractPool {
 
   private spawn(slot: number): Promise<void> {
     const replica = this.replica;
-    // Workers do not inherit the TypeScript loader, so the bootstrap registers tsx's first.
-    const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_URL)}); })`;
-    const worker = new Worker(bootstrap, { eval: true, workerData: { transform: replica?.transform, scoreModel: replica?.scoreModel } });
+    const worker = startTypeScriptWorker(WORKER_URL, { workerData: { transform: replica?.transform, scoreModel: replica?.scoreModel } });
     this.workers[slot] = worker;
     this.busy[slot] = 0;
     return new Promise((resolve, reject) => {
