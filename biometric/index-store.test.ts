@@ -5,7 +5,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PalmIndex } from './index-store.js';
+import { coarse_pool_per_candidate, PalmIndex } from './index-store.js';
+import { addSyntheticPalms } from './synthetic-gallery.js';
 import { instantiatePrefilter } from './popcount-wasm.js';
 import { seeded } from './random.js';
 import { codeGrid, hashDistance, IDENTITY, packGrid, probeVariants, shiftGrid, type CodeGrid, type Template } from './template.js';
@@ -84,6 +85,21 @@ describe('PalmIndex', () => {
     // the palm moved into the hole is still found
     expect(index.search(probeOf(299), { candidates: 300 })[0]?.id).toBe(299n);
     expect(() => index.add(7n, templateOf(7))).toThrow(/already/);
+  });
+
+  it('the vein stage narrows a hash pool of 32 x the compared candidates: a mate whose hash is the farthest of 6,000 palms is found', () => {
+    expect(coarse_pool_per_candidate).toBe(32);
+    const index = new PalmIndex();
+    addSyntheticPalms(index, { firstId: 10_000n, count: 6_000, seed: 5 });
+    const palm = randomGrid(32, 77);
+    const vein = randomGrid(16, 78);
+    const hash = randomHash(77);
+    // Every hash bit flipped: the largest possible distance, behind all 6,000 others in the hash ranking.
+    index.add(1n, { palm: packGrid(palm, IDENTITY.palm), vein: packGrid(vein, IDENTITY.vein), hash: hash.map((w) => ~w >>> 0) });
+    const probe: Probe = { palm: probeVariants(shiftGrid(palm, 1, 0), IDENTITY.palm, 3, 4), vein: probeVariants(shiftGrid(vein, 0, 1), IDENTITY.vein, 2), hash, keyVersion: 0 };
+    expect(index.search(probe)[0]?.id).toBe(1n);
+    // The former pool (16 x 256) drops it before the vein stage.
+    expect(index.search(probe, { pool: 4_096 }).some((c) => c.id === 1n)).toBe(false);
   });
 
   it('prefilter keeps the nearest hashes', () => {
