@@ -3,6 +3,7 @@
  * the tops of searches alone — empirically where the recorded comparisons reach, by a cautious
  * extrapolation beyond — and never reads a level that a truncated search may be missing.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { normalQuantile, SearchTail, search_tail_scores_max, thresholdForGallery, ImpostorReservoir } from './calibration.js';
 import { gaussian, seeded } from './random.js';
@@ -75,5 +76,40 @@ describe('SearchTail', () => {
     again.restore(JSON.parse(JSON.stringify({ ...state, floor: state.floor })) as typeof state);
     for (const fmr of [1e-4, 1e-6]) expect(again.thresholdForFmr(fmr)).toBe(tail.thresholdForFmr(fmr));
     expect(() => again.restore({ ...state, scores: [Number.NaN] })).toThrow();
+  });
+});
+
+const search = fc.record({ size: fc.integer({ min: 1, max: 100_000 }), scores: fc.array(fc.double({ min: -5, max: 12, noNaN: true }), { maxLength: 24 }) });
+
+describe('SearchTail.merge', () => {
+  it('equals one tail that recorded both sets of searches', () => {
+    fc.assert(fc.property(fc.array(search, { maxLength: 40 }), fc.array(search, { maxLength: 40 }), (a, b) => {
+      const [one, two, both] = [new SearchTail(), new SearchTail(), new SearchTail()];
+      for (const s of a) { one.record(s.size, s.scores); both.record(s.size, s.scores); }
+      for (const s of b) { two.record(s.size, s.scores); both.record(s.size, s.scores); }
+      expect(SearchTail.merge(one.state(), two.state())).toEqual(both.state());
+    }), { numRuns: 200 });
+  });
+
+  it('equals one tail that recorded both, past the score bound (600 searches of 16 scores each side)', () => {
+    let state = 7;
+    const next = (): number => { state = (state * 1_103_515_245 + 12_345) % 2 ** 31; return state / 2 ** 31; };
+    const [one, two, both] = [new SearchTail(), new SearchTail(), new SearchTail()];
+    for (let i = 0; i < 1_200; i += 1) {
+      const scores = Array.from({ length: 20 }, () => 8 * next() - 2);
+      (i % 2 === 0 ? one : two).record(5_000, scores);
+      both.record(5_000, scores);
+    }
+    expect(both.state().scores).toHaveLength(search_tail_scores_max);
+    expect(SearchTail.merge(one.state(), two.state())).toEqual(both.state());
+  });
+
+  it('keeps the bound: a dropped score becomes the floor', () => {
+    const many = (base: number) => ({ comparisons: 1e6, floor: -Infinity, scores: Array.from({ length: search_tail_scores_max }, (_, i) => base - i / 1e4) });
+    const merged = SearchTail.merge(many(9), many(8.5));
+    expect(merged.scores).toHaveLength(search_tail_scores_max);
+    expect(merged.comparisons).toBe(2e6);
+    expect(merged.floor).toBeGreaterThan(8.1);
+    expect(merged.scores.every((score) => score >= merged.floor)).toBe(true);
   });
 });

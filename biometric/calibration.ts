@@ -159,6 +159,22 @@ export class SearchTail {
 
   state(): SearchTailState { return { comparisons: this.comparisons, floor: this.floor, scores: [...this.scores] }; }
 
+  /**
+   * Two recorded tails as one (a gateway's own and an imported measurement, or two populations):
+   * their comparisons add up, their scores merge, and a level either one may be missing stays
+   * unusable (the larger floor, and the score dropped at the bound). Equal to one tail that
+   * recorded both sets of searches, so merging adds no bias.
+   */
+  static merge(a: SearchTailState, b: SearchTailState): SearchTailState {
+    const scores = [...a.scores, ...b.scores].sort((x, y) => y - x);
+    let floor = Math.max(a.floor, b.floor);
+    if (scores.length > search_tail_scores_max) {
+      floor = Math.max(floor, scores[search_tail_scores_max]!);
+      scores.length = search_tail_scores_max;
+    }
+    return { comparisons: a.comparisons + b.comparisons, floor, scores };
+  }
+
   /** Takes over a saved state (a restarted gateway's), replacing what was recorded. */
   restore(state: SearchTailState): void {
     assert(Number.isFinite(state.comparisons) && state.comparisons >= 0 && state.scores.length <= search_tail_scores_max, 'search tail state in bounds');

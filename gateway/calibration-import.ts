@@ -86,7 +86,7 @@ export async function measureSearchTail(options: { identities?: number; seeds?: 
   let searches = 0;
   for (const seed of seeds) {
     const population = await measurePopulation(identities, seed, options);
-    merged = mergeSearchTails(merged, population.state);
+    merged = SearchTail.merge(merged, population.state);
     searches += population.searches;
   }
   return {
@@ -125,20 +125,6 @@ export function readCalibrationFile(file: string): SearchTailCalibration {
   return parsed.data;
 }
 
-/**
- * Two recorded tails as one: their comparisons add up, their scores merge, and a level either
- * one may be missing stays unusable (the larger floor, and the score dropped at the bound).
- */
-export function mergeSearchTails(a: SearchTailState, b: SearchTailState): SearchTailState {
-  const scores = [...a.scores, ...b.scores].sort((x, y) => y - x);
-  let floor = Math.max(a.floor, b.floor);
-  if (scores.length > search_tail_scores_max) {
-    floor = Math.max(floor, scores[search_tail_scores_max]!);
-    scores.length = search_tail_scores_max;
-  }
-  return { comparisons: a.comparisons + b.comparisons, floor, scores };
-}
-
 /** Merges a measured tail into <dataDir>/gateway.sqlite's search tail (the gateway must not be running). */
 export function importSearchTail(dataDir: string, calibration: SearchTailCalibration): { before: number; after: number } {
   const db = openGatewayDatabase(path.join(dataDir, gateway_database_file));
@@ -146,7 +132,7 @@ export function importSearchTail(dataDir: string, calibration: SearchTailCalibra
     const store = new CalibrationStore(db);
     const own = store.tail() ?? { comparisons: 0, floor: -Infinity, scores: [] };
     const imported = { comparisons: calibration.tail.comparisons, floor: calibration.tail.floor ?? -Infinity, scores: calibration.tail.scores };
-    const merged = mergeSearchTails(own, imported);
+    const merged = SearchTail.merge(own, imported);
     // The engine's own check: a state it would refuse must not reach the store.
     new SearchTail().restore(merged);
     store.saveTail(merged);

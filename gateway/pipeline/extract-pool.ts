@@ -246,6 +246,10 @@ export class ExtractPool {
     this.closed = true;
     for (const waiter of this.waiting.values()) waiter.reject(new GatewayError('not_ready', 'extraction pool closed'));
     this.waiting.clear();
+    // Queued jobs were rejected above; their buffers and slots must not outlive the pool's answer.
+    this.queue.length = 0;
+    this.transfers.clear();
+    this.assigned.clear();
     for (const waiter of this.controls.values()) waiter.reject(new GatewayError('not_ready', 'extraction pool closed'));
     this.controls.clear();
     await Promise.all(this.workers.map((worker) => worker.terminate()));
