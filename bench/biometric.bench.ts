@@ -17,10 +17,11 @@ import { RESULTS_DIR, type Figure } from './harness.js';
 const env = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
 const heldOutSeed = 0x5eed_0002;
 /**
- * Non-mated searches of the 1:N run. At 1,000 the FPIR-1e-3 threshold is the second-highest of
- * 1,000 scores, which one unlucky impostor moves; 3,000 put three exceedances under it.
+ * Non-mated searches of the 1:N run: the issue's 1,000. The FPIR-1e-3 threshold is then the
+ * second-highest of 1,000 scores, which one unlucky impostor moves (0.3-0.5 z between dev
+ * seeds); BIO_BENCH_NON_MATED asks for more.
  */
-const non_mated_searches_default = 3_000;
+const non_mated_searches_default = 1_000;
 /**
  * Identities provisioned per palm the gallery must hold: a failure to enrol up to the 1% bar
  * still leaves at least `gallery` enrolled (10,000 identities once gave 9,995, short of the bar's
