@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SearchTail } from '../biometric/index.js';
-import { calibration_format, engineFingerprint, importSearchTail, readCalibrationFile, type SearchTailCalibration } from './calibration-import.js';
+import { calibration_format, crossValidate, engineFingerprint, importSearchTail, readCalibrationFile, type PopulationTail, type SearchTailCalibration } from './calibration-import.js';
 import { CalibrationStore } from './store/calibration.js';
 import { openGatewayDatabase } from './store/database.js';
 import { gateway_database_file } from './switch.js';
@@ -54,5 +54,35 @@ describe('importSearchTail', () => {
     expect(() => readCalibrationFile(file)).toThrow(/not a palmswitch-search-tail-v1 file/);
     writeFileSync(file, JSON.stringify({ ...calibration([1], 10), engine: 'not hex' }));
     expect(() => readCalibrationFile(file)).toThrow(/not a palmswitch-search-tail-v1/);
+  });
+});
+
+describe('crossValidate', () => {
+  /** `searches` non-mated searches of a population that size, each with 20 impostor scores spread over [top - 3, top]. */
+  function population(seed: number, searches: number, top: number): PopulationTail {
+    const tail = new SearchTail();
+    const tops: number[] = [];
+    for (let k = 0; k < searches; k += 1) {
+      const scores = Array.from({ length: 20 }, (_, i) => top - (3 * ((i * 7 + k) % 20)) / 20);
+      tail.record(searches - 1, scores);
+      tops.push(Math.max(...scores));
+    }
+    return { seed, state: tail.state(), tops };
+  }
+
+  it("counts the held-out population's searches that pass the threshold the others' tail sets", () => {
+    const light = population(1, 200, 3);
+    const heavy = population(2, 200, 10);
+    const [lightHeldOut, heavyHeldOut] = crossValidate([light, heavy]);
+    expect(lightHeldOut).toMatchObject({ seed: 1, searches: 200, gallery: 199, false_positives: 0 });
+    expect(lightHeldOut!.expected).toBeCloseTo(0.2, 10);
+    // A tail that tops out near 3 sets a threshold every search of the heavier population passes.
+    expect(heavyHeldOut).toMatchObject({ seed: 2, false_positives: 200 });
+    expect(heavyHeldOut!.threshold).toBeLessThan(10);
+    expect(lightHeldOut!.threshold).toBeGreaterThan(heavyHeldOut!.threshold);
+  });
+
+  it('needs two populations', () => {
+    expect(() => crossValidate([population(1, 50, 3)])).toThrow();
   });
 });

@@ -18,8 +18,8 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { assert } from '../core/index.js';
 import {
-  extractSamplesInParallel, fuseCodes, IDENTITY, makeProbe, makeTemplate, PalmIndex, search_tail_scores_max, SearchTail,
-  type EvalSample, type Extracted, type SearchTailState,
+  extractSamplesInParallel, fpir_target_default, fuseCodes, IDENTITY, ImpostorReservoir, makeProbe, makeTemplate, PalmIndex, search_tail_scores_max, SearchTail,
+  thresholdForGallery, type EvalSample, type Extracted, type SearchTailState,
 } from '../biometric/index.js';
 import { GatewayError } from './errors.js';
 import { CalibrationStore } from './store/calibration.js';
@@ -39,13 +39,29 @@ export const calibration_identities_default = 3_300;
  * the preload's). The deep tail differs between populations: on 3,300 palms each, the first
  * seed's tail gave z 5.87 at 100,000 palms and the second's 6.26, and the first's threshold for
  * 3,299 palms let through 9 of the second's 3,300 non-mated searches (3.3 expected at FPIR
- * 1e-3). One population is not enough; their merged tail (2.2e7 comparisons) gives 6.16.
+ * 1e-3). One population is not enough; three merged (3.3e7 comparisons) narrow the tail, and each
+ * one held out against the other two checks it (`crossValidate`).
  */
-export const calibration_seeds_default: readonly number[] = [0xca11b, 0xca11c];
+export const calibration_seeds_default: readonly number[] = [0xca11b, 0xca11c, 0xca11d];
 export const calibration_populations_max = 16;
 /** A calibration file is 8,192 scores and a few fields: well under this. */
 export const calibration_file_bytes_max = 1024 * 1024;
 const enrol_captures = 2;
+
+/**
+ * One population held out: its non-mated searches against the threshold that the other
+ * populations' merged tail sets for a gallery of its size (at the default FPIR target). Its
+ * false positives against the `expected` count say whether the tail is known well enough.
+ */
+const CrossCheckSchema = z.object({
+  seed: z.number().int().nonnegative(),
+  searches: z.number().int().nonnegative(),
+  gallery: z.number().int().nonnegative(),
+  threshold: z.number(),
+  false_positives: z.number().int().nonnegative(),
+  expected: z.number().nonnegative(),
+});
+export type CalibrationCrossCheck = z.infer<typeof CrossCheckSchema>;
 
 const CalibrationSchema = z.object({
   format: z.literal(calibration_format),
@@ -58,6 +74,8 @@ const CalibrationSchema = z.object({
   engine: z.string().regex(/^[0-9a-f]{64}$/),
   measured_at: z.string(),
   tail: z.object({ comparisons: z.number().nonnegative(), floor: z.number().nullable(), scores: z.array(z.number()).max(search_tail_scores_max) }),
+  /** Leave-one-population-out checks (two or more populations; older files have none). */
+  cross_validation: z.array(CrossCheckSchema).max(calibration_populations_max).optional(),
 });
 export type SearchTailCalibration = z.infer<typeof CalibrationSchema>;
 
@@ -82,20 +100,47 @@ export async function measureSearchTail(options: { identities?: number; seeds?: 
   const seeds = options.seeds ?? calibration_seeds_default;
   assert(Number.isInteger(identities) && identities >= 2 && identities <= calibration_identities_max, `2..${calibration_identities_max} identities`);
   assert(seeds.length >= 1 && seeds.length <= calibration_populations_max, `1..${calibration_populations_max} populations`);
-  let merged: SearchTailState = { comparisons: 0, floor: -Infinity, scores: [] };
-  let searches = 0;
-  for (const seed of seeds) {
-    const population = await measurePopulation(identities, seed, options);
-    merged = SearchTail.merge(merged, population.state);
-    searches += population.searches;
-  }
+  const populations: PopulationTail[] = [];
+  for (const seed of seeds) populations.push(await measurePopulation(identities, seed, options));
+  const merged = mergeAll(populations);
   return {
-    format: calibration_format, kind: 'hand', seeds: [...seeds], identities, searches, engine: engineFingerprint(), measured_at: new Date().toISOString(),
+    format: calibration_format, kind: 'hand', seeds: [...seeds], identities, searches: populations.reduce((sum, p) => sum + p.tops.length, 0),
+    engine: engineFingerprint(), measured_at: new Date().toISOString(),
     tail: { comparisons: merged.comparisons, floor: Number.isFinite(merged.floor) ? merged.floor : null, scores: merged.scores },
+    ...(populations.length >= 2 ? { cross_validation: crossValidate(populations) } : {}),
   };
 }
 
-async function measurePopulation(identities: number, seed: number, options: { workers?: number; onProgress?: (message: string) => void }): Promise<{ state: SearchTailState; searches: number }> {
+/** One population's measurement: its recorded tail and each non-mated search's highest score. */
+export interface PopulationTail { seed: number; state: SearchTailState; tops: number[] }
+
+function mergeAll(populations: readonly PopulationTail[]): SearchTailState {
+  return populations.reduce<SearchTailState>((merged, p) => SearchTail.merge(merged, p.state), { comparisons: 0, floor: -Infinity, scores: [] });
+}
+
+/**
+ * Leave one population out: the others' merged tail sets the threshold for a gallery the size
+ * of the held-out population, as a gateway would set it, and the held-out population's searches
+ * count the false positives it lets through. A tail measured on too few palms shows here as
+ * more false positives than expected (two populations of 3,300 once gave 9 against 3.3).
+ */
+export function crossValidate(populations: readonly PopulationTail[], fpirTarget = fpir_target_default): CalibrationCrossCheck[] {
+  assert(populations.length >= 2, 'cross-validation needs two populations or more');
+  const checks: CalibrationCrossCheck[] = [];
+  for (const [i, held] of populations.entries()) {
+    const tail = new SearchTail();
+    tail.restore(mergeAll(populations.filter((_, j) => j !== i)));
+    const gallery = held.tops.length - 1;
+    // No fallback: a tail that does not reach this FMR gives no check rather than a made-up one.
+    const threshold = thresholdForGallery(new ImpostorReservoir(), gallery, fpirTarget, Number.NaN, tail);
+    if (!Number.isFinite(threshold)) continue;
+    const falsePositives = held.tops.filter((score) => score >= threshold).length;
+    checks.push({ seed: held.seed, searches: held.tops.length, gallery, threshold, false_positives: falsePositives, expected: fpirTarget * held.tops.length });
+  }
+  return checks;
+}
+
+async function measurePopulation(identities: number, seed: number, options: { workers?: number; onProgress?: (message: string) => void }): Promise<PopulationTail> {
   const spec = { type: 'synthetic' as const, options: { ids: identities, captures: enrol_captures, seed, kind: 'hand' as const, attacksPerType: 0 } };
   const set = await extractSamplesInParallel(spec, identities, { ...(options.workers ? { workers: options.workers } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
   const enrolled = set.samples.map((samples, i) => ({ id: BigInt(i + 1), samples })).filter((e) => e.samples.length === enrol_captures);
@@ -104,12 +149,14 @@ async function measurePopulation(identities: number, seed: number, options: { wo
   // The keyed transform is a permutation and pad applied to probe and template alike: scores do not depend on it.
   for (const { id, samples } of enrolled) index.add(id, makeTemplate(fuseCodes(samples.map(asExtracted)), IDENTITY));
   const tail = new SearchTail();
+  const tops: number[] = [];
   for (const [k, { id, samples }] of enrolled.entries()) {
     const found = index.search(makeProbe(asExtracted(samples[0]!), IDENTITY)).filter((candidate) => candidate.id !== id);
     tail.record(index.size - 1, found.map((candidate) => candidate.score));
+    tops.push(found.reduce((best, candidate) => Math.max(best, candidate.score), -Infinity));
     if (k % 500 === 499) options.onProgress?.(`seed ${seed}: searched ${k + 1}/${enrolled.length}`);
   }
-  return { state: tail.state(), searches: enrolled.length };
+  return { seed, state: tail.state(), tops };
 }
 
 /** The engine's evaluation keeps the fields a template and a probe are made of; the rest are not read. */
