@@ -10,7 +10,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import {
   compare, detSvg, encodePng, evaluate, extractCapture, extractSamplesInParallel, FeatureModels, fuseCodes, IDENTITY, ImpostorReservoir, makeProbe, SearchTail, makeTemplate, PalmIndex,
-  renderHandCapture, renderRoiCapture, syntheticSource, thresholdForGallery, type Capture, type SynthOptions, type Extracted, type Template,
+  renderHandCapture, renderRoiCapture, syntheticSource, thresholdForGallery, type Capture, type EvalSample, type SynthOptions, type Extracted, type Template,
 } from '../biometric/index.js';
 import { RESULTS_DIR, type Figure } from './harness.js';
 
@@ -28,6 +28,13 @@ const non_mated_searches_default = 1_000;
  * gallery).
  */
 const enrol_provision_factor = 1.01;
+/**
+ * Leave-one-out non-mated searches added for the steadier 1:N figure: an enrolled palm's second
+ * capture searched with its own template out of the index, so they cost no rendering. On dev
+ * seeds, FNIR at the thresholds of random draws of 1,000 non-mated searches out of 5,000 spread
+ * over 1.4-2.2% and 1.6-2.7% (p5-p95): the issue's 1,000-search figure is one such draw.
+ */
+const leave_one_out_searches = 4_000;
 /** Extraction threads of the accuracy runs (rendering and extraction are nearly all of their time; they time nothing). */
 const extractWorkers = env('BIO_BENCH_WORKERS', availableParallelism());
 
@@ -207,6 +214,7 @@ export async function identificationAtScale(models: FeatureModels, gallery: numb
   const extracted = await extractSamplesInParallel({ type: 'synthetic', options }, options.ids, { workers: extractWorkers, ...(onProgress ? { onProgress } : {}) });
   const report = await evaluate(models, syntheticSource(options), { impostorPairsMax: 20_000, enrolIdentities: provisioned, matedIdentitiesMax: mated, extracted, ...(onProgress ? { onProgress } : {}) });
   const i = report.identification;
+  const steadier = identificationWithMoreNonMated(extracted.samples, provisioned, mated);
   return [
     { name: `FNIR at FPIR 1e-3 (${i.enrolled} enrolled, ${i.matedSearches} mated / ${i.nonMatedSearches} non-mated searches)`, value: i.fnirAtFpir1e3 * 100, unit: '%', bar: '<= 1% at 10,000 enrolled', met: i.fnirAtFpir1e3 <= 0.01 && i.enrolled >= 10_000 },
     { name: 'the FPIR-1e-3 threshold of that run (z)', value: i.fpirThreshold, unit: 'z' },
@@ -214,6 +222,47 @@ export async function identificationAtScale(models: FeatureModels, gallery: numb
     { name: 'pre-selection error of the prefilter (mate not among 256 candidates)', value: i.preselectionError * 100, unit: '%' },
     { name: 'failure to enrol (same run)', value: i.fte * 100, unit: '%', bar: '<= 1%', met: i.fte <= 0.01 },
     { name: 'failure to acquire (same run)', value: report.acquisition.fta * 100, unit: '%' },
+    ...steadier,
+  ];
+}
+
+/**
+ * The same gallery and mated searches, with the FPIR-1e-3 threshold set on the never-enrolled
+ * searches plus `leave_one_out_searches` leave-one-out ones (enrolled palms past the mated
+ * ones): the threshold then rests on several scores instead of the second-highest of 1,000.
+ */
+function identificationWithMoreNonMated(samples: readonly (readonly EvalSample[])[], provisioned: number, mated: number): Figure[] {
+  const asExtracted = (sample: EvalSample): Extracted => sample as Extracted;
+  const index = new PalmIndex(Math.max(1024, provisioned));
+  const templates = new Map<number, Template>();
+  for (let id = 0; id < provisioned; id += 1) {
+    const own = samples[id] ?? [];
+    if (own.length < 2) continue;
+    const template = makeTemplate(fuseCodes([asExtracted(own[0]!), asExtracted(own[1]!)]), IDENTITY);
+    templates.set(id, template);
+    index.add(BigInt(id), template);
+  }
+  const search = (sample: EvalSample) => index.search(makeProbe(asExtracted(sample), IDENTITY));
+  const matedOutcomes: SearchOutcome[] = [];
+  for (let id = 0; id < mated; id += 1) for (const sample of (templates.has(id) ? samples[id]! : []).slice(2)) {
+    const found = search(sample);
+    matedOutcomes.push({ top: found[0]?.score ?? -Infinity, correct: found[0]?.id === BigInt(id), mate: found.find((c) => c.id === BigInt(id))?.score ?? -Infinity });
+  }
+  const neverEnrolled = samples.slice(provisioned).flatMap((own) => own.map((sample) => search(sample)[0]?.score ?? -Infinity));
+  const leftOut: number[] = [];
+  for (let id = mated; id < provisioned && leftOut.length < leave_one_out_searches; id += 1) {
+    const template = templates.get(id);
+    if (template === undefined) continue;
+    index.remove(BigInt(id));
+    leftOut.push(search(samples[id]![1]!)[0]?.score ?? -Infinity);
+    index.add(BigInt(id), template);
+  }
+  const nonMated = [...neverEnrolled, ...leftOut];
+  const threshold = ([...nonMated].sort((a, b) => b - a)[Math.floor(1e-3 * nonMated.length)] ?? -Infinity) + 1e-9;
+  const { fnirEmpirical } = openSet(matedOutcomes, nonMated, threshold);
+  return [
+    { name: `FNIR at FPIR 1e-3, threshold from ${nonMated.length.toLocaleString('en-US')} non-mated searches (${neverEnrolled.length.toLocaleString('en-US')} never enrolled + ${leftOut.length.toLocaleString('en-US')} leave-one-out), same gallery and ${matedOutcomes.length} mated searches`, value: fnirEmpirical * 100, unit: '%' },
+    { name: 'that threshold (z)', value: threshold, unit: 'z' },
   ];
 }
 
