@@ -66,9 +66,12 @@ describe('templates', () => {
   it('the median of the mask floor is the sorted middle element (property)', () => {
     fc.assert(fc.property(fc.array(fc.float({ noNaN: true }), { minLength: 1, maxLength: 300 }), (values) => {
       const f = Float32Array.from(values);
-      expect(Object.is(upperMedian(f), Float32Array.from(f).sort()[f.length >> 1])).toBe(true);
+      // + 0 turns -0 into 0: the sort orders -0 before 0, the partition holds them equal, and the
+      // floor is only used in a > comparison, where they are the same number.
+      expect(Object.is(upperMedian(f) + 0, Float32Array.from(f).sort()[f.length >> 1]! + 0)).toBe(true);
     }), { numRuns: 300 });
     expect(upperMedian(Float32Array.of(3, Number.NaN, 1))).toBe(3);
+    expect(upperMedian(Float32Array.of(-0, 0, -0)) + 0).toBe(0);
   });
 
   it('the WebAssembly matcher gives the JavaScript comparison bit for bit, winner included (property)', () => {

@@ -14,7 +14,7 @@ import { assert } from '../core/index.js';
 import { berDecodeLines, berEncodeLines, berValueLines } from './generate-ber.js';
 import { allowedClasses } from './content.js';
 import { DIGIT_STRINGS_LENGTH_MAX } from './fast-runtime.js';
-import { CLASS_DIGIT } from './io.js';
+import { CLASS_DIGIT, CLASS_PRINT_ASCII } from './io.js';
 import { prefixSize } from './prefix.js';
 import type { FieldSpec, LengthPrefix, MessageSpec } from './spec.js';
 
@@ -106,6 +106,8 @@ function padRule(spec: FieldSpec): { left: boolean; value: number } {
  */
 function refused(classes: number, c: string, wide: boolean): string {
   if (classes === CLASS_DIGIT) return `((${c} - 48) >>> 0) > 9`;
+  // Printable ASCII is one range (0x20..0x7E): arithmetic instead of a table load.
+  if (classes === CLASS_PRINT_ASCII) return `((${c} - 32) >>> 0) > 94`;
   return `(${wide ? 'CCW' : 'CC'}[${c}] & ${classes}) === 0`;
 }
 
@@ -338,15 +340,16 @@ export function generateEncoder(spec: MessageSpec, plans: readonly FieldPlan[]):
     'if (proto !== OBJECT_PROTOTYPE && proto !== null) return -1;',
     'const copy = { ...fields };', 'const count = Object.values(copy).length;', 'let k = 0;',
     `let ${Array.from({ length: words }, (_, i) => `w${i} = 0`).join(', ')};`,
-    `let ${plans.map((plan) => `v${plan.id}`).join(', ')};`,
     'probe: {', 'if (count === 0) break probe;',
   ];
-  // Each hit sets its bitmap bit as it is found (the ids after the last hit stay undefined).
+  // Each hit sets its bitmap bit as it is found; only those bits say which fields are written.
   for (const plan of plans) {
-    lines.push(`v${plan.id} = copy[${plan.id}];`, `if (v${plan.id} !== undefined) { if (HOLES[${plan.id}] !== undefined) return -1; w${word(plan.id)} |= ${hex(bit(plan.id))}; k += 1; if (k === count) break probe; }`);
+    lines.push(`if (copy[${plan.id}] !== undefined) { if (HOLES[${plan.id}] !== undefined) return -1; w${word(plan.id)} |= ${hex(bit(plan.id))}; k += 1; if (k === count) break probe; }`);
   }
   lines.push('}', 'if (k !== count) return -1;', 'let p = start;', ...encodeHead(spec, words));
-  for (const plan of plans) lines.push(`if (v${plan.id} !== undefined) { // field ${plan.id}: ${plan.kind}`, ...encodeField(plan), '}');
+  // A field's value is read again where it is written (a bitmap bit is set only for a counted
+  // hit), rather than held in one local per defined field across the whole function.
+  for (const plan of plans) lines.push(`if (${at(plan.id)}) { // field ${plan.id}: ${plan.kind}`, `const v${plan.id} = copy[${plan.id}];`, ...encodeField(plan), '}');
   lines.push('return p;', '}');
   return lines.join('\n');
 }

@@ -140,6 +140,23 @@ describe.each(DIALECT_NAMES)('%s: a key the spec does not define is refused, nev
     }
   });
 
+  it('an index on a polluted Object.prototype above the last field is neither written nor refused', () => {
+    // The generated encoder stops probing once every own value is counted, and reads a value
+    // again only where the bitmap has its bit: a defined field past the message's last one
+    // that only Object.prototype holds must never be written.
+    const prototype = Object.prototype as Record<number, unknown>;
+    prototype[70] = '301';
+    try {
+      const plain = { mti: '0800', fields: base() } as Message;
+      const expected = compileSpec(dialect(name).spec, { engine: 'interpreted' }).encode(plain);
+      expect(generated?.encode(plain)?.equals(expected)).toBe(true);
+      expect(codec.encode(plain).equals(expected)).toBe(true);
+      expect(codec.decode(expected).fields).toEqual(base());
+    } finally {
+      delete prototype[70];
+    }
+  });
+
   it('only own enumerable keys count: hidden ones are not encoded, undefined ones are skipped', () => {
     const plain = codec.encode({ mti: '0800', fields: base() as Message['fields'] });
     expect(codec.encode({ mti: '0800', fields: withHidden(12, '111530', base()) as Message['fields'] }).equals(plain)).toBe(true);
