@@ -31,7 +31,7 @@ import { assert } from '../core/index.js';
 import { HsmClient, spawnHsmProcess, type SpawnedHsm } from '../hsm-sim/index.js';
 import type { SpawnedNetworkSim } from '../network-sim/index.js';
 import {
-  AdminClient, captureJson, engineFingerprint, importSearchTail, issueCard, measureSearchTail, NETWORK_NAMES, palmCapture, preloadGallery, readCalibrationFile,
+  AdminClient, captureJson, describeCrossCheck, engineFingerprint, importSearchTail, issueCard, measureSearchTail, NETWORK_NAMES, palmCapture, preloadGallery, readCalibrationFile,
   signCapture, spawnGatewayProcess, startNetworkSims, TerminalClient, type CaptureUpload, type NetworkName, type SearchTailCalibration, type TerminalCredentials,
 } from '../gateway/index.js';
 
@@ -530,7 +530,7 @@ async function restartWithGallery(stack: Stack, notes: string[]): Promise<{ enro
   const calibration = await searchTailCalibration(notes);
   const { before, after } = importSearchTail(path.join(stack.dir, 'data'), calibration);
   notes.push(`search tail imported with the preload (the threshold's calibration, as a bulk migration brings it): ${before.toLocaleString('en-US')} -> ${after.toLocaleString('en-US')} impostor comparisons; measured ${calibration.measured_at} on ${calibration.seeds.length} populations of ${calibration.identities.toLocaleString('en-US')} synthetic palms (seeds ${calibration.seeds.join(', ')}; ${calibration.searches.toLocaleString('en-US')} searches), each palm searched against the others of its population`);
-  for (const check of calibration.cross_validation ?? []) notes.push(`calibration cross-check: population ${check.seed} held out, the others' tail sets ${check.threshold.toFixed(2)} for ${check.gallery.toLocaleString('en-US')} palms; ${check.false_positives} of its ${check.searches.toLocaleString('en-US')} non-mated searches pass it (${check.expected.toFixed(1)} expected at FPIR 1e-3)`);
+  for (const check of calibration.cross_validation ?? []) notes.push(`calibration cross-check: ${describeCrossCheck(check)}`);
   progress('gallery written; restarting the gateway process');
   const started = performance.now();
   const gateway = await spawnGateway(stack, stack.adminKey);

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SearchTail } from '../biometric/index.js';
-import { calibration_format, crossValidate, engineFingerprint, importSearchTail, readCalibrationFile, type PopulationTail, type SearchTailCalibration } from './calibration-import.js';
+import { calibration_format, crossValidate, describeCrossCheck, engineFingerprint, importSearchTail, readCalibrationFile, type PopulationTail, type SearchTailCalibration } from './calibration-import.js';
 import { CalibrationStore } from './store/calibration.js';
 import { openGatewayDatabase } from './store/database.js';
 import { gateway_database_file } from './switch.js';
@@ -80,6 +80,7 @@ describe('crossValidate', () => {
     expect(heavyHeldOut).toMatchObject({ seed: 2, false_positives: 200 });
     expect(heavyHeldOut!.threshold).toBeLessThan(10);
     expect(lightHeldOut!.threshold).toBeGreaterThan(heavyHeldOut!.threshold);
+    expect(describeCrossCheck(heavyHeldOut!)).toMatch(/^population 2 held out: .* 200 of its 200 non-mated searches pass it \(0\.2 expected at FPIR 1e-3\)$/);
   });
 
   it('needs two populations', () => {

@@ -140,6 +140,11 @@ export function crossValidate(populations: readonly PopulationTail[], fpirTarget
   return checks;
 }
 
+/** One line for an operator (the calibrate command, the e2e bench's notes). */
+export function describeCrossCheck(check: CalibrationCrossCheck): string {
+  return `population ${check.seed} held out: the others' tail sets ${check.threshold.toFixed(2)} for ${check.gallery.toLocaleString('en-US')} palms; ${check.false_positives} of its ${check.searches.toLocaleString('en-US')} non-mated searches pass it (${check.expected.toFixed(1)} expected at FPIR 1e-3)`;
+}
+
 async function measurePopulation(identities: number, seed: number, options: { workers?: number; onProgress?: (message: string) => void }): Promise<PopulationTail> {
   const spec = { type: 'synthetic' as const, options: { ids: identities, captures: enrol_captures, seed, kind: 'hand' as const, attacksPerType: 0 } };
   const set = await extractSamplesInParallel(spec, identities, { ...(options.workers ? { workers: options.workers } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) });

@@ -19,5 +19,5 @@ export * from './http/index.js';
 export { createDashboard, type TerminalSimulator, type DashboardDeps } from './dashboard/index.js';
 export { preloadGallery, preload_identity_base, type PreloadResult } from './bench-support.js';
 export {
-  measureSearchTail, readCalibrationFile, importSearchTail, engineFingerprint, calibration_identities_default, type SearchTailCalibration,
+  measureSearchTail, readCalibrationFile, importSearchTail, engineFingerprint, describeCrossCheck, calibration_identities_default, type SearchTailCalibration,
 } from './calibration-import.js';

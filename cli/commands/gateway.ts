@@ -10,7 +10,7 @@ import { createLogger, loadConfig } from '../../core/index.js';
 import { writeFileSync } from 'node:fs';
 import { PalmswitchError } from '../../core/index.js';
 import {
-  calibration_identities_default, DemoTerminals, demoFile, importSearchTail, measureSearchTail, readCalibrationFile, seedDemo, startGateway, type DemoWorld,
+  calibration_identities_default, DemoTerminals, describeCrossCheck, demoFile, importSearchTail, measureSearchTail, readCalibrationFile, seedDemo, startGateway, type DemoWorld,
 } from '../../gateway/index.js';
 import { parsePort } from '../args.js';
 
@@ -57,9 +57,7 @@ function registerCalibrationCommands(gateway: Command): void {
       const calibration = await measureSearchTail({ identities, onProgress: (message) => process.stderr.write(`${message}\n`) });
       writeFileSync(options.out, `${JSON.stringify(calibration)}\n`);
       process.stdout.write(`${calibration.searches} searches, ${calibration.tail.comparisons} impostor comparisons -> ${options.out}\n`);
-      for (const check of calibration.cross_validation ?? []) {
-        process.stdout.write(`population ${check.seed} held out: threshold ${check.threshold.toFixed(2)} from the others for ${check.gallery} palms, ${check.false_positives} of ${check.searches} non-mated searches pass (${check.expected.toFixed(1)} expected)\n`);
-      }
+      for (const check of calibration.cross_validation ?? []) process.stdout.write(`${describeCrossCheck(check)}\n`);
     });
   gateway
     .command('import-calibration <file>')
