@@ -85,17 +85,25 @@ function peaksOverThreshold(above: readonly number[], u: number, comparisons: nu
 
 /**
  * The threshold for `fpirTarget` with `gallerySize` enrolled palms: from the searches' tail where
- * it reaches that deep, else from the reservoir, else `fallback` (no data yet). Never below the
- * normal quantile for the FMR: scores are z-scores against the impostor distribution, whose
- * tail was measured heavier than normal, never lighter. A young gallery's reservoir is mostly
- * the new enrolee's own comparisons and many zeros (best-of-k corrections); its fit once gave
- * 1.4 at 15 palms, the enrolee's own best impostor score, and refused two shoppers of 320 as
- * duplicates (e2e bench; reproduced off-line).
+ * it reaches that deep, else from the reservoir, else `fallback` (no data yet).
+ *
+ * The searches' tail is in the units searches decide in (scores relative to each search's cohort,
+ * index-store.ts) and is taken as measured. The reservoir and the fallback are single
+ * comparisons' own scores, which are never lower than cohort-relative ones, so they err high; and
+ * they are never below the normal quantile for the FMR, since comparison scores are z-scores
+ * against the impostor distribution, whose tail was measured heavier than normal, never lighter.
+ * A young gallery's reservoir is mostly the new enrolee's own comparisons and many zeros
+ * (best-of-k corrections); its fit once gave 1.4 at 15 palms, the enrolee's own best impostor
+ * score, and refused two shoppers of 320 as duplicates (e2e bench; reproduced off-line). The
+ * cohort makes a non-mated search's best score fall below that normal quantile (threshold 4.87
+ * from 5,000 non-mated searches at 10,000 palms, dev seed, against the quantile's 5.20), so the
+ * floor cannot hold for the searches' tail.
  */
 export function thresholdForGallery(reservoir: ImpostorReservoir, gallerySize: number, fpirTarget: number, fallback: number, tail?: SearchTail): number {
   const fmr = fpirTarget / Math.max(1, gallerySize);
-  const estimate = tail?.thresholdForFmr(fmr) ?? reservoir.thresholdForFmr(fmr) ?? fallback;
-  return Math.max(estimate, normalQuantile(1 - fmr));
+  const measured = tail?.thresholdForFmr(fmr);
+  if (measured !== undefined) return measured;
+  return Math.max(reservoir.thresholdForFmr(fmr) ?? fallback, normalQuantile(1 - fmr));
 }
 
 /** Highest scores kept from the recorded searches (the deep tail; ~64 KiB). */

@@ -42,4 +42,24 @@ describe('fuseCodes', () => {
       expect(compare(probe, makeTemplate(fused, IDENTITY)).palmDistance).toBeLessThan(0.02);
     }
   });
+
+  it('keeps a cell two captures see one orientation step apart (with the first capture\'s orientation) and masks two steps apart', () => {
+    const palm = randomGrid(32, 7);
+    const vein = randomGrid(16, 8);
+    const random = seeded(9);
+    // Orientation is periodic: 5 and 0 are one step apart.
+    const step = palm.code.map(() => { const r = random(); return r < 0.2 ? 1 : r < 0.3 ? 2 : 0; });
+    const second = { ...palm, code: palm.code.map((c, i) => (c + step[i]!) % 6) };
+    const fused = fuseCodes([sample(palm, vein), sample(second, vein)]).palm;
+    const seen = { one: 0, two: 0 };
+    for (let i = 0; i < palm.code.length; i += 1) {
+      if (!palm.valid[i]) continue;
+      if (step[i] === 2) { expect(fused.valid[i]).toBe(0); seen.two += 1; continue; }
+      expect(fused.valid[i]).toBe(1);
+      expect(fused.code[i]).toBe(palm.code[i]);
+      if (step[i] === 1) seen.one += 1;
+    }
+    expect(seen.one).toBeGreaterThan(50);
+    expect(seen.two).toBeGreaterThan(20);
+  });
 });

@@ -145,7 +145,8 @@ export class Gallery {
     const result = this.index.verify(identity, this.probe(await this.extract(capture)));
     assert(result, 'enrolled identity compares');
     const threshold = thresholdForGallery(this.reservoir, 1, this.options.fpirTarget ?? fpir_target_default, 3);
-    const candidates = [{ id: identity, ...result }];
+    // 1:1 has no cohort: the comparison's own score, against the single-comparison threshold.
+    const candidates = [{ id: identity, ...result, comparisonScore: result.score }];
     return result.score >= threshold ? { outcome: 'match', identity, score: result.score, threshold, candidates } : { outcome: 'no_match', score: result.score, threshold, candidates };
   }
 

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { coarse_pool_per_candidate, PalmIndex } from './index-store.js';
+import { coarse_pool_per_candidate, cohort_members_min, cohort_rank_first, cohort_rank_last, cohortShift, PalmIndex } from './index-store.js';
 import { addSyntheticPalms } from './synthetic-gallery.js';
 import { instantiatePrefilter } from './popcount-wasm.js';
 import { seeded } from './random.js';
@@ -108,5 +108,32 @@ describe('PalmIndex', () => {
     const slots = index.prefilter(randomHash(500), 10);
     expect(slots).toContain(500);
     expect(slots.length).toBeGreaterThanOrEqual(10);
+  });
+});
+
+describe('cohort-relative search scores', () => {
+  it('subtracts the mean of ranks 11-256 (never below zero), and nothing with fewer than 64 cohort members', () => {
+    fc.assert(fc.property(fc.array(fc.double({ min: -8, max: 12, noNaN: true }), { maxLength: 400 }), (scores) => {
+      const descending = [...scores].sort((a, b) => b - a);
+      const members = descending.slice(cohort_rank_first - 1, cohort_rank_last);
+      const expected = members.length < cohort_members_min ? 0 : Math.max(0, members.reduce((a, b) => a + b, 0) / members.length);
+      expect(cohortShift(descending)).toBeCloseTo(expected, 9);
+    }));
+  });
+
+  it('gives every candidate of a search the same shift, the cohort of its own comparison scores', () => {
+    const index = new PalmIndex();
+    addSyntheticPalms(index, { firstId: 1n, count: 2_000, seed: 5 });
+    for (const seed of [11, 12, 13]) {
+      const found = index.search(probeOf(seed));
+      expect(found.length).toBeGreaterThanOrEqual(cohort_rank_last);
+      const shift = cohortShift(found.map((c) => c.comparisonScore));
+      for (const c of found) expect(c.comparisonScore - c.score).toBeCloseTo(shift, 9);
+      for (let k = 1; k < found.length; k += 1) expect(found[k]!.comparisonScore).toBeLessThanOrEqual(found[k - 1]!.comparisonScore);
+    }
+    // A young gallery has no cohort: scores are the comparisons' own.
+    const young = new PalmIndex();
+    addSyntheticPalms(young, { firstId: 1n, count: cohort_rank_first - 1 + cohort_members_min - 1, seed: 6 });
+    for (const c of young.search(probeOf(21))) expect(c.score).toBe(c.comparisonScore);
   });
 });

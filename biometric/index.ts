@@ -17,7 +17,7 @@ export { extractCapture, type Capture, type CaptureKind, type Extracted } from '
 export { assessQuality, type QualityReport, type QualityCheck } from './quality.js';
 export { IDENTITY, serialiseTemplate, deserialiseTemplate, template_bytes_max, type Template, type TemplateTransform } from './template.js';
 export { compare, makeProbe, makeTemplate, DEFAULT_SCORE_MODEL, type Probe, type Comparison, type ScoreModel } from './score.js';
-export { PalmIndex, candidates_default, type Candidate, type SearchHints, type SearchOptions } from './index-store.js';
+export { PalmIndex, candidates_default, cohortShift, cohort_members_min, cohort_rank_first, cohort_rank_last, type Candidate, type SearchHints, type SearchOptions } from './index-store.js';
 export { thresholdForGallery, ImpostorReservoir, SearchTail, fpir_target_default, search_tail_scores_max, type SearchTailState } from './calibration.js';
 export { hsmTemplateKeys, deriveTransform, retransform, sealTemplate, openTemplate, type TemplateKeyProvider } from './protection.js';
 export { fuseCodes } from './enrol.js';

@@ -152,11 +152,15 @@ async function measurePopulation(identities: number, seed: number, options: { wo
   const index = new PalmIndex();
   index.reserve(enrolled.length);
   // The keyed transform is a permutation and pad applied to probe and template alike: scores do not depend on it.
-  for (const { id, samples } of enrolled) index.add(id, makeTemplate(fuseCodes(samples.map(asExtracted)), IDENTITY));
+  const templates = enrolled.map(({ samples }) => makeTemplate(fuseCodes(samples.map(asExtracted)), IDENTITY));
+  for (const [k, { id }] of enrolled.entries()) index.add(id, templates[k]!);
   const tail = new SearchTail();
   const tops: number[] = [];
   for (const [k, { id, samples }] of enrolled.entries()) {
-    const found = index.search(makeProbe(asExtracted(samples[0]!), IDENTITY)).filter((candidate) => candidate.id !== id);
+    // Its own template out of the index: a non-mated search, whose cohort holds impostors only.
+    index.remove(id);
+    const found = index.search(makeProbe(asExtracted(samples[0]!), IDENTITY));
+    index.add(id, templates[k]!);
     tail.record(index.size - 1, found.map((candidate) => candidate.score));
     tops.push(found.reduce((best, candidate) => Math.max(best, candidate.score), -Infinity));
     if (k % 500 === 499) options.onProgress?.(`seed ${seed}: searched ${k + 1}/${enrolled.length}`);
