@@ -7,8 +7,8 @@
 import { assert } from '../core/index.js';
 import { BiometricError } from './errors.js';
 import { prefilter_bits } from './model.js';
-import { instantiatePrefilter, type PrefilterKernel } from './popcount-wasm.js';
-import { compare, compareAt, DEFAULT_SCORE_MODEL, probeRotations, type Comparison, type Probe, type ScoreModel } from './score.js';
+import { CodeMatcher, instantiatePrefilter, type PrefilterKernel } from './popcount-wasm.js';
+import { compare, compareAt, compareAtPose, DEFAULT_SCORE_MODEL, probeRotations, type Comparison, type Probe, type ScoreModel } from './score.js';
 import { hash_words, matcherFor, planeWords, type PackedCode, type Template } from './template.js';
 import { palm_grid_cells, vein_grid_cells } from './model.js';
 
@@ -31,7 +31,41 @@ export const coarse_pool_per_candidate = 32;
  * scale), so a mate near the top gets its best score at a fraction of the cost.
  */
 export const rotation_recheck_candidates = 8;
-const palm_words = planeWords(palm_grid_cells) * 4;
+/**
+ * Every candidate past the all-pose recheck gets a pose screen: each of the probe's poses is
+ * compared with it (every shift) on one packed palm word in `pose_screen_word_stride`, and the
+ * pose that screens closest, if it is not the one compared, is compared in full. A mate whose
+ * vein stage picked the wrong pose, or that needs a scale alternate (a tilted hand), can score
+ * near impostor level at the compared pose and so never reach the recheck: dev seed 0xd1a6000b
+ * had mates at rank 61 (score 0.8; 6.4 at their best pose) and rank 9 (1.6; 4.4). The screen also
+ * lifts impostors to their best pose, which the cohort then sees too. Measured on dev seeds
+ * (10,000 enrolled, 5,000 non-mated searches): FNIR at FPIR 1e-3 1.9 -> 1.8 % and 2.2 -> 2.0 %
+ * before the cohort, 1.3 -> 1.2 % and 1.5 -> 1.3 % with it (old fusion); about +2.2 ms of CPU
+ * per search at 10,000 and at 100,000 palms.
+ */
+export const pose_screen_word_stride = 4;
+const palm_plane_words = planeWords(palm_grid_cells);
+const palm_words = palm_plane_words * 4;
+const screen_plane_words = palm_plane_words / pose_screen_word_stride;
+let screenMatcher: CodeMatcher | undefined;
+const screen_matcher = (): CodeMatcher => (screenMatcher ??= new CodeMatcher(screen_plane_words));
+
+/** Per pose of a probe (itself, then its alternates), its palm variants cut to the screened words; and the pose of each rotation. */
+interface PoseScreens { poses: PackedCode[][]; rotationPose: number[] }
+const screensOf = new WeakMap<Probe, PoseScreens>();
+function screenVariants(probe: Probe): PoseScreens {
+  const known = screensOf.get(probe);
+  if (known) return known;
+  const all = [probe, ...(probe.alternates ?? [])];
+  const poses = all.map((pose) => pose.palm.map((variant) => {
+    const words = new Uint32Array(screen_plane_words * 4);
+    for (let p = 0, i = 0; p < 4; p += 1) for (let w = 0; w < palm_plane_words; w += pose_screen_word_stride, i += 1) words[i] = variant.words[p * palm_plane_words + w]!;
+    return { cells: 0, words };
+  }));
+  const screens = { poses, rotationPose: probeRotations(probe).map((r) => all.indexOf(r)) };
+  screensOf.set(probe, screens);
+  return screens;
+}
 const vein_words = planeWords(vein_grid_cells) * 4;
 const hash_bytes = prefilter_bits / 8;
 const histogram_offset = 64;
@@ -90,6 +124,7 @@ export class PalmIndex {
   private hasVein = new Uint8Array(0);
   private region = new Uint16Array(0);
   private ids: bigint[] = [];
+  private readonly screenScratch = new Uint32Array(screen_plane_words * 4);
   private slots = new Map<bigint, number>();
   scoreModel: ScoreModel = DEFAULT_SCORE_MODEL;
 
@@ -229,14 +264,45 @@ export class PalmIndex {
     const { slots, rotation } = this.candidateSlots(probe, wanted, options.pool ?? wanted * coarse_pool_per_candidate, options.hints);
     // Unknown rotation (no vein stage ran) with rotation alternates: compare at every pose.
     const fixed = probeRotations(probe).length > 1 ? undefined : 0;
-    const ranked = slots.map((slot, k) => ({ id: this.ids[slot]!, slot, ...this.compareSlot(probe, slot, rotation ? rotation[k] : fixed) }));
+    const ranked = slots.map((slot, k) => {
+      const pose = rotation ? rotation[k] : fixed;
+      return { id: this.ids[slot]!, slot, pose, ...this.compareSlot(probe, slot, pose) };
+    });
     ranked.sort((a, b) => b.score - a.score);
     if (probe.alternates) {
+      for (const candidate of ranked.slice(rotation_recheck_candidates)) {
+        if (candidate.pose !== undefined) Object.assign(candidate, this.screenPose(probe, candidate.slot, candidate.pose, candidate.score));
+      }
+      ranked.sort((a, b) => b.score - a.score);
       for (const candidate of ranked.slice(0, rotation_recheck_candidates)) Object.assign(candidate, compare(probe, this.template(candidate.slot), this.scoreModel));
       ranked.sort((a, b) => b.score - a.score);
     }
     const shift = cohortShift(ranked.map((candidate) => candidate.score));
-    return ranked.map(({ slot: _slot, ...candidate }) => ({ ...candidate, comparisonScore: candidate.score, score: candidate.score - shift }));
+    return ranked.map(({ slot: _slot, pose: _pose, ...candidate }) => ({ ...candidate, comparisonScore: candidate.score, score: candidate.score - shift }));
+  }
+
+  /**
+   * The full comparison of `slot` at the pose whose palm code screens closest, where that is not
+   * the pose it was compared at (`rotation`, an index into `probeRotations`) and scores better
+   * than `score`; else nothing. Every pose is screened alike, the compared one included.
+   */
+  private screenPose(probe: Probe, slot: number, rotation: number, score: number): Comparison | undefined {
+    const screens = screenVariants(probe);
+    const compared = screens.rotationPose[Math.min(rotation, screens.rotationPose.length - 1)]!;
+    const enrolled = this.screenScratch;
+    for (let p = 0, i = 0, base = slot * palm_words; p < 4; p += 1) {
+      for (let w = 0; w < palm_plane_words; w += pose_screen_word_stride, i += 1) enrolled[i] = this.palm[base + p * palm_plane_words + w]!;
+    }
+    const typical = this.scoreModel.palm.typicalBits / pose_screen_word_stride;
+    let best = compared;
+    let bestDistance = Infinity;
+    screens.poses.forEach((variants, pose) => {
+      const distance = screen_matcher().best(variants, enrolled, 0, typical);
+      if (distance < bestDistance) { bestDistance = distance; best = pose; }
+    });
+    if (best === compared) return undefined;
+    const chosen = compareAtPose(probe, this.template(slot), best, this.scoreModel);
+    return chosen.score > score ? chosen : undefined;
   }
 
   private compareSlot(probe: Probe, slot: number, rotation: number | undefined): Comparison {

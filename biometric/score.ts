@@ -7,6 +7,7 @@
  */
 import { bestDistance, probeVariants, type CodeGrid, packGrid, packHash, palm_shift_cells_max, palm_shift_cells_max_along, vein_shift_cells_max, type PackedCode, type Template, type TemplateTransform } from './template.js';
 import { normalQuantile } from './calibration.js';
+import { assert } from '../core/index.js';
 import type { AlternateFeatures, Extracted } from './capture.js';
 import { roi_valley_line_above_centre } from './hand.js';
 
@@ -131,6 +132,13 @@ export function compare(probe: Probe, template: Template, model: ScoreModel = DE
 export function compareAt(probe: Probe, template: Template, rotation: number, model: ScoreModel = DEFAULT_SCORE_MODEL): Comparison {
   const rotations = probeRotations(probe);
   const chosen = compareOne(rotations[Math.min(rotation, rotations.length - 1)]!, template, model);
+  return { ...chosen, score: correctForAlternatives(chosen.score, poseCount(probe)) };
+}
+
+/** `compare` at one pose of `[probe, ...probe.alternates]` only, scored (corrected) as the best of all its poses. */
+export function compareAtPose(probe: Probe, template: Template, pose: number, model: ScoreModel = DEFAULT_SCORE_MODEL): Comparison {
+  assert(Number.isInteger(pose) && pose >= 0 && pose < poseCount(probe), 'a pose of the probe');
+  const chosen = compareOne(pose === 0 ? probe : probe.alternates![pose - 1]!, template, model);
   return { ...chosen, score: correctForAlternatives(chosen.score, poseCount(probe)) };
 }
 
