@@ -528,7 +528,7 @@ async function restartWithGallery(stack: Stack, notes: string[]): Promise<{ enro
     await client.close();
   }
   const calibration = await searchTailCalibration(notes);
-  const { before, after } = importSearchTail(path.join(stack.dir, 'data'), calibration);
+  const { before, after } = importSearchTail(path.join(stack.dir, 'data'), calibration, { allowOtherEngine: process.env.E2E_CALIBRATION_STALE_OK === '1' });
   notes.push(`search tail imported with the preload (the threshold's calibration, as a bulk migration brings it): ${before.toLocaleString('en-US')} -> ${after.toLocaleString('en-US')} impostor comparisons; measured ${calibration.measured_at} on ${calibration.seeds.length} populations of ${calibration.identities.toLocaleString('en-US')} synthetic palms (seeds ${calibration.seeds.join(', ')}; ${calibration.searches.toLocaleString('en-US')} searches), each palm searched against the others of its population`);
   for (const check of calibration.cross_validation ?? []) notes.push(`calibration cross-check: ${describeCrossCheck(check)}`);
   progress('gallery written; restarting the gateway process');

@@ -55,6 +55,19 @@ describe('importSearchTail', () => {
     writeFileSync(file, JSON.stringify({ ...calibration([1], 10), engine: 'not hex' }));
     expect(() => readCalibrationFile(file)).toThrow(/not a palmswitch-search-tail-v1/);
   });
+
+  it('refuses a file measured on other engine sources unless told to take it, and leaves the store as it was', () => {
+    const dir = tempDir();
+    const other = { ...calibration([6, 5.5], 1_000), engine: 'f'.repeat(64) };
+    expect(() => importSearchTail(dir, other)).toThrow(expect.objectContaining({ code: 'calibration_stale' }));
+    const db = openGatewayDatabase(path.join(dir, gateway_database_file));
+    try {
+      expect(new CalibrationStore(db).tail()).toBeUndefined();
+    } finally {
+      db.close();
+    }
+    expect(importSearchTail(dir, other, { allowOtherEngine: true })).toEqual({ before: 0, after: 1_000 });
+  });
 });
 
 describe('crossValidate', () => {

@@ -182,7 +182,15 @@ export function readCalibrationFile(file: string): SearchTailCalibration {
 }
 
 /** Merges a measured tail into <dataDir>/gateway.sqlite's search tail (the gateway must not be running). */
-export function importSearchTail(dataDir: string, calibration: SearchTailCalibration): { before: number; after: number } {
+/**
+ * Merges `calibration` into the store. A file measured on other engine sources is refused unless
+ * `allowOtherEngine`: its scores may be on another scale (the cohort-relative scores of 82d491b
+ * run lower than the comparison scores before them), so its threshold would not be this engine's.
+ */
+export function importSearchTail(dataDir: string, calibration: SearchTailCalibration, options: { allowOtherEngine?: boolean } = {}): { before: number; after: number } {
+  if (calibration.engine !== engineFingerprint() && options.allowOtherEngine !== true) {
+    throw new GatewayError('calibration_stale', 'the calibration was measured on other engine sources: measure it again (gateway calibrate), or import it with --allow-other-engine');
+  }
   const db = openGatewayDatabase(path.join(dataDir, gateway_database_file));
   try {
     const store = new CalibrationStore(db);

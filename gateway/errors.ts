@@ -29,6 +29,7 @@ export const GATEWAY_ERRORS = {
   idempotency_in_flight: 409,
   already_exists: 409,
   payment_state_invalid: 409,
+  calibration_stale: 409,
   body_too_large: 413,
   idempotency_key_reused: 422,
   capture_rejected: 422,

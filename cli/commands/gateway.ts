@@ -62,8 +62,9 @@ function registerCalibrationCommands(gateway: Command): void {
   gateway
     .command('import-calibration <file>')
     .description('merge a measured search tail into the gateway store (gateway stopped)')
-    .action((file: string) => {
-      const { before, after } = importSearchTail(loadConfig().dataDir, readCalibrationFile(file));
+    .option('--allow-other-engine', 'import a file measured on other engine sources (its scores may be on another scale)')
+    .action((file: string, options: { allowOtherEngine?: boolean }) => {
+      const { before, after } = importSearchTail(loadConfig().dataDir, readCalibrationFile(file), { allowOtherEngine: options.allowOtherEngine === true });
       process.stdout.write(`search tail: ${before} -> ${after} impostor comparisons\n`);
     });
 }
