@@ -259,8 +259,9 @@ function identificationWithMoreNonMated(samples: readonly (readonly EvalSample[]
   }
   const nonMated = [...neverEnrolled, ...leftOut];
   const threshold = empiricalThreshold(nonMated);
+  const fnir = fnirAt(matedOutcomes, threshold);
   return [
-    { name: `FNIR at FPIR 1e-3, threshold from ${nonMated.length.toLocaleString('en-US')} non-mated searches (${neverEnrolled.length.toLocaleString('en-US')} never enrolled + ${leftOut.length.toLocaleString('en-US')} leave-one-out), same gallery and ${matedOutcomes.length} mated searches`, value: fnirAt(matedOutcomes, threshold) * 100, unit: '%' },
+    { name: `FNIR at FPIR 1e-3, threshold from ${nonMated.length.toLocaleString('en-US')} non-mated searches (${neverEnrolled.length.toLocaleString('en-US')} never enrolled + ${leftOut.length.toLocaleString('en-US')} leave-one-out), same gallery and ${matedOutcomes.length} mated searches`, value: fnir * 100, unit: '%', bar: '<= 1% at 10,000 enrolled (the figure counted: its threshold rests on several scores)', met: fnir <= 0.01 && templates.size >= 10_000 },
     { name: 'that threshold (z)', value: threshold, unit: 'z' },
   ];
 }
