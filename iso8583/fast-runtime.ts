@@ -53,3 +53,19 @@ export const berTags2 = new Array<string | undefined>(BER_TAG2_SLOTS).fill(undef
 export const DIGIT_STRINGS_LENGTH_MAX = 4;
 export const DIGIT_STRINGS: readonly (readonly string[])[] = Array.from({ length: DIGIT_STRINGS_LENGTH_MAX + 1 }, (_, digits) =>
   Array.from({ length: digits === 0 ? 0 : 10 ** digits }, (_, n) => String(n).padStart(digits, '0')));
+
+/**
+ * A DataView of a frame's memory, for reading its bytes four at a time (generate.ts,
+ * wordChecks). Frames are mostly cut from one pool (Node's, or the encoder's), so the view of
+ * the last ArrayBuffer is kept rather than made per message; it holds that one ArrayBuffer
+ * alive until a frame from another one comes.
+ */
+let viewedBuffer: ArrayBufferLike | undefined;
+let view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+export function viewOf(buf: Buffer): DataView {
+  if (buf.buffer !== viewedBuffer) {
+    view = new DataView(buf.buffer);
+    viewedBuffer = buf.buffer;
+  }
+  return view;
+}
