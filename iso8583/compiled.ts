@@ -10,10 +10,10 @@
 import { assert } from '../core/index.js';
 import type { EbcdicTables } from './encoding.js';
 import type { FieldCodec } from './field.js';
-import { BER_SLOTS_PER_FIELD, berTags1, berTags2, CHAR_CLASS_WIDE, decodeChars, DIGIT_STRINGS, HEX_CODES, HEX_PAIRS, HEX_UPPER, HEX_UPPER_WIDE } from './fast-runtime.js';
+import { BER_SLOTS_PER_FIELD, berTags1, berTags2, CHAR_CLASS_WIDE, decodeChars, decodeChars16, DIGIT_STRINGS, HEX_CODES, HEX_PAIRS, HEX_PAIRS16, HEX_UPPER, HEX_UPPER_WIDE, viewOf, viewState } from './fast-runtime.js';
 import { generateSource, planField, type FieldPlan } from './generate.js';
 import { CHAR_CLASS, MESSAGE_SIZE_BYTES_MAX, Reader, Writer } from './io.js';
-import { latin1Slice } from './strings.js';
+import { latin1SliceMethod } from './strings.js';
 import type { Message, MessageSpec } from './spec.js';
 
 /**
@@ -77,10 +77,10 @@ export function compileGenerated(spec: MessageSpec, codecs: readonly (FieldCodec
   const berFields = plans.filter((plan) => plan.kind === 'ber').length;
   const berSlots = Math.max(1, berFields) * BER_SLOTS_PER_FIELD;
   const runtime = {
-    CC: CHAR_CLASS, CCW: CHAR_CLASS_WIDE, HEXC: HEX_CODES, HEXU: HEX_UPPER, HEXW: HEX_UPPER_WIDE, HEXP: HEX_PAIRS, TAG1: berTags1, TAG2: berTags2,
-    E2L: ebcdic?.toLatin1, L2E: ebcdic?.fromLatin1, sc: decodeChars, slots: new Int32Array(berSlots), tagv: new Array<string>(berSlots).fill(''),
+    CC: CHAR_CLASS, CCW: CHAR_CLASS_WIDE, HEXC: HEX_CODES, HEXU: HEX_UPPER, HEXW: HEX_UPPER_WIDE, HEXP: HEX_PAIRS, HEX16: HEX_PAIRS16, TAG1: berTags1, TAG2: berTags2,
+    E2L: ebcdic?.toLatin1, L2E: ebcdic?.fromLatin1, sc: decodeChars, sc16: decodeChars16, slots: new Int32Array(berSlots), tagv: new Array<string>(berSlots).fill(''),
     // Never written: a read of HOLES[id] finds only what the prototypes hold (generate.ts).
-    FT: new Array<object | undefined>(codecs.length).fill(undefined), HOLES: new Array<unknown>(codecs.length), C: codecs, Reader, OBJECT_PROTOTYPE: Object.prototype, latin1Slice,
+    FT: new Array<object | undefined>(codecs.length).fill(undefined), HOLES: new Array<unknown>(codecs.length), C: codecs, Reader, OBJECT_PROTOTYPE: Object.prototype, LS: latin1SliceMethod, VS: viewState, viewOf,
     DIGITS1: DIGIT_STRINGS[1], DIGITS2: DIGIT_STRINGS[2], DIGITS3: DIGIT_STRINGS[3], DIGITS4: DIGIT_STRINGS[4],
   };
   // The source is generated from the spec's declarative data only (numbers and fixed

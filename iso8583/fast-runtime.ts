@@ -5,9 +5,16 @@
  */
 import { CHAR_CLASS, MESSAGE_SIZE_BYTES_MAX } from './io.js';
 
-/** A decoded message's characters, before they become one string (binary fields double as hex). */
-export const DECODE_CHARS_MAX = 2 * MESSAGE_SIZE_BYTES_MAX + 16;
-export const decodeChars = Buffer.allocUnsafe(DECODE_CHARS_MAX);
+/**
+ * A decoded message's characters, before they become one string: binary bytes double as hex,
+ * and a hex run starts at an even index (a gap of at most one character before a field that
+ * takes at least one byte), so three characters a byte bound it.
+ */
+export const DECODE_CHARS_MAX = 3 * MESSAGE_SIZE_BYTES_MAX + 16;
+/** Its own memory, at offset 0, so that the 16-bit view below lines up with it. */
+export const decodeChars = Buffer.allocUnsafeSlow(DECODE_CHARS_MAX);
+/** decodeChars as 16-bit units: a byte's two hex characters stored at once (HEX_PAIRS16). */
+export const decodeChars16 = new Uint16Array(decodeChars.buffer, 0, DECODE_CHARS_MAX >> 1);
 
 /** Entries a BER-TLV field may hold, and the Int32 slots one field's entry positions take. */
 export const BER_ENTRIES_MAX = 256;
@@ -31,6 +38,14 @@ CHAR_CLASS_WIDE.set(CHAR_CLASS);
 export const HEX_UPPER_WIDE = new Int8Array(CODE_UNITS).fill(-1);
 HEX_UPPER_WIDE.set(HEX_UPPER);
 
+/** Each byte's two uppercase hex characters as one 16-bit unit, in the platform's byte order. */
+export const HEX_PAIRS16 = new Uint16Array(256);
+const hexPairBytes = new Uint8Array(HEX_PAIRS16.buffer);
+for (let byte = 0; byte < 256; byte += 1) {
+  hexPairBytes[2 * byte] = HEX_CODES[byte >> 4]!;
+  hexPairBytes[2 * byte + 1] = HEX_CODES[byte & 15]!;
+}
+
 /** Each byte as its two uppercase hex characters. */
 export const HEX_PAIRS: readonly string[] = Array.from({ length: 256 }, (_, byte) => byte.toString(16).toUpperCase().padStart(2, '0'));
 
@@ -53,3 +68,18 @@ export const berTags2 = new Array<string | undefined>(BER_TAG2_SLOTS).fill(undef
 export const DIGIT_STRINGS_LENGTH_MAX = 4;
 export const DIGIT_STRINGS: readonly (readonly string[])[] = Array.from({ length: DIGIT_STRINGS_LENGTH_MAX + 1 }, (_, digits) =>
   Array.from({ length: digits === 0 ? 0 : 10 ** digits }, (_, n) => String(n).padStart(digits, '0')));
+
+/**
+ * A DataView of a frame's memory, for reading its bytes four at a time (generate.ts,
+ * wordChecks). Frames are mostly cut from one pool (Node's, or the encoder's), so the view of
+ * the last ArrayBuffer is kept rather than made per message; it holds that one ArrayBuffer
+ * alive until a frame from another one comes.
+ */
+export const viewState: { buffer: ArrayBufferLike | undefined; view: DataView<ArrayBufferLike> } = { buffer: undefined, view: new DataView(new ArrayBuffer(0)) };
+export function viewOf(buf: Buffer): DataView {
+  if (buf.buffer !== viewState.buffer) {
+    viewState.view = new DataView(buf.buffer);
+    viewState.buffer = buf.buffer;
+  }
+  return viewState.view;
+}

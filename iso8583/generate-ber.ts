@@ -11,9 +11,9 @@
  */
 import { BER_ENTRIES_MAX, BER_LENGTH_BYTES_MAX, BER_TAG_BYTES_MAX } from './fast-runtime.js';
 
-/** Bytes `buf[from, to)` as uppercase hex characters to `sc` at `q`. */
+/** Bytes `buf[from, to)` as uppercase hex characters to `sc` at `q` (even), one 16-bit store a byte. */
 const hexOut = (from: string, to: string): string =>
-  `for (let i = ${from}; i < ${to}; i += 1) { const b = buf[i]; sc[q] = HEXC[b >> 4]; sc[q + 1] = HEXC[b & 15]; q += 2; }`;
+  `for (let i = ${from}; i < ${to}; i += 1) { sc16[q >> 1] = HEX16[buf[i]]; q += 2; }`;
 
 /**
  * Decode of the entries in `buf[p, p + n)`: their values' hex characters to `sc` at `q`, their
@@ -23,7 +23,8 @@ const hexOut = (from: string, to: string): string =>
  */
 export function berDecodeLines(id: number): string[] {
   return [
-    'if (end - p < n) return undefined;', 'const fe = p + n;', 'let count = 0;', `t${id} = t;`,
+    // Values are hex runs, which start at an even index (hexOut); each run keeps `q` even.
+    'if (end - p < n) return undefined;', 'const fe = p + n;', 'let count = 0;', `t${id} = t;`, 'q += q & 1;',
     'while (p < fe) {',
     `if (count === ${BER_ENTRIES_MAX}) return undefined;`,
     'slots[t + 1 + 2 * count] = q;', 'const ts = p;', 'const first = buf[p];', 'p += 1;',

@@ -143,17 +143,23 @@ function decodeField(plan: FieldPlan): string[] {
   const length = spec.prefix ? readPrefix(spec.prefix, spec.length) : [`const n = ${spec.length};`];
   switch (plan.kind) {
     case 'text': {
-      const byte = plan.ebcdic ? 'E2L[buf[p + i]]' : 'buf[p + i]';
-      return [`a${id} = q;`, ...length, 'if (end - p < n) return undefined;',
-        `for (let i = 0; i < n; i += 1) { const c = ${byte}; if (${refused(allowedClasses(spec.type, spec.encoding), 'c', false)}) return undefined; sc[q + i] = c; }`,
-        'p += n;', 'q += n;', `e${id} = q;`];
+      const check = (c: string): string => `if (${refused(allowedClasses(spec.type, spec.encoding), c, false)}) return undefined;`;
+      if (plan.ebcdic) {
+        return [`a${id} = q;`, ...length, 'if (end - p < n) return undefined;',
+          ...charLoop(spec, (i) => `{ const c = E2L[buf[p + ${i}]]; ${check('c')} sc[q + ${i}] = c; }`), 'p += n;', 'q += n;', `e${id} = q;`];
+      }
+      // ASCII text is its own Latin-1 string: checked where it lies and cut from the frame's string M.
+      const classes = allowedClasses(spec.type, spec.encoding);
+      const checks = wordRefused(classes, 'x') === undefined ? charLoop(spec, (i) => `{ const c = buf[p + ${i}]; ${check('c')} }`) : wordChecks(spec, classes);
+      return [...length, 'if (end - p < n) return undefined;', `a${id} = p - start;`, ...checks, 'p += n;', `e${id} = p - start;`, 'm = 1;'];
     }
     case 'bcd':
       return [`a${id} = q;`, ...length, ...(spec.bcdPad === undefined ? ['if ((n & 1) !== 0) return undefined;'] : []),
         'const bytes = (n + 1) >> 1;', 'if (end - p < bytes) return undefined;', ...readBcd(spec), 'p += bytes;', `e${id} = q;`];
     case 'binary':
-      return [`a${id} = q;`, ...length, 'if (end - p < n) return undefined;',
-        'for (let i = 0; i < n; i += 1) { const b = buf[p + i]; sc[q] = HEXC[b >> 4]; sc[q + 1] = HEXC[b & 15]; q += 2; }', 'p += n;', `e${id} = q;`];
+      // Hex runs start at an even index, so each byte's two characters are one 16-bit store.
+      return ['q += q & 1;', `a${id} = q;`, ...length, 'if (end - p < n) return undefined;',
+        'for (let i = 0; i < n; i += 1) { sc16[q >> 1] = HEX16[buf[p + i]]; q += 2; }', 'p += n;', `e${id} = q;`];
     case 'ber':
       return [...length, ...berDecodeLines(id)];
     case 'delegate':
@@ -161,10 +167,52 @@ function decodeField(plan: FieldPlan): string[] {
   }
 }
 
-/** The value of a decoded field, once the message's characters are one string `S`. */
+/**
+ * A fixed field's characters up to this many are checked in straight-line code (`body(i)` per
+ * index), longer and variable ones in a loop: no loop counter or back branch for the short
+ * dates, codes and amounts that make up most of a message.
+ */
+const UNROLLED_CHARS_MAX = 16;
+function charLoop(spec: FieldSpec, body: (i: string) => string): string[] {
+  if (spec.prefix !== undefined || spec.length > UNROLLED_CHARS_MAX) return [`for (let i = 0; i < n; i += 1) ${body('i')}`];
+  return Array.from({ length: spec.length }, (_, i) => body(String(i)));
+}
+
+/**
+ * A condition true when any of the four bytes of int32 `x` is outside `classes`, for the two
+ * classes that are one byte range each (else undefined). Digits: every high nibble is 3 and
+ * no low nibble carries when 6 is added. Printable ASCII: no byte has its top bit set, nor
+ * gets it from adding 1 (0x7F) or loses a borrow subtracting 0x20 (below 0x20). A carry or
+ * borrow can cross into the next byte only from a byte that already fails.
+ */
+function wordRefused(classes: number, x: string): string | undefined {
+  if (classes === CLASS_DIGIT) return `((${x} & 0xf0f0f0f0) ^ 0x30303030 | ((${x} + 0x06060606) & 0xf0f0f0f0) ^ 0x30303030) !== 0`;
+  if (classes === CLASS_PRINT_ASCII) return `(((${x} - 0x20202020) | (${x} + 0x01010101) | ${x}) & 0x80808080) !== 0`;
+  return undefined;
+}
+
+/**
+ * Decode checks of `n` ASCII bytes at `p` four at a time (wordRefused), through the DataView
+ * `dv` of the frame's memory (`o` its offset there): a quarter of the loads, compares and
+ * bounds checks of a byte loop. The last n % 4 bytes one by one.
+ */
+function wordChecks(spec: FieldSpec, classes: number): string[] {
+  const word = (at: string): string => `{ const x = dv.getInt32(o + p + ${at}, true); if (${wordRefused(classes, 'x')}) return undefined; }`;
+  const byte = (at: string): string => `{ const c = buf[p + ${at}]; if (${refused(classes, 'c', false)}) return undefined; }`;
+  if (spec.prefix !== undefined || spec.length > UNROLLED_CHARS_MAX) {
+    return ['{', 'let i = 0;', `for (; i + 4 <= n; i += 4) ${word('i')}`, `for (; i < n; i += 1) ${byte('i')}`, '}'];
+  }
+  const words = spec.length >> 2;
+  return [...Array.from({ length: words }, (_, w) => word(String(4 * w))), ...Array.from({ length: spec.length & 3 }, (_, r) => byte(String(4 * words + r)))];
+}
+
+/** ASCII text decodes in place (decodeField): its value is cut from the frame's string `M`. */
+const inPlace = (plan: FieldPlan): boolean => plan.kind === 'text' && !plan.ebcdic;
+
+/** The value of a decoded field, once the message's other characters are one string `S`. */
 function decodedValue(plan: FieldPlan): string {
   if (plan.kind === 'delegate' || shortDigits(plan) > 0) return `v${plan.id}`;
-  return `S.substring(a${plan.id}, e${plan.id})`;
+  return `${inPlace(plan) ? 'M' : 'S'}.substring(a${plan.id}, e${plan.id})`;
 }
 
 /**
@@ -196,7 +244,9 @@ function decodeShortDigits(plan: FieldPlan, digits: number): string[] {
 /** Decode: the MTI string `mti`, bitmap words w0.. (32 field bits each). */
 function decodeHead(spec: MessageSpec, words: number): string[] {
   // The MTI is four digits, so its string comes from the table of digit strings (shortDigits).
-  const lines: string[] = ['let p = start;', 'let q = 0;', 'let t = 0;'];
+  // `dv`, `o`: the frame's memory as a DataView (viewOf, fast-runtime.ts; its cache read here, as
+  // the decoder is too large for the optimiser to inline the call) and the frame's offset in it, for wordChecks.
+  const lines: string[] = ['let p = start;', 'let q = 0;', 'let t = 0;', 'let m = 0;', 'const ab = buf.buffer;', 'const dv = ab === VS.buffer ? VS.view : viewOf(buf), o = buf.byteOffset;'];
   if (spec.mti.encoding === 'bcd') {
     lines.push('if (end - p < 2) return undefined;', 'const m0 = buf[p], m1 = buf[p + 1];', 'if (m0 > 0x99 || (m0 & 15) > 9 || m1 > 0x99 || (m1 & 15) > 9) return undefined;',
       'const mti = DIGITS4[(((m0 >> 4) * 10 + (m0 & 15)) * 10 + (m1 >> 4)) * 10 + (m1 & 15)];', 'p += 2;');
@@ -242,7 +292,7 @@ export function generateDecoder(spec: MessageSpec, plans: readonly FieldPlan[]):
     ...(locals.length > 0 ? [`let ${locals.join(', ')};`] : []),
   ];
   for (const plan of plans) lines.push(`if (${at(plan.id)}) { // field ${plan.id}: ${plan.kind}`, ...decodeField(plan), '}');
-  lines.push('if (p !== end) return undefined;', 'const S = q === 0 ? \'\' : latin1Slice(sc, 0, q);', 'let top = 0;');
+  lines.push('if (p !== end) return undefined;', 'const S = q === 0 ? \'\' : LS.call(sc, 0, q);', 'const M = m === 0 ? \'\' : LS.call(buf, start, end);', 'let top = 0;');
   // The fields object starts as a copy of a template holding only the highest field, so its
   // element store is sized once (a copy is cheaper than growing an empty object's store).
   for (let w = words - 1; w >= 0; w -= 1) lines.push(`${w === words - 1 ? '' : 'else '}if (w${w} !== 0) top = ${32 * w + 1} + Math.clz32(w${w} & -w${w});`);
@@ -359,7 +409,7 @@ export function generateSource(spec: MessageSpec, plans: readonly FieldPlan[]): 
   return [
     `// Generated by iso8583/generate.ts for spec ${JSON.stringify(spec.name)}. Returns undefined / -1 to hand over to the interpreted codec.`,
     "'use strict';",
-    'const { CC, CCW, HEXC, HEXU, HEXW, HEXP, TAG1, TAG2, E2L, L2E, sc, slots, tagv, FT, HOLES, C, Reader, OBJECT_PROTOTYPE, latin1Slice, DIGITS1, DIGITS2, DIGITS3, DIGITS4 } = rt;',
+    'const { CC, CCW, HEXC, HEXU, HEXW, HEXP, HEX16, TAG1, TAG2, E2L, L2E, sc, sc16, slots, tagv, FT, HOLES, C, Reader, OBJECT_PROTOTYPE, LS, VS, viewOf, DIGITS1, DIGITS2, DIGITS3, DIGITS4 } = rt;',
     // Templates of the fields object by highest field (see decode); never handed out, only copied.
     "function fieldsTemplate(top) { const t = {}; if (top > 0) t[top] = ''; FT[top] = t; return t; }",
     generateDecoder(spec, plans),

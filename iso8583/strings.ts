@@ -7,6 +7,12 @@
 interface Latin1Buffer { latin1Slice(start: number, end: number): string }
 // Buffer#latin1Slice is the native call behind toString('latin1'), without its argument
 // juggling; it is a third faster on the short strings of a message.
+/**
+ * The method itself, for the generated decoders (called as `LS.call(buf, start, end)`): they are
+ * too large for the optimiser to inline the wrapper below into them, so it would cost a call.
+ */
+export const latin1SliceMethod: (this: Buffer, start: number, end: number) => string =
+  (Buffer.prototype as unknown as Partial<Latin1Buffer>).latin1Slice ?? function latin1Fallback(this: Buffer, start: number, end: number): string { return this.toString('latin1', start, end); };
 export const latin1Slice: (buf: Buffer, start: number, end: number) => string =
   typeof (Buffer.prototype as unknown as Partial<Latin1Buffer>).latin1Slice === 'function'
     ? (buf, start, end) => (buf as unknown as Latin1Buffer).latin1Slice(start, end)
