@@ -279,3 +279,61 @@ describe('framing', () => {
     expect(error.code).toBe('frame_too_large');
   });
 });
+
+describe('the generated code checks every character as the interpreted codec does', () => {
+  // Digit and printable-ASCII fields are checked four bytes at a time on decode and four
+  // characters at a time on encode; these tests put each byte value / code unit at each
+  // position (and the frame at each alignment) and want the same outcome from both engines.
+  const spec = specWith({
+    2: { name: 'PAN', type: 'n', length: 19, prefix: { digits: 2, encoding: 'ascii' }, encoding: 'ascii' },
+    4: { name: 'Amount', type: 'n', length: 12, encoding: 'ascii' },
+    37: { name: 'RRN', type: 'an', length: 12, encoding: 'ascii' },
+    43: { name: 'Name', type: 'ans', length: 40, encoding: 'ascii' },
+    52: { name: 'PIN block', type: 'b', length: 8, encoding: 'binary' },
+  });
+  const message: Message = { mti: '0100', fields: { 2: '4895370012345', 4: '000000004250', 37: 'RRN 0000123A', 43: 'CORNER GROCERY         BERLIN        DEU', 52: '0123456789ABCDEF' } };
+  const compiled = compileSpec(spec);
+  const interpreted = compileSpec(spec, { engine: 'interpreted' });
+  const outcome = (run: () => unknown): unknown => {
+    try {
+      return { value: run() };
+    } catch (error) {
+      const e = error as Iso8583Error;
+      return { code: e.code, path: e.path, offset: e.offset, message: e.message };
+    }
+  };
+  const frame = compiled.encode(message);
+  const textStart = frame.indexOf('13' + '4895370012345', 0, 'latin1');
+
+  it('on decode: every byte value at every text position, at four alignments of the frame', () => {
+    expect(textStart).toBeGreaterThan(0);
+    // The generated decoder itself carries the unchanged frame (this is not the interpreted codec twice).
+    expect(compiled.generated?.decode(frame, 0, frame.length)).toEqual(message);
+    expect(compiled.generated?.encode(message)?.equals(frame)).toBe(true);
+    const textEnd = frame.length - 8;
+    for (let shift = 0; shift < 4; shift += 1) {
+      const room = Buffer.alloc(frame.length + shift);
+      for (let at = textStart; at < textEnd; at += 1) {
+        for (let byte = 0; byte < 256; byte += 1) {
+          frame.copy(room, shift);
+          room[shift + at] = byte;
+          expect(outcome(() => compiled.decode(room, shift, room.length))).toEqual(outcome(() => interpreted.decode(room, shift, room.length)));
+        }
+      }
+    }
+  });
+
+  it('on encode: code units inside and outside every class, including above 255, at every position', () => {
+    const units = [0, 0x1f, 0x20, 0x2f, 0x30, 0x39, 0x3a, 0x41, 0x5a, 0x61, 0x7a, 0x7e, 0x7f, 0x80, 0xa0, 0xff, 0x100, 0x130, 0x230, 0xd800, 0xffff];
+    for (const id of [2, 4, 37, 43] as const) {
+      const value = message.fields[id] as string;
+      for (let i = 0; i < value.length; i += 1) {
+        for (const unit of units) {
+          const fields = { ...message.fields, [id]: value.slice(0, i) + String.fromCharCode(unit) + value.slice(i + 1) };
+          const input: Message = { mti: '0100', fields };
+          expect(outcome(() => compiled.encode(input).toString('hex'))).toEqual(outcome(() => interpreted.encode(input).toString('hex')));
+        }
+      }
+    }
+  });
+});
