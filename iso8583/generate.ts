@@ -242,11 +242,12 @@ function decodeShortDigits(plan: FieldPlan, digits: number): string[] {
 }
 
 /** Decode: the MTI string `mti`, bitmap words w0.. (32 field bits each). */
-function decodeHead(spec: MessageSpec, words: number): string[] {
+function decodeHead(spec: MessageSpec, words: number, wordChecked: boolean): string[] {
   // The MTI is four digits, so its string comes from the table of digit strings (shortDigits).
   // `dv`, `o`: the frame's memory as a DataView (viewOf, fast-runtime.ts; its cache read here, as
   // the decoder is too large for the optimiser to inline the call) and the frame's offset in it, for wordChecks.
-  const lines: string[] = ['let p = start;', 'let q = 0;', 'let t = 0;', 'let m = 0;', 'const ab = buf.buffer;', 'const dv = ab === VS.buffer ? VS.view : viewOf(buf), o = buf.byteOffset;'];
+  const lines: string[] = ['let p = start;', 'let q = 0;', 'let t = 0;', 'let m = 0;'];
+  if (wordChecked) lines.push('const ab = buf.buffer;', 'const dv = ab === VS.buffer ? VS.view : viewOf(buf), o = buf.byteOffset;');
   if (spec.mti.encoding === 'bcd') {
     lines.push('if (end - p < 2) return undefined;', 'const m0 = buf[p], m1 = buf[p + 1];', 'if (m0 > 0x99 || (m0 & 15) > 9 || m1 > 0x99 || (m1 & 15) > 9) return undefined;',
       'const mti = DIGITS4[(((m0 >> 4) * 10 + (m0 & 15)) * 10 + (m1 >> 4)) * 10 + (m1 & 15)];', 'p += 2;');
@@ -287,12 +288,13 @@ export function generateDecoder(spec: MessageSpec, plans: readonly FieldPlan[]):
   const locals = plans.map((plan) => (plan.kind === 'ber' ? `t${plan.id} = 0` : plan.kind === 'delegate' || shortDigits(plan) > 0 ? `v${plan.id}` : `a${plan.id} = 0, e${plan.id} = 0`));
   const lines = [
     'function decode(buf, start, end) {',
-    ...decodeHead(spec, words),
+    ...decodeHead(spec, words, plans.some((plan) => inPlace(plan) && wordRefused(allowedClasses(plan.spec.type, plan.spec.encoding), 'x') !== undefined)),
     `if (${masks.map((mask, i) => `(w${i} & ~${hex(mask)}) !== 0`).join(' || ')}) return undefined;`,
     ...(locals.length > 0 ? [`let ${locals.join(', ')};`] : []),
   ];
   for (const plan of plans) lines.push(`if (${at(plan.id)}) { // field ${plan.id}: ${plan.kind}`, ...decodeField(plan), '}');
-  lines.push('if (p !== end) return undefined;', 'const S = q === 0 ? \'\' : LS.call(sc, 0, q);', 'const M = m === 0 ? \'\' : LS.call(buf, start, end);', 'let top = 0;');
+  lines.push('if (p !== end) return undefined;', 'const S = q === 0 ? \'\' : LS.call(sc, 0, q);', 'let top = 0;');
+  if (plans.some(inPlace)) lines.push('const M = m === 0 ? \'\' : LS.call(buf, start, end);');
   // The fields object starts as a copy of a template holding only the highest field, so its
   // element store is sized once (a copy is cheaper than growing an empty object's store).
   for (let w = words - 1; w >= 0; w -= 1) lines.push(`${w === words - 1 ? '' : 'else '}if (w${w} !== 0) top = ${32 * w + 1} + Math.clz32(w${w} & -w${w});`);
