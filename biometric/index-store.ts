@@ -32,7 +32,7 @@ export const coarse_pool_per_candidate = 32;
  */
 export const rotation_recheck_candidates = 8;
 /**
- * Every candidate past the all-pose recheck gets a pose screen: each of the probe's poses is
+ * Candidates past the all-pose recheck get a pose screen: each of the probe's poses is
  * compared with it (every shift) on one packed palm word in `pose_screen_word_stride`, and the
  * pose that screens closest, if it is not the one compared, is compared in full. A mate whose
  * vein stage picked the wrong pose, or that needs a scale alternate (a tilted hand), can score
@@ -40,10 +40,17 @@ export const rotation_recheck_candidates = 8;
  * had mates at rank 61 (score 0.8; 6.4 at their best pose) and rank 9 (1.6; 4.4). The screen also
  * lifts impostors to their best pose, which the cohort then sees too. Measured on dev seeds
  * (10,000 enrolled, 5,000 non-mated searches): FNIR at FPIR 1e-3 1.9 -> 1.8 % and 2.2 -> 2.0 %
- * before the cohort, 1.3 -> 1.2 % and 1.5 -> 1.3 % with it (old fusion); about +2.2 ms of CPU
- * per search at 10,000 and at 100,000 palms.
+ * before the cohort, 1.3 -> 1.2 % and 1.5 -> 1.3 % with it (old fusion).
  */
 export const pose_screen_word_stride = 4;
+/**
+ * The screen covers ranks 9 to this. Dev seeds (as above, with the cohort and one-step fusion),
+ * FNIR at FPIR 1e-3: 0xd1a6000b 0.8 % without the screen, 0.8 / 0.7 / 0.7 % screening to rank
+ * 64 / 128 / 256; 0xd1a6000c 1.0 % without, 0.8 % with any of them. The mates it recovered sat at
+ * ranks 9-61. Process CPU per search at 100,000 palms (interleaved, loaded): 7.7 ms without the
+ * screen, 7.8-8.3 ms to rank 128, 9.6-10.0 ms to rank 256.
+ */
+export const pose_screen_rank_last = 128;
 const palm_plane_words = planeWords(palm_grid_cells);
 const palm_words = palm_plane_words * 4;
 const screen_plane_words = palm_plane_words / pose_screen_word_stride;
@@ -270,7 +277,7 @@ export class PalmIndex {
     });
     ranked.sort((a, b) => b.score - a.score);
     if (probe.alternates) {
-      for (const candidate of ranked.slice(rotation_recheck_candidates)) {
+      for (const candidate of ranked.slice(rotation_recheck_candidates, pose_screen_rank_last)) {
         if (candidate.pose !== undefined) Object.assign(candidate, this.screenPose(probe, candidate.slot, candidate.pose, candidate.score));
       }
       ranked.sort((a, b) => b.score - a.score);
