@@ -16,12 +16,19 @@ if (!name || !/^[a-z0-9-]+$/.test(name) || !existsSync(path.join(benchDir, `${na
   process.exit(2);
 }
 
+/** The benches' own knobs set for this run, so that the recorded command reproduces it. */
+const knobs = Object.entries(process.env)
+  .filter(([key, value]) => /^(BIO_BENCH|E2E)_[A-Z0-9_]+$/.test(key) && value !== undefined)
+  .sort(([a], [b]) => a.localeCompare(b))
+  .map(([key, value]) => `${key}=${value} `)
+  .join('');
+
 const module = (await import(pathToFileURL(path.join(benchDir, `${name}.bench.ts`)).href)) as { run: BenchBody };
 const body = await module.run();
 const result: BenchResult = {
   name,
   machine: describeMachine(),
-  command: `npm run bench -- ${name}`,
+  command: `${knobs}npm run bench -- ${name}`,
   date: new Date().toISOString(),
   figures: body.figures,
   ...(body.notes ? { notes: body.notes } : {}),
