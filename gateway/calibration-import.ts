@@ -162,7 +162,7 @@ async function measurePopulation(identities: number, seed: number, options: { wo
     const found = index.search(makeProbe(asExtracted(samples[0]!), IDENTITY));
     index.add(id, templates[k]!);
     tail.record(index.size - 1, found.map((candidate) => candidate.score));
-    tops.push(found.reduce((best, candidate) => Math.max(best, candidate.score), -Infinity));
+    tops.push(found[0]?.score ?? -Infinity); // candidates come best first
     if (k % 500 === 499) options.onProgress?.(`seed ${seed}: searched ${k + 1}/${enrolled.length}`);
   }
   return { seed, state: tail.state(), tops };
@@ -181,9 +181,9 @@ export function readCalibrationFile(file: string): SearchTailCalibration {
   return parsed.data;
 }
 
-/** Merges a measured tail into <dataDir>/gateway.sqlite's search tail (the gateway must not be running). */
 /**
- * Merges `calibration` into the store. A file measured on other engine sources is refused unless
+ * Merges a measured tail into <dataDir>/gateway.sqlite's search tail (the gateway must not be
+ * running). A file measured on other engine sources is refused unless
  * `allowOtherEngine`: its scores may be on another scale (the cohort-relative scores of 82d491b
  * run lower than the comparison scores before them), so its threshold would not be this engine's.
  */
