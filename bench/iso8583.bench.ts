@@ -155,7 +155,9 @@ export async function run(): Promise<{ figures: Figure[]; notes: string[] }> {
   }
   const peer = await comparePeer();
   const peerName = 'iso_8583@2.6.7';
-  figures.push({ name: 'iso87-ascii vs iso_8583 (median of the pairs of processes\' ratios)', value: peer.ours, unit: 'msg/s', peer: { name: peerName, value: peer.peer }, ratio: peer.ratio, bar: `>= ${PEER_RATIO_BAR}x`, met: peer.ratio >= PEER_RATIO_BAR });
+  figures.push({ name: 'iso87-ascii vs iso_8583 (median of the pairs of processes\' ratios)', value: peer.ours, unit: 'msg/s', peer: { name: peerName, value: peer.peer }, ratio: peer.ratio,
+    // Counted only where ours also reaches the ratio against the issue's stated peer rate: a slow peer alone must not pass the bar.
+    bar: `>= ${PEER_RATIO_BAR}x, also against the stated ${PEER_RATE_STATED.toLocaleString('en-US')}/s`, met: peer.ratio >= PEER_RATIO_BAR && peer.ours >= PEER_RATIO_BAR * PEER_RATE_STATED });
   // For reference (no bar): the interpreted engine the compiled one falls back to.
   const interpreted = median(await runChild('iso87-ascii', INTERPRETED));
   figures.push({ name: 'iso87-ascii round trips, interpreted engine', value: interpreted, unit: 'msg/s', peer: { name: peerName, value: peer.peer }, ratio: interpreted / peer.peer });
