@@ -15,6 +15,7 @@ import type { RegistryStore, TerminalRecord } from '../store/port.js';
 import { normaliseSerial, type CertificateRecords } from '../store/registry.js';
 import { SIGNATURE_HEADERS } from './canonical.js';
 import { RateLimiter } from './limits.js';
+import type { LiftedImages } from './lifted-images.js';
 
 export const ADMIN_KEY_HEADER = 'x-admin-key';
 /** An admin key shorter than this is refused at start: it would be guessable. */
@@ -26,6 +27,8 @@ export interface GatewayVariables {
   scope: string;
   /** A stored idempotent answer that differs from what was sent (the first answer's private key is not kept). */
   idempotentBody: string | undefined;
+  /** Capture images taken out of a mutating request's body before it was parsed (lifted-images.ts). */
+  images: LiftedImages | undefined;
 }
 
 export interface GatewayEnv { Bindings: HttpBindings; Variables: GatewayVariables }

@@ -18,6 +18,7 @@
 import { createHash } from 'node:crypto';
 import { assert } from '../../core/index.js';
 import { GatewayError } from '../errors.js';
+import { isLiftedImage } from './lifted-images.js';
 
 export const signing_scheme = 'palmswitch-capture-v1';
 export const nonce_pattern = /^[A-Za-z0-9_-]{16,64}$/;
@@ -46,6 +47,9 @@ export function captureDigest(captures: readonly CaptureBytes[]): string {
 export function canonicalJson(value: unknown, depth = 0): string {
   // Outside input reaches here (unknown body members are signed too): too deep is a refusal, not a crash.
   if (depth > canonical_depth_max) throw new GatewayError('request_invalid', `the body is nested deeper than ${canonical_depth_max} levels`);
+  // An image lifted out of the body (lifted-images.ts) is signed through the capture digest only
+  // where bodyWithoutImages strips it; anywhere else its text is not here to sign.
+  if (typeof value === 'string' && isLiftedImage(value)) throw new GatewayError('request_invalid', 'an image member (visible, nir) is accepted only inside a capture');
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return JSON.stringify(value);
   if (typeof value === 'number') {
     assert(Number.isFinite(value), 'finite JSON number');

@@ -7,7 +7,8 @@ import { currencyByAlpha } from '../../core/index.js';
 import { GatewayError } from '../errors.js';
 import type { CaptureUpload, DeletionOutcome, EnrolOutcome, PaymentView, ShopperView } from '../pipeline/contract.js';
 import type { MerchantRecord, TerminalRecord } from '../store/port.js';
-import { checkImageSize, type GatewayLimits } from './limits.js';
+import { isLiftedImage, type LiftedImages } from './lifted-images.js';
+import { base64DecodedBytes, checkImageSize, type GatewayLimits } from './limits.js';
 
 export function hex32(id: bigint): string {
   return id.toString(16).padStart(32, '0');
@@ -36,17 +37,25 @@ export function parseAmount(amount: AmountJson): { amount_minor: bigint; currenc
 export interface CaptureJson { readonly kind: 'hand' | 'roi'; readonly visible: string; readonly nir?: string | undefined }
 
 /** Checks every image's size from its base64 length first, then decodes them all. */
-export function decodeCaptures(captures: readonly CaptureJson[], limits: GatewayLimits): CaptureUpload[] {
+/** `images`: the request's images lifted out of its text before parsing (lifted-images.ts); a member is either base64 text or one of their placeholders. */
+export function decodeCaptures(captures: readonly CaptureJson[], limits: GatewayLimits, images: LiftedImages | undefined): CaptureUpload[] {
+  const decodedBytes = (member: string): number => images?.decodedLength(member) ?? base64DecodedBytes(member);
   captures.forEach((capture, i) => {
-    checkImageSize(capture.visible, limits, `capture ${i + 1} visible image`);
-    if (capture.nir !== undefined) checkImageSize(capture.nir, limits, `capture ${i + 1} NIR image`);
+    checkImageSize(decodedBytes(capture.visible), limits, `capture ${i + 1} visible image`);
+    if (capture.nir !== undefined) checkImageSize(decodedBytes(capture.nir), limits, `capture ${i + 1} NIR image`);
   });
+  const decode = (member: string): Buffer => (isLiftedImage(member) ? liftedOf(images).decode(member) : Buffer.from(member, 'base64'));
   // Decoded here for this request alone: the pipeline may move the bytes to a worker (`owned`).
   return captures.map((capture) => ({
     kind: capture.kind, owned: true,
-    visible: Buffer.from(capture.visible, 'base64'),
-    ...(capture.nir !== undefined ? { nir: Buffer.from(capture.nir, 'base64') } : {}),
+    visible: decode(capture.visible),
+    ...(capture.nir !== undefined ? { nir: decode(capture.nir) } : {}),
   }));
+}
+
+function liftedOf(images: LiftedImages | undefined): LiftedImages {
+  if (images === undefined) throw new GatewayError('request_invalid', 'an image placeholder that this request did not carry');
+  return images;
 }
 
 export function paymentJson(view: PaymentView) {

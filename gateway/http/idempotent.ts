@@ -16,6 +16,7 @@ import type { MiddlewareHandler } from 'hono';
 import { GatewayError, type GatewayErrorCode } from '../errors.js';
 import type { IdempotencyStore } from '../store/idempotency.js';
 import type { GatewayEnv } from './auth.js';
+import { liftImages } from './lifted-images.js';
 
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
 export const idempotency_key_pattern = /^[A-Za-z0-9_.:-]{8,128}$/;
@@ -40,26 +41,12 @@ export function isDefinitive(status: number, body: string): boolean {
 }
 
 /**
- * The schema validator reads the body again as text (`c.req.json()`). From the cached bytes Hono
- * would stream them once more through a fetch Response and its TextDecoder; in the gateway's
- * profile that pass was a visible share of the event loop per payment (captures are hundreds of
- * kilobytes). Node's native UTF-8 decoding of the bytes already read gives the same text.
- * Hono's cache holds promises at run time, whatever its declared type says.
- */
-function primeBodyText(cache: object, body: Uint8Array): string {
-  const decoded = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
-  // A fetch Response's text() drops a leading byte order mark; so does this.
-  const text = decoded.charCodeAt(0) === 0xfeff ? decoded.slice(1) : decoded;
-  (cache as { text?: Promise<string> }).text = Promise.resolve(text);
-  return text;
-}
-
-/**
- * Hono's `c.req.json()` parses the text again at every call, and a signed request reads it twice
- * (the schema validator, then the signature check, which covers members the schema drops): two
- * parses of a 325 KB hand body, ~2 ms each, on the event loop. Here the first call parses and
- * every later one gets the same value (or the same refusal). Its readers never change it: the
- * validator's schema builds a new object and the signature check only reads.
+ * Hono's `c.req.json()` would stream the cached bytes once more through a fetch Response and
+ * parse them at every call, and a signed request reads the JSON twice (the schema validator,
+ * then the signature check, which covers members the schema drops). Here the body's images are
+ * lifted out first (lifted-images.ts: no large strings), the small text left is parsed at the
+ * first call, and every later call gets the same value (or the same refusal). Its readers never
+ * change it: the validator's schema builds a new object and the signature check only reads.
  */
 function shareJsonParse(request: object, text: string): void {
   let parsed: Promise<unknown> | undefined;
@@ -76,7 +63,9 @@ export function idempotent(store: IdempotencyStore, now: () => number = Date.now
     }
     const scope = c.get('scope');
     const body = new Uint8Array(await c.req.arrayBuffer());
-    shareJsonParse(c.req, primeBodyText(c.req.bodyCache, body));
+    const { text, images } = liftImages(body);
+    shareJsonParse(c.req, text);
+    c.set('images', images);
     const requestHash = createHash('sha256').update(`${c.req.method}\n${c.req.path}\n`).update(body).digest('hex');
     if (now() - purged_ms >= idempotency_purge_interval_ms) {
       purged_ms = now();

@@ -74,8 +74,7 @@ export function base64DecodedBytes(text: string): number {
 }
 
 /** Refuses an image larger than the bound before a byte of it is decoded. */
-export function checkImageSize(base64: string, limits: GatewayLimits, what: string): void {
-  const bytes = base64DecodedBytes(base64);
+export function checkImageSize(bytes: number, limits: GatewayLimits, what: string): void {
   if (bytes > limits.image_size_bytes_max) {
     throw new GatewayError('body_too_large', `${what} is ${bytes} bytes; at most ${limits.image_size_bytes_max}`);
   }

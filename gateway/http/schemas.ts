@@ -5,6 +5,7 @@
  * images as base64 PNG, times as ISO 8601 strings.
  */
 import { z } from '@hono/zod-openapi';
+import { isLiftedImage } from './lifted-images.js';
 
 /** Captures an enrolment takes (the pipeline needs two or more). */
 export const enrol_captures_min = 2;
@@ -35,7 +36,7 @@ export function isBase64Text(text: string): boolean {
   if (padding === -1) return true;
   return padding === text.length - 1 || (padding === text.length - 2 && text.charCodeAt(text.length - 1) === 0x3d);
 }
-const Base64 = z.string().max(base64_chars_max).refine(isBase64Text, { message: 'must be base64 (A-Z a-z 0-9 + /, at most two = at the end)' }).openapi({ pattern: base64_pattern });
+const Base64 = z.string().max(base64_chars_max).refine((text) => isLiftedImage(text) || isBase64Text(text), { message: 'must be base64 (A-Z a-z 0-9 + /, at most two = at the end)' }).openapi({ pattern: base64_pattern });
 
 export const CaptureSchema = z.object({
   kind: z.enum(['hand', 'roi']).openapi({ description: 'A whole-hand image or a palm region of interest.' }),

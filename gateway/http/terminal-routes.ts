@@ -85,7 +85,7 @@ const routes = {
 
 /** Verifies the request's capture signature over the raw JSON body and returns the decoded captures. */
 async function signedCaptures(c: Context<GatewayEnv>, deps: RouteDeps, captures: readonly CaptureJson[]) {
-  const decoded = decodeCaptures(captures, deps.limits);
+  const decoded = decodeCaptures(captures, deps.limits, c.get('images'));
   const raw: unknown = await c.req.json();
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new GatewayError('request_invalid', 'the body must be a JSON object');
   await deps.verifier.verify({
