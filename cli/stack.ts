@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import { service_node_flags, type Config } from '../core/index.js';
+import { service_environment, service_node_flags, type Config } from '../core/index.js';
 import { KEY_IDS } from '../gateway/index.js';
 
 export interface ServiceDefinition {
@@ -90,7 +90,7 @@ export async function runStack(services: readonly ServiceDefinition[], out: Node
 function startService(service: ServiceDefinition, out: NodeJS.WritableStream): ChildProcess {
   const child = spawn(process.execPath, [...service_node_flags, '--import', 'tsx', MAIN_SCRIPT, ...service.args], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: process.env,
+    env: { ...process.env, ...service_environment },
   });
   for (const stream of [child.stdout, child.stderr]) {
     if (!stream) continue;

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger, formatMoney, loadConfig, maskPan, maskPansInText, maskTrack2, PalmswitchError } from './index.js';
+import { createLogger, formatMoney, loadConfig, maskPan, maskPansInText, maskTrack2, PalmswitchError, service_environment, spawnServiceProcess } from './index.js';
 
 describe('masking', () => {
   it('keeps BIN and last four of a PAN', () => {
@@ -41,5 +41,25 @@ describe('money', () => {
     expect(formatMoney({ amount_minor: 12345n, currency: 'EUR' })).toBe('123.45 EUR');
     expect(formatMoney({ amount_minor: 5n, currency: 'KWD' })).toBe('0.005 KWD');
     expect(formatMoney({ amount_minor: 1200n, currency: 'JPY' })).toBe('1200 JPY');
+  });
+});
+
+describe('service processes', () => {
+  it('start with the service flags and the malloc environment, and stop', async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'palmswitch-service-'));
+    const script = path.join(dir, 'service.mjs');
+    writeFileSync(script, "console.log(`ready ${process.env.MALLOC_MMAP_THRESHOLD_} ${process.env.MALLOC_TRIM_THRESHOLD_} ${process.execArgv.includes('--single-threaded-gc')}`); setInterval(() => {}, 1000);\n");
+    try {
+      const service = await spawnServiceProcess({
+        script, args: [], readyLine: /ready (\S+) (\S+) (\S+)/, startupTimeout_ms: 20_000, failure: (why) => new PalmswitchError('internal', why),
+      });
+      expect(service.ready.slice(1)).toEqual([service_environment.MALLOC_MMAP_THRESHOLD_, service_environment.MALLOC_TRIM_THRESHOLD_, 'true']);
+      expect(await service.stop()).not.toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -9,7 +9,7 @@ export { PalmswitchError } from './errors.js';
 export { maskPan, maskPansInText, maskTrack2, maskAll } from './mask.js';
 export { createLogger, REDACTED_KEYS, type Logger } from './logger.js';
 export { loadConfig, type Config } from './config.js';
-export { service_node_flags } from './node-flags.js';
+export { service_environment, service_node_flags } from './node-flags.js';
 export { spawnServiceProcess, type ServiceProcess, type ServiceProcessOptions } from './service-process.js';
 export { WalSync, WalSyncError } from './wal-sync.js';
 export { WalCheckpointer } from './wal-checkpointer.js';

@@ -9,7 +9,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { assert } from './assert.js';
 import type { PalmswitchError } from './errors.js';
-import { service_node_flags } from './node-flags.js';
+import { service_environment, service_node_flags } from './node-flags.js';
 
 /** The tail of a service's stdout and stderr that is kept. */
 export const service_output_chars_max = 1024 * 1024;
@@ -45,7 +45,7 @@ export interface ServiceProcess {
 export async function spawnServiceProcess(options: ServiceProcessOptions): Promise<ServiceProcess> {
   assert(options.startupTimeout_ms > 0, 'a start-up time-out');
   const args = [...service_node_flags, ...(options.nodeFlags ?? []), '--import', 'tsx', options.script, ...options.args];
-  const child = spawn(process.execPath, args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
+  const child = spawn(process.execPath, args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...service_environment, ...options.env } });
   // A test or benchmark that dies must not leave services behind.
   const killOnExit = (): void => { child.kill('SIGKILL'); };
   process.once('exit', killOnExit);
