@@ -344,17 +344,10 @@ export class PalmIndex {
     const matcher = matcherFor(vein_grid_cells)!;
     const scored = new Float64Array(slots.length);
     const bestVariant = new Uint16Array(slots.length);
-    const withVein: number[] = [];
-    const offsets: number[] = [];
-    for (let k = 0; k < slots.length; k += 1) if (this.hasVein[slots[k]!]) { withVein.push(k); offsets.push(slots[k]! * vein_words); }
-    const distances = new Float64Array(offsets.length);
-    const winners = new Uint16Array(offsets.length);
-    matcher.bestMany(variants, this.vein, offsets, offsets.length, this.scoreModel.vein.typicalBits, distances, winners);
-    // A palm without a vein code scores 0.5 and keeps the winner of the vein code before it (as
-    // the one-at-a-time loop did), so that results stay the same as before batching.
     let argmin = 0;
-    for (let k = 0, j = 0; k < slots.length; k += 1) {
-      if (j < withVein.length && withVein[j] === k) { scored[k] = distances[j]!; argmin = winners[j]!; j += 1; } else scored[k] = 0.5;
+    for (let k = 0; k < slots.length; k += 1) {
+      const slot = slots[k]!;
+      if (this.hasVein[slot]) { scored[k] = matcher.best(variants, this.vein, slot * vein_words, this.scoreModel.vein.typicalBits); argmin = matcher.argmin; } else scored[k] = 0.5;
       bestVariant[k] = argmin;
     }
     const cutoff = scored.slice().sort()[wanted - 1]!;

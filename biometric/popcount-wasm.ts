@@ -11,7 +11,7 @@ const op = {
   localGet: 0x20, localSet: 0x21, localTee: 0x22,
   i32Load: 0x28, i64Load: 0x29, i32Load16u: 0x2f, i32Store: 0x36, i32Store16: 0x3b,
   i32Const: 0x41, i32GeU: 0x4f, i32LeU: 0x4d, i32LtU: 0x49, select: 0x1b, i32Add: 0x6a, i32Shl: 0x74,
-  f64Load: 0x2b, f64Store: 0x39, i64Popcnt: 0x7b, i64Add: 0x7c, i64Xor: 0x85, i32WrapI64: 0xa7,
+  f64Load: 0x2b, i64Popcnt: 0x7b, i64Add: 0x7c, i64Xor: 0x85, i32WrapI64: 0xa7,
   i64Const: 0x42, i64Eqz: 0x50, i64Mul: 0x7e, i64And: 0x83, f64Const: 0x44, f64Lt: 0x63,
   f64Sqrt: 0x9f, f64Sub: 0xa1, f64Mul: 0xa2, f64Div: 0xa3, f64Min: 0xa4, f64ConvertI64U: 0xba,
 } as const;
@@ -146,113 +146,64 @@ export function instantiatePrefilter(lanes: number): PrefilterKernel {
  * XOR/AND/POPCNT for the code planes. The float arithmetic is the JavaScript formula's, op for
  * op in IEEE double (division, min, sqrt are correctly rounded in both), so the result is
  * bit-identical to the JavaScript version; ties keep the first variant, as it does.
- * `MatchLocals` names the local (or parameter) indices the kernel's code uses.
+ * `best(variants, count, template, typicalBits)` -> distance; the winning variant's index is
+ * stored as i32 at address 0.
  */
-interface MatchLocals { variants: number; count: number; template: number; scale: number; v: number; p: number; bits: number; dis: number; m: number; d: number; best: number; arg: number; enrolled: number }
-
-/**
- * One enrolled code (at local `template`) against every variant: leaves the best distance in
- * local `best` and the first variant reaching it in `arg`. Shared by `best` (one code per call)
- * and `bestMany` (a run of codes per call: a 1:N vein stage makes thousands of comparisons, and
- * one JavaScript-to-WebAssembly call and copy per code cost about half as much again as the comparisons).
- */
-function matchCore(lanes: number, l: MatchLocals): number[] {
+function matchBody(lanes: number): number[] {
+  // params: 0 variants, 1 count, 2 template, 3 the scale table's address; locals: 4 v, 5 p, 6 bits, 7 dis, 8 m, 9 d, 10 best, 11 arg,
+  // 12.. the enrolled code's 4 x lanes words (loaded once: they are the same for every variant)
   const plane = lanes * 8;
-  const enrolled = (p: number, w: number): number => l.enrolled + p * lanes + w;
+  const enrolled = (p: number, w: number): number => 12 + p * lanes + w;
   const f64 = (value: number): number[] => { const b = new Uint8Array(8); new DataView(b.buffer).setFloat64(0, value, true); return [op.f64Const, ...b]; };
-  const probeWord = (p: number, w: number): number[] => [...get(l.p), op.i64Load, 3, ...uleb(p * plane + w * 8)];
-  const planeBits = (p: number, w: number): number[] => [...probeWord(p, w), ...get(enrolled(p, w)), op.i64Xor, ...get(l.m), op.i64And, op.i64Popcnt];
+  const probeWord = (p: number, w: number): number[] => [...get(5), op.i64Load, 3, ...uleb(p * plane + w * 8)];
+  const planeBits = (p: number, w: number): number[] => [...probeWord(p, w), ...get(enrolled(p, w)), op.i64Xor, ...get(8), op.i64And, op.i64Popcnt];
   const lane = (w: number): number[] => [
-    ...probeWord(3, w), ...get(enrolled(3, w)), op.i64And, op.localTee, l.m, op.i64Popcnt, ...get(l.bits), op.i64Add, ...set(l.bits),
-    ...planeBits(0, w), ...planeBits(1, w), op.i64Add, ...planeBits(2, w), op.i64Add, ...get(l.dis), op.i64Add, ...set(l.dis),
+    ...probeWord(3, w), ...get(enrolled(3, w)), op.i64And, op.localTee, 8, op.i64Popcnt, ...get(6), op.i64Add, ...set(6),
+    ...planeBits(0, w), ...planeBits(1, w), op.i64Add, ...planeBits(2, w), op.i64Add, ...get(7), op.i64Add, ...set(7),
   ];
-  const loadEnrolled = Array.from({ length: 4 * lanes }, (_, k) => [...get(l.template), op.i64Load, 3, ...uleb(k * 8), ...set(l.enrolled + k)]).flat();
-  // sqrt(min(1, bits / typical)) is read from the table at `scale` (f64 per bit count, computed
+  const loadEnrolled = Array.from({ length: 4 * lanes }, (_, k) => [...get(2), op.i64Load, 3, ...uleb(k * 8), ...set(12 + k)]).flat();
+  // sqrt(min(1, bits / typical)) is read from the table at param 3 (f64 per bit count, computed
   // by the same IEEE operations in JavaScript): a division, a min and a square root fewer per variant.
   const distance = [
-    ...get(l.bits), op.i64Eqz, op.if, 0x7c, ...f64(0.5), op.else,
-    ...f64(0.5), ...f64(0.5), ...get(l.dis), op.f64ConvertI64U, ...get(l.bits), op.i64Const, 3, op.i64Mul, op.f64ConvertI64U, op.f64Div, op.f64Sub,
-    ...get(l.scale), ...get(l.bits), op.i32WrapI64, ...i32(3), op.i32Shl, op.i32Add, op.f64Load, 3, 0, op.f64Mul, op.f64Sub,
+    ...get(6), op.i64Eqz, op.if, 0x7c, ...f64(0.5), op.else,
+    ...f64(0.5), ...f64(0.5), ...get(7), op.f64ConvertI64U, ...get(6), op.i64Const, 3, op.i64Mul, op.f64ConvertI64U, op.f64Div, op.f64Sub,
+    ...get(3), ...get(6), op.i32WrapI64, ...i32(3), op.i32Shl, op.i32Add, op.f64Load, 3, 0, op.f64Mul, op.f64Sub,
     op.end,
   ];
-  return [
-    ...loadEnrolled, ...f64(1), ...set(l.best), ...i32(0), ...set(l.arg), ...i32(0), ...set(l.v), ...get(l.variants), ...set(l.p),
+  const code = [
+    ...loadEnrolled, ...f64(1), ...set(10), ...get(0), ...set(5),
     op.block, op.void, op.loop, op.void,
-    ...get(l.v), ...get(l.count), op.i32GeU, op.brIf, 1,
-    op.i64Const, 0, ...set(l.bits), op.i64Const, 0, ...set(l.dis),
+    ...get(4), ...get(1), op.i32GeU, op.brIf, 1,
+    op.i64Const, 0, ...set(6), op.i64Const, 0, ...set(7),
     ...Array.from({ length: lanes }, (_, w) => lane(w)).flat(),
-    ...distance, op.localTee, l.d, ...get(l.best), op.f64Lt,
-    op.if, op.void, ...get(l.d), ...set(l.best), ...get(l.v), ...set(l.arg), op.end,
-    ...get(l.p), op.i32Const, ...sleb(4 * plane), op.i32Add, ...set(l.p),
-    ...get(l.v), ...i32(1), op.i32Add, ...set(l.v),
+    ...distance, op.localTee, 9, ...get(10), op.f64Lt,
+    op.if, op.void, ...get(9), ...set(10), ...get(4), ...set(11), op.end,
+    ...get(5), op.i32Const, ...sleb(4 * plane), op.i32Add, ...set(5),
+    ...get(4), ...i32(1), op.i32Add, ...set(4),
     op.br, 0, op.end, op.end,
+    ...i32(0), ...get(11), op.i32Store, 2, 0,
+    ...get(10), op.end,
   ];
-}
-
-/** `matchCore`'s locals from index `first` (v, p: i32; bits, dis, m: i64; d, best: f64; arg: i32; the enrolled words: i64), as five declaration groups. */
-function matchLocals(lanes: number, first: number): { locals: number[]; names: Omit<MatchLocals, 'variants' | 'count' | 'template' | 'scale'> } {
-  const names = { v: first, p: first + 1, bits: first + 2, dis: first + 3, m: first + 4, d: first + 5, best: first + 6, arg: first + 7, enrolled: first + 8 };
-  return { locals: [2, 0x7f, 3, 0x7e, 2, 0x7c, 1, 0x7f, ...uleb(4 * lanes), 0x7e], names };
-}
-
-/** `best(variants, count, template, scaleTable)` -> distance; the winning variant's index is stored as i32 at address 0. */
-function matchBody(lanes: number): number[] {
-  const { locals, names } = matchLocals(lanes, 4);
-  const code = [
-    ...matchCore(lanes, { variants: 0, count: 1, template: 2, scale: 3, ...names }),
-    ...i32(0), ...get(names.arg), op.i32Store, 2, 0,
-    ...get(names.best), op.end,
-  ];
-  const declared = [...uleb(5), ...locals];
-  return [...uleb(declared.length + code.length), ...declared, ...code];
-}
-
-/**
- * `bestMany(variants, count, templates, scaleTable, templateCount, distances, winners)`: `best`
- * for `templateCount` codes stored one after another from `templates`, each distance stored as
- * f64 at `distances` and each winner as u16 at `winners`.
- */
-function matchManyBody(lanes: number): number[] {
-  // params: 0 variants, 1 count, 2 templates, 3 scale, 4 templateCount, 5 distances, 6 winners; locals: 7 t, 8 template, then matchLocals
-  const { locals, names } = matchLocals(lanes, 9);
-  const code = [
-    ...get(2), ...set(8),
-    op.block, op.void, op.loop, op.void,
-    ...get(7), ...get(4), op.i32GeU, op.brIf, 1,
-    ...matchCore(lanes, { variants: 0, count: 1, template: 8, scale: 3, ...names }),
-    ...get(5), ...get(7), ...i32(3), op.i32Shl, op.i32Add, ...get(names.best), op.f64Store, 3, 0,
-    ...get(6), ...get(7), ...i32(1), op.i32Shl, op.i32Add, ...get(names.arg), op.i32Store16, 1, 0,
-    ...get(8), op.i32Const, ...sleb(4 * lanes * 8), op.i32Add, ...set(8),
-    ...get(7), ...i32(1), op.i32Add, ...set(7),
-    op.br, 0, op.end, op.end, op.end,
-  ];
-  const declared = [...uleb(6), 2, 0x7f, ...locals];
-  return [...uleb(declared.length + code.length), ...declared, ...code];
+  const locals = [5, 2, 0x7f, 3, 0x7e, 2, 0x7c, 1, 0x7f, ...uleb(4 * lanes), 0x7e];
+  return [...uleb(locals.length + code.length), ...locals, ...code];
 }
 
 /** The matcher module's bytes for codes whose planes are `lanes` 64-bit words (deterministic). */
 export function matcherWasm(lanes: number): Uint8Array {
   const i32t = 0x7f;
   const f64t = 0x7c;
-  const types = vector([
-    [0x60, ...vector([[i32t], [i32t], [i32t], [i32t]]), 1, f64t],
-    [0x60, ...vector([[i32t], [i32t], [i32t], [i32t], [i32t], [i32t], [i32t]]), 0],
-  ]);
+  const types = vector([[0x60, ...vector([[i32t], [i32t], [i32t], [i32t]]), 1, f64t]]);
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, types),
-    ...section(3, vector([[0], [1]])),
+    ...section(3, vector([[0]])),
     ...section(5, vector([[0x00, 1]])),
-    ...section(7, vector([[...name('memory'), 0x02, 0], [...name('best'), 0x00, 0], [...name('bestMany'), 0x00, 1]])),
-    ...section(10, vector([matchBody(lanes), matchManyBody(lanes)])),
+    ...section(7, vector([[...name('memory'), 0x02, 0], [...name('best'), 0x00, 0]])),
+    ...section(10, vector([matchBody(lanes)])),
   ]);
 }
 
-interface MatcherExports {
-  memory: WasmMemory;
-  best(variants: number, count: number, template: number, scaleTable: number): number;
-  bestMany(variants: number, count: number, templates: number, scaleTable: number, templateCount: number, distances: number, winners: number): void;
-}
+interface MatcherExports { memory: WasmMemory; best(variants: number, count: number, template: number, scaleTable: number): number }
 
 const matcher_template_offset = 64;
 /** The table of sqrt(min(1, bits / typical)) for every mask bit count of a code (f64 each). */
@@ -260,9 +211,6 @@ const matcher_scale_table_offset = 8192;
 const matcher_variants_offset = 65536;
 /** Probe variant sets kept in a matcher's memory at once (a search uses one per pose: 1-5). */
 export const matcher_variant_bytes_max = 8 * 1024 * 1024;
-/** Enrolled codes compared per `bestMany` kernel call (copied in, then their distances and winners out). */
-export const matcher_batch_codes_max = 2048;
-const matcher_batch_offset = matcher_variants_offset + matcher_variant_bytes_max;
 const matcherModules = new Map<number, object>();
 
 /**
@@ -301,7 +249,8 @@ export class CodeMatcher {
     // Full: forget every placed set and start again (the sets in use are placed again on demand).
     if (this.next + bytes > matcher_variants_offset + matcher_variant_bytes_max) { this.placed = new WeakMap(); this.next = matcher_variants_offset; }
     const end = this.next + bytes;
-    this.reserve(end);
+    const have = this.kernel.memory.buffer.byteLength;
+    if (end > have) { this.kernel.memory.grow(Math.ceil((end - have) / page_bytes_wasm)); this.words = new Uint32Array(this.kernel.memory.buffer); }
     const at = this.next;
     variants.forEach((v, i) => {
       if (v.words.length !== this.codeWords) throw new RangeError('variant code of another size');
@@ -320,40 +269,6 @@ export class CodeMatcher {
     for (let i = 0; i < this.codeWords; i += 1) words[base + i] = slab[offset + i]!;
     if (typicalBits !== this.tableTypical) this.fillScaleTable(typicalBits);
     return this.kernel.best(at, variants.length, matcher_template_offset, matcher_scale_table_offset);
-  }
-
-  /**
-   * `best` for many enrolled codes: the code at word `offsets[k]` of `slab` for each k in
-   * `[0, count)`, its distance into `distances[k]` and its winning variant into `winners[k]`.
-   */
-  bestMany(variants: readonly { words: Uint32Array }[], slab: Uint32Array, offsets: ArrayLike<number>, count: number, typicalBits: number, distances: Float64Array, winners: Uint16Array): void {
-    if (count > offsets.length || count > distances.length || count > winners.length) throw new RangeError('fewer offsets or outputs than codes');
-    if (variants.length > 0xffff) throw new RangeError('too many probe variants for a u16 winner');
-    const at = this.place(variants);
-    if (typicalBits !== this.tableTypical) this.fillScaleTable(typicalBits);
-    const codeBytes = this.codeWords * 4;
-    const distancesAt = matcher_batch_offset + matcher_batch_codes_max * codeBytes;
-    const winnersAt = distancesAt + matcher_batch_codes_max * 8;
-    this.reserve(winnersAt + matcher_batch_codes_max * 2);
-    for (let from = 0; from < count; from += matcher_batch_codes_max) {
-      const n = Math.min(matcher_batch_codes_max, count - from);
-      const words = this.words;
-      for (let k = 0, w = matcher_batch_offset / 4; k < n; k += 1) {
-        const offset = offsets[from + k]!;
-        for (let i = 0; i < this.codeWords; i += 1, w += 1) words[w] = slab[offset + i]!;
-      }
-      this.kernel.bestMany(at, variants.length, matcher_batch_offset, matcher_scale_table_offset, n, distancesAt, winnersAt);
-      distances.set(new Float64Array(this.kernel.memory.buffer, distancesAt, n), from);
-      winners.set(new Uint16Array(this.kernel.memory.buffer, winnersAt, n), from);
-    }
-  }
-
-  /** Grows the kernel's memory to at least `end` bytes. */
-  private reserve(end: number): void {
-    const have = this.kernel.memory.buffer.byteLength;
-    if (end <= have) return;
-    this.kernel.memory.grow(Math.ceil((end - have) / page_bytes_wasm));
-    this.words = new Uint32Array(this.kernel.memory.buffer);
   }
 
   /** The scale factor of `normalisedDistance` per mask bit count, by the same operations (so the kernel stays bit-identical). */
