@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SearchTail } from '../biometric/index.js';
 import { GatewayError } from './errors.js';
-import { calibration_format, crossValidate, describeCrossCheck, engineFingerprint, importSearchTail, readCalibrationFile, type PopulationTail, type SearchTailCalibration } from './calibration-import.js';
+import { calibration_format, crossValidate, describeCrossCheck, engineFingerprint, importSearchTail, readCalibrationFile, sourcesFingerprint, type PopulationTail, type SearchTailCalibration } from './calibration-import.js';
 import { CalibrationStore } from './store/calibration.js';
 import { openGatewayDatabase } from './store/database.js';
 import { gateway_database_file } from './switch.js';
@@ -55,6 +55,22 @@ describe('importSearchTail', () => {
     expect(() => readCalibrationFile(file)).toThrow(/not a palmswitch-search-tail-v1 file/);
     writeFileSync(file, JSON.stringify({ ...calibration([1], 10), engine: 'not hex' }));
     expect(() => readCalibrationFile(file)).toThrow(/not a palmswitch-search-tail-v1/);
+  });
+
+  it('the engine fingerprint ignores comments, types and layout, and follows the code', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'palmswitch-fingerprint-'));
+    try {
+      const write = (text: string): string => { writeFileSync(path.join(dir, 'score.ts'), text); return sourcesFingerprint(dir); };
+      writeFileSync(path.join(dir, 'score.test.ts'), 'export const ignored = 1;\n');
+      const original = write('/** Why. */\nexport function shift(scores: number[]): number {\n  return scores[0] ?? 0; // first\n}\n');
+      expect(write('// A new comment.\nexport function shift(scores: readonly number[]): number { return scores[0] ?? 0; }\n')).toBe(original);
+      expect(write('export function shift(scores: number[]): number {\n  return scores[1] ?? 0;\n}\n')).not.toBe(original);
+      writeFileSync(path.join(dir, 'score.test.ts'), 'export const ignored = 2;\n');
+      expect(write('export function shift(scores: number[]): number { return scores[0] ?? 0; }\n')).toBe(original);
+      expect(engineFingerprint()).toMatch(/^[0-9a-f]{64}$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses a file measured on other engine sources unless told to take it, and leaves the store as it was', () => {

@@ -11,6 +11,7 @@
  * merged into `calibration_tail` before the gateway starts. The gateway then restores it like
  * the tail its own enrolments wrote.
  */
+import { transformSync } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -70,7 +71,7 @@ const CalibrationSchema = z.object({
   /** Per population. */
   identities: z.number().int().positive().max(calibration_identities_max),
   searches: z.number().int().nonnegative(),
-  /** SHA-256 over the engine's sources when measured: a changed engine scores differently. */
+  /** The engine's fingerprint when measured (`engineFingerprint`): a changed engine scores differently. */
   engine: z.string().regex(/^[0-9a-f]{64}$/),
   measured_at: z.string(),
   tail: z.object({ comparisons: z.number().nonnegative(), floor: z.number().nullable(), scores: z.array(z.number()).max(search_tail_scores_max) }),
@@ -79,12 +80,22 @@ const CalibrationSchema = z.object({
 });
 export type SearchTailCalibration = z.infer<typeof CalibrationSchema>;
 
-/** SHA-256 over biometric/*.ts (tests excluded), in name order: which engine a tail was measured on. */
+/**
+ * Which engine a tail was measured on: SHA-256 over biometric/*.ts (tests excluded), in name
+ * order, each as esbuild emits it without types, comments or layout. A comment, a type or a
+ * reformatting leaves the scores as they were, and no longer forces the tail (ten minutes on
+ * these machines) to be measured again; any change to the emitted code still does.
+ */
 export function engineFingerprint(): string {
-  const dir = fileURLToPath(new URL('../biometric/', import.meta.url));
+  return sourcesFingerprint(fileURLToPath(new URL('../biometric/', import.meta.url)));
+}
+
+/** @internal The fingerprint of the TypeScript sources in `dir` (tests excluded). */
+export function sourcesFingerprint(dir: string): string {
   const hash = createHash('sha256');
   for (const name of readdirSync(dir).filter((n) => n.endsWith('.ts') && !n.endsWith('.test.ts')).sort()) {
-    hash.update(name).update('\0').update(readFileSync(path.join(dir, name))).update('\0');
+    const emitted = transformSync(readFileSync(path.join(dir, name), 'utf8'), { loader: 'ts', format: 'esm', minifyWhitespace: true, legalComments: 'none', sourcefile: name });
+    hash.update(name).update('\0').update(emitted.code).update('\0');
   }
   return hash.digest('hex');
 }
