@@ -10,10 +10,10 @@
 import { assert } from '../core/index.js';
 import type { EbcdicTables } from './encoding.js';
 import type { FieldCodec } from './field.js';
-import { BER_SLOTS_PER_FIELD, berTags1, berTags2, CHAR_CLASS_WIDE, decodeChars, decodeChars16, DIGIT_STRINGS, HEX_CODES, HEX_PAIRS, HEX_PAIRS16, HEX_UPPER, HEX_UPPER_WIDE, viewOf, viewState } from './fast-runtime.js';
+import { BER_SLOTS_PER_FIELD, berTags1, berTags2, CHAR_CLASS_WIDE, decodeChars, decodeChars16, DIGIT_STRINGS, HEX_CODES, HEX_PAIRS, HEX_PAIRS16, HEX_UPPER, HEX_UPPER_WIDE, byteOffsetOf, viewOf, viewState } from './fast-runtime.js';
 import { generateSource, planField, type FieldPlan } from './generate.js';
 import { CHAR_CLASS, MESSAGE_SIZE_BYTES_MAX, Reader, Writer } from './io.js';
-import { latin1SliceMethod } from './strings.js';
+import { latin1SliceMethod, utf8WriteMethod } from './strings.js';
 import type { Message, MessageSpec } from './spec.js';
 
 /**
@@ -81,6 +81,9 @@ export function compileGenerated(spec: MessageSpec, codecs: readonly (FieldCodec
     E2L: ebcdic?.toLatin1, L2E: ebcdic?.fromLatin1, sc: decodeChars, sc16: decodeChars16, slots: new Int32Array(berSlots), tagv: new Array<string>(berSlots).fill(''),
     // Never written: a read of HOLES[id] finds only what the prototypes hold (generate.ts).
     FT: new Array<object | undefined>(codecs.length).fill(undefined), HOLES: new Array<unknown>(codecs.length), C: codecs, Reader, OBJECT_PROTOTYPE: Object.prototype, LS: latin1SliceMethod, VS: viewState, viewOf,
+    UW: utf8WriteMethod, BO: byteOffsetOf,
+    // The encode pool and a DataView of it (set with each pool, below), for the bulk text checks (generate.ts).
+    OV: { out: Buffer.alloc(0), view: new DataView(new ArrayBuffer(0)) as DataView<ArrayBufferLike> },
     DIGITS1: DIGIT_STRINGS[1], DIGITS2: DIGIT_STRINGS[2], DIGITS3: DIGIT_STRINGS[3], DIGITS4: DIGIT_STRINGS[4],
   };
   // The source is generated from the spec's declarative data only (numbers and fixed
@@ -89,9 +92,23 @@ export function compileGenerated(spec: MessageSpec, codecs: readonly (FieldCodec
   const factory = new Function('rt', source) as (rt: typeof runtime) => GeneratedCodec;
   const generated = factory(runtime);
 
-  let pool = Buffer.allocUnsafeSlow(ENCODE_POOL_BYTES);
+  // The pool's memory and offset are read once per pool: `buffer` and `byteOffset` are getters
+  // that optimised code calls through a generic property load (~30 ns each on Node 20).
+  let pool = runtime.OV.out;
   let poolWriter = new Writer(0, pool);
   let poolPos = 0;
+  let poolMemory = pool.buffer;
+  let poolOffset = pool.byteOffset;
+  const newPool = (): void => {
+    pool = Buffer.allocUnsafeSlow(ENCODE_POOL_BYTES);
+    poolWriter = new Writer(0, pool);
+    poolPos = 0;
+    poolMemory = pool.buffer;
+    poolOffset = pool.byteOffset;
+    runtime.OV.out = pool;
+    runtime.OV.view = new DataView(poolMemory, poolOffset, pool.length);
+  };
+  newPool();
   const attempt = (message: Message): number => generated.encode(message, pool, poolPos, Math.min(pool.length, poolPos + MESSAGE_SIZE_BYTES_MAX), poolWriter);
   return {
     source,
@@ -101,13 +118,11 @@ export function compileGenerated(spec: MessageSpec, codecs: readonly (FieldCodec
       let end = attempt(message);
       if (end < 0 && pool.length - poolPos < MESSAGE_SIZE_BYTES_MAX) {
         // Maybe only the pool was short: once more in a fresh one.
-        pool = Buffer.allocUnsafeSlow(ENCODE_POOL_BYTES);
-        poolWriter = new Writer(0, pool);
-        poolPos = 0;
+        newPool();
         end = attempt(message);
       }
       if (end < 0) return undefined;
-      const out = makeView(pool.buffer, pool.byteOffset + poolPos, end - poolPos);
+      const out = makeView(poolMemory, poolOffset + poolPos, end - poolPos);
       poolPos = (end + 7) & ~7;
       return out;
     },
