@@ -36,8 +36,10 @@ export function parseAmount(amount: AmountJson): { amount_minor: bigint; currenc
 
 export interface CaptureJson { readonly kind: 'hand' | 'roi'; readonly visible: string; readonly nir?: string | undefined }
 
-/** Checks every image's size from its base64 length first, then decodes them all. */
-/** `images`: the request's images lifted out of its text before parsing (lifted-images.ts); a member is either base64 text or one of their placeholders. */
+/**
+ * Checks every image's size first, then decodes them all. `images`: the request's images lifted
+ * out of its text before parsing (lifted-images.ts); a member is base64 text or one of their placeholders.
+ */
 export function decodeCaptures(captures: readonly CaptureJson[], limits: GatewayLimits, images: LiftedImages | undefined): CaptureUpload[] {
   const decodedBytes = (member: string): number => images?.decodedLength(member) ?? base64DecodedBytes(member);
   captures.forEach((capture, i) => {
