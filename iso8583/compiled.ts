@@ -13,7 +13,7 @@ import type { FieldCodec } from './field.js';
 import { BER_SLOTS_PER_FIELD, berTags1, berTags2, CHAR_CLASS_WIDE, decodeChars, decodeChars16, DIGIT_STRINGS, HEX_CODES, HEX_PAIRS, HEX_PAIRS16, HEX_UPPER, HEX_UPPER_WIDE, byteOffsetOf, viewOf, viewState } from './fast-runtime.js';
 import { generateSource, planField, type FieldPlan } from './generate.js';
 import { CHAR_CLASS, MESSAGE_SIZE_BYTES_MAX, Reader, Writer } from './io.js';
-import { latin1SliceMethod, utf8WriteMethod } from './strings.js';
+import { latin1SliceMethod } from './strings.js';
 import type { Message, MessageSpec } from './spec.js';
 
 /**
@@ -81,9 +81,7 @@ export function compileGenerated(spec: MessageSpec, codecs: readonly (FieldCodec
     E2L: ebcdic?.toLatin1, L2E: ebcdic?.fromLatin1, sc: decodeChars, sc16: decodeChars16, slots: new Int32Array(berSlots), tagv: new Array<string>(berSlots).fill(''),
     // Never written: a read of HOLES[id] finds only what the prototypes hold (generate.ts).
     FT: new Array<object | undefined>(codecs.length).fill(undefined), HOLES: new Array<unknown>(codecs.length), C: codecs, Reader, OBJECT_PROTOTYPE: Object.prototype, LS: latin1SliceMethod, VS: viewState, viewOf,
-    UW: utf8WriteMethod, BO: byteOffsetOf,
-    // The encode pool and a DataView of it (set with each pool, below), for the bulk text checks (generate.ts).
-    OV: { out: Buffer.alloc(0), view: new DataView(new ArrayBuffer(0)) as DataView<ArrayBufferLike> },
+    BO: byteOffsetOf,
     DIGITS1: DIGIT_STRINGS[1], DIGITS2: DIGIT_STRINGS[2], DIGITS3: DIGIT_STRINGS[3], DIGITS4: DIGIT_STRINGS[4],
   };
   // The source is generated from the spec's declarative data only (numbers and fixed
@@ -94,7 +92,7 @@ export function compileGenerated(spec: MessageSpec, codecs: readonly (FieldCodec
 
   // The pool's memory and offset are read once per pool: `buffer` and `byteOffset` are getters
   // that optimised code calls through a generic property load (~30 ns each on Node 20).
-  let pool = runtime.OV.out;
+  let pool = Buffer.allocUnsafeSlow(ENCODE_POOL_BYTES);
   let poolWriter = new Writer(0, pool);
   let poolPos = 0;
   let poolMemory = pool.buffer;
@@ -105,10 +103,7 @@ export function compileGenerated(spec: MessageSpec, codecs: readonly (FieldCodec
     poolPos = 0;
     poolMemory = pool.buffer;
     poolOffset = pool.byteOffset;
-    runtime.OV.out = pool;
-    runtime.OV.view = new DataView(poolMemory, poolOffset, pool.length);
   };
-  newPool();
   const attempt = (message: Message): number => generated.encode(message, pool, poolPos, Math.min(pool.length, poolPos + MESSAGE_SIZE_BYTES_MAX), poolWriter);
   return {
     source,

@@ -14,7 +14,7 @@ import { assert } from '../core/index.js';
 import { berDecodeLines, berEncodeLines, berValueLines } from './generate-ber.js';
 import { allowedClasses } from './content.js';
 import { DIGIT_STRINGS_LENGTH_MAX } from './fast-runtime.js';
-import { CHAR_CLASS, CLASS_DIGIT, CLASS_PRINT_ASCII } from './io.js';
+import { CLASS_DIGIT, CLASS_PRINT_ASCII } from './io.js';
 import { prefixSize } from './prefix.js';
 import type { FieldSpec, LengthPrefix, MessageSpec } from './spec.js';
 
@@ -192,33 +192,18 @@ function wordRefused(classes: number, x: string): string | undefined {
 }
 
 /**
- * Checks of `n` ASCII bytes at `p` four at a time (wordRefused), through the DataView `dv` of
- * the memory of `buf` (`o` its offset there): a quarter of the loads, compares and bounds
- * checks of a byte loop. The last n % 4 bytes one by one. `no` is what a refusal returns.
+ * Decode checks of `n` ASCII bytes at `p` four at a time (wordRefused), through the DataView
+ * `dv` of the frame's memory (`o` its offset there): a quarter of the loads, compares and
+ * bounds checks of a byte loop. The last n % 4 bytes one by one.
  */
-function wordChecks(spec: FieldSpec, classes: number, buf = 'buf', no = 'undefined'): string[] {
-  const word = (at: string): string => `{ const x = dv.getInt32(o + p + ${at}, true); if (${wordRefused(classes, 'x')}) return ${no}; }`;
-  const byte = (at: string): string => `{ const c = ${buf}[p + ${at}]; if (${refused(classes, 'c', false)}) return ${no}; }`;
+function wordChecks(spec: FieldSpec, classes: number): string[] {
+  const word = (at: string): string => `{ const x = dv.getInt32(o + p + ${at}, true); if (${wordRefused(classes, 'x')}) return undefined; }`;
+  const byte = (at: string): string => `{ const c = buf[p + ${at}]; if (${refused(classes, 'c', false)}) return undefined; }`;
   if (spec.prefix !== undefined || spec.length > UNROLLED_CHARS_MAX) {
     return ['{', 'let i = 0;', `for (; i + 4 <= n; i += 4) ${word('i')}`, `for (; i < n; i += 1) ${byte('i')}`, '}'];
   }
   const words = spec.length >> 2;
   return [...Array.from({ length: words }, (_, w) => word(String(4 * w))), ...Array.from({ length: spec.length & 3 }, (_, r) => byte(String(4 * words + r)))];
-}
-
-/**
- * ASCII text the encoder writes in bulk (encodeBulkText): its classes refuse every byte from
- * 0x80, so a character outside ASCII, which UTF-8 writes as bytes from 0x80, is refused by the
- * byte checks as by the character checks of the interpreted codec. Only in specs without
- * packed BCD fields: the bulk write costs about as much as ~75 characters of the loop, so it
- * pays where numerics are text too and a message's text is one long run (iso87-ascii: +7% a
- * round trip), not where BCD fields cut it into short ones (iso87-binary: -6% an encode).
- */
-export function bulkText(plan: FieldPlan, plans: readonly FieldPlan[]): boolean {
-  if (plan.kind !== 'text' || plan.ebcdic || plans.some((other) => other.kind === 'bcd')) return false;
-  const classes = allowedClasses(plan.spec.type, plan.spec.encoding);
-  for (let code = 0x80; code < 0x100; code += 1) if ((CHAR_CLASS[code]! & classes) !== 0) return false;
-  return true;
 }
 
 /** ASCII text decodes in place (decodeField): its value is cut from the frame's string `M`. */
@@ -356,7 +341,7 @@ function encodeChars(v: string, classes: number, ebcdic: boolean): string[] {
 }
 
 /** Encode of one present field v<id> at `p`, checked against `lim`; byte loops written out as for decode. */
-function encodeField(plan: FieldPlan, bulk: boolean): string[] {
+function encodeField(plan: FieldPlan): string[] {
   const { id, spec } = plan;
   const v = `v${id}`;
   const prefixBytes = spec.prefix ? prefixSize(spec.prefix) : 0;
@@ -364,7 +349,6 @@ function encodeField(plan: FieldPlan, bulk: boolean): string[] {
   const lengthOk = spec.prefix ? `n <= ${spec.length}` : `n === ${spec.length}`;
   switch (plan.kind) {
     case 'text':
-      if (bulk) return encodeBulkText(plan);
       return [`if (typeof ${v} !== 'string') return -1;`, `const n = ${v}.length;`, `if (!(${lengthOk}) || p + ${prefixBytes} + n > lim) return -1;`, ...prefix,
         ...encodeChars(v, allowedClasses(spec.type, spec.encoding), plan.ebcdic),
         'p += n;'];
@@ -382,45 +366,6 @@ function encodeField(plan: FieldPlan, bulk: boolean): string[] {
     case 'delegate':
       return ['W.pos = p;', 'W.limit = lim;', `try { C[${id}].encode(${v}, W); } catch { return -1; }`, 'p = W.pos;'];
   }
-}
-
-/**
- * Encode of an ASCII text field (bulkText) without touching its characters: the value (after
- * its length prefix, if that is ASCII digits too) joins the run `tx` of text bound for
- * out[tp, tp + tl), which is written with one native call (utf8Write) once something else is
- * written after it or at the end. A per-character loop costs ~3 ns a character (charCodeAt
- * dispatches on the string's representation each time); the call costs about as much as a
- * message's worth of that loop saves, so it pays on runs of text, as ASCII dialects have.
- */
-function encodeBulkText(plan: FieldPlan): string[] {
-  const { id, spec } = plan;
-  const v = `v${id}`;
-  const lengthOk = spec.prefix ? `n <= ${spec.length}` : `n === ${spec.length}`;
-  const prefixBytes = spec.prefix ? prefixSize(spec.prefix) : 0;
-  const asciiPrefix = spec.prefix?.encoding === 'ascii';
-  const lines = [`if (typeof ${v} !== 'string') return -1;`, `const n = ${v}.length;`, `if (!(${lengthOk}) || p + ${prefixBytes} + n > lim) return -1;`];
-  if (spec.prefix && !asciiPrefix) lines.push(...writePrefix(spec.prefix), `p += ${prefixBytes};`);
-  lines.push(`if (tp + tl !== p) { if (tl !== 0 && UW.call(out, tx, tp, tl) !== tl) return -1; tx = ''; tl = 0; tp = p; }`);
-  if (spec.prefix && asciiPrefix) {
-    assert(spec.prefix.digits <= DIGIT_STRINGS_LENGTH_MAX, 'ASCII length prefixes come from the digit strings');
-    lines.push(`tx += DIGITS${spec.prefix.digits}[n];`, `p += ${prefixBytes};`, `tl += ${prefixBytes};`);
-  }
-  lines.push(`tx += ${v};`, `a${id} = p;`, 'p += n;', 'tl += n;', `e${id} = p;`);
-  return lines;
-}
-
-/**
- * Encode: the checks of a bulk text field's bytes where they were written (a<id>..e<id>). A
- * character outside ASCII makes UTF-8 bytes from 0x80, which every bulk class refuses, or
- * leaves the run short (the count check before these).
- */
-function bulkChecks(plan: FieldPlan): string[] {
-  const { id, spec } = plan;
-  const classes = allowedClasses(spec.type, spec.encoding);
-  const checks = wordRefused(classes, 'x') === undefined
-    ? charLoop(spec, (i) => `{ const c = out[p + ${i}]; if (${refused(classes, 'c', false)}) return -1; }`)
-    : wordChecks(spec, classes, 'out', '-1');
-  return [`if (${at(id)}) {`, `const p = a${id};`, `const n = ${spec.prefix ? `e${id} - p` : spec.length};`, ...checks, '}'];
 }
 
 /** Encode: the MTI and the bitmaps (words w0.. from the present fields). */
@@ -481,15 +426,7 @@ export function generateEncoder(spec: MessageSpec, plans: readonly FieldPlan[]):
   lines.push('}', 'if (k !== count) return -1;', 'let p = start;', ...encodeHead(spec, words));
   // A field's value is read again where it is written (a bitmap bit is set only for a counted
   // hit), rather than held in one local per defined field across the whole function.
-  const bulk = plans.filter((plan) => bulkText(plan, plans));
-  if (bulk.length > 0) lines.push(`let tx = '', tp = -1, tl = 0, ${bulk.map((plan) => `a${plan.id} = 0, e${plan.id} = 0`).join(', ')};`);
-  for (const plan of plans) lines.push(`if (${at(plan.id)}) { // field ${plan.id}: ${plan.kind}`, `const v${plan.id} = copy[${plan.id}];`, ...encodeField(plan, bulk.includes(plan)), '}');
-  if (bulk.length > 0) {
-    // The last run, then every bulk field's characters, in `out` through a DataView of it
-    // (OV: the pool's, made with the pool in compiled.ts).
-    lines.push('if (tl !== 0) {', 'if (UW.call(out, tx, tp, tl) !== tl) return -1;',
-      'const dv = out === OV.out ? OV.view : new DataView(out.buffer, BO.call(out), out.length), o = 0;', ...bulk.flatMap(bulkChecks), '}');
-  }
+  for (const plan of plans) lines.push(`if (${at(plan.id)}) { // field ${plan.id}: ${plan.kind}`, `const v${plan.id} = copy[${plan.id}];`, ...encodeField(plan), '}');
   lines.push('return p;', '}');
   return lines.join('\n');
 }
@@ -499,7 +436,7 @@ export function generateSource(spec: MessageSpec, plans: readonly FieldPlan[]): 
   return [
     `// Generated by iso8583/generate.ts for spec ${JSON.stringify(spec.name)}. Returns undefined / -1 to hand over to the interpreted codec.`,
     "'use strict';",
-    'const { CC, CCW, HEXC, HEXU, HEXW, HEXP, HEX16, TAG1, TAG2, E2L, L2E, sc, sc16, slots, tagv, FT, HOLES, C, Reader, OBJECT_PROTOTYPE, LS, VS, viewOf, UW, BO, OV, DIGITS1, DIGITS2, DIGITS3, DIGITS4 } = rt;',
+    'const { CC, CCW, HEXC, HEXU, HEXW, HEXP, HEX16, TAG1, TAG2, E2L, L2E, sc, sc16, slots, tagv, FT, HOLES, C, Reader, OBJECT_PROTOTYPE, LS, VS, viewOf, BO, DIGITS1, DIGITS2, DIGITS3, DIGITS4 } = rt;',
     // Templates of the fields object by highest field (see decode); never handed out, only copied.
     "function fieldsTemplate(top) { const t = {}; if (top > 0) t[top] = ''; FT[top] = t; return t; }",
     generateDecoder(spec, plans),

@@ -13,15 +13,6 @@ interface Latin1Buffer { latin1Slice(start: number, end: number): string }
  */
 export const latin1SliceMethod: (this: Buffer, start: number, end: number) => string =
   (Buffer.prototype as unknown as Partial<Latin1Buffer>).latin1Slice ?? function latin1Fallback(this: Buffer, start: number, end: number): string { return this.toString('latin1', start, end); };
-interface Utf8Buffer { utf8Write(text: string, offset: number, length: number): number }
-/**
- * Buffer#utf8Write, the native call behind write(text, offset, length, 'utf8'), for the
- * generated encoders (called as `UW.call(out, text, offset, length)`): a run of ASCII text
- * fields is written with one call, and the byte count it returns tells whether every
- * character was ASCII (generate.ts, bulk text).
- */
-export const utf8WriteMethod: (this: Buffer, text: string, offset: number, length: number) => number =
-  (Buffer.prototype as unknown as Partial<Utf8Buffer>).utf8Write ?? function utf8Fallback(this: Buffer, text: string, offset: number, length: number): number { return this.write(text, offset, length, 'utf8'); };
 export const latin1Slice: (buf: Buffer, start: number, end: number) => string =
   typeof (Buffer.prototype as unknown as Partial<Latin1Buffer>).latin1Slice === 'function'
     ? (buf, start, end) => (buf as unknown as Latin1Buffer).latin1Slice(start, end)
