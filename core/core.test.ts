@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger, formatMoney, loadConfig, maskPan, maskPansInText, maskTrack2, PalmswitchError, service_environment, spawnServiceProcess } from './index.js';
@@ -46,9 +49,6 @@ describe('money', () => {
 
 describe('service processes', () => {
   it('start with the service flags and the malloc environment, and stop', async () => {
-    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
-    const os = await import('node:os');
-    const path = await import('node:path');
     const dir = mkdtempSync(path.join(os.tmpdir(), 'palmswitch-service-'));
     const script = path.join(dir, 'service.mjs');
     writeFileSync(script, "console.log(`ready ${process.env.MALLOC_MMAP_THRESHOLD_} ${process.env.MALLOC_TRIM_THRESHOLD_} ${process.execArgv.includes('--single-threaded-gc')}`); setInterval(() => {}, 1000);\n");

@@ -70,9 +70,7 @@ export class LiftedImages {
   /** Bytes the image behind a placeholder decodes to (what the size limit counts), or undefined if it is not one of these. */
   decodedLength(placeholder: string): number | undefined {
     const range = this.ranges.get(placeholder);
-    if (range === undefined) return undefined;
-    const padding = this.body[range.end - 1] === EQUALS ? (this.body[range.end - 2] === EQUALS ? 2 : 1) : 0;
-    return ((range.end - range.start) / 4) * 3 - padding;
+    return range === undefined ? undefined : decodedLengthOf(this.body, range.start, range.end);
   }
 
   /** The decoded bytes behind a placeholder (a new buffer the caller owns). */
@@ -88,10 +86,9 @@ export class LiftedImages {
  * at most two `=` at the end) from `bytes[start, end)`; the same bytes as `Buffer.from(text, 'base64')`.
  */
 export function decodePaddedBase64(bytes: Uint8Array, start: number, end: number): Buffer {
-  const length = end - start;
-  assert(length % 4 === 0, 'padded base64');
-  const padding = length === 0 ? 0 : bytes[end - 1] === EQUALS ? (bytes[end - 2] === EQUALS ? 2 : 1) : 0;
-  const out = Buffer.allocUnsafe((length / 4) * 3 - padding);
+  assert((end - start) % 4 === 0, 'padded base64');
+  const padding = paddingOf(bytes, start, end);
+  const out = Buffer.allocUnsafe(decodedLengthOf(bytes, start, end));
   let o = 0;
   const full = end - (padding > 0 ? 4 : 0);
   for (let i = start; i < full; i += 4) {
@@ -107,11 +104,22 @@ export function decodePaddedBase64(bytes: Uint8Array, start: number, end: number
   return out;
 }
 
+/** The `=` characters (0, 1 or 2) that end the text `bytes[start, end)`. */
+function paddingOf(bytes: Uint8Array, start: number, end: number): number {
+  if (end - start === 0 || bytes[end - 1] !== EQUALS) return 0;
+  return end - start >= 2 && bytes[end - 2] === EQUALS ? 2 : 1;
+}
+
+/** Bytes that the padded base64 text `bytes[start, end)` decodes to. */
+function decodedLengthOf(bytes: Uint8Array, start: number, end: number): number {
+  return ((end - start) / 4) * 3 - paddingOf(bytes, start, end);
+}
+
 /** Whether `bytes[start, end)` is padded base64: alphabet only, length a multiple of 4, `=` only as the last one or two. */
 function isPaddedBase64(bytes: Uint8Array, start: number, end: number): boolean {
   const length = end - start;
   if (length === 0 || length % 4 !== 0) return false;
-  const padding = bytes[end - 1] === EQUALS ? (bytes[end - 2] === EQUALS ? 2 : 1) : 0;
+  const padding = paddingOf(bytes, start, end);
   for (let i = start; i < end - padding; i += 1) if (BASE64_VALUE[bytes[i]!]! < 0) return false;
   return true;
 }
