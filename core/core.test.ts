@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger, formatMoney, loadConfig, maskPan, maskPansInText, maskTrack2, PalmswitchError, service_environment, spawnServiceProcess } from './index.js';
+import { createLogger, formatMoney, loadConfig, maskPan, maskPansInText, maskTrack2, PalmswitchError, service_environment, service_node_flags, spawnServiceProcess } from './index.js';
 
 describe('masking', () => {
   it('keeps BIN and last four of a PAN', () => {
@@ -51,12 +51,13 @@ describe('service processes', () => {
   it('start with the service flags and the malloc environment, and stop', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'palmswitch-service-'));
     const script = path.join(dir, 'service.mjs');
-    writeFileSync(script, "console.log(`ready ${process.env.MALLOC_MMAP_THRESHOLD_} ${process.env.MALLOC_TRIM_THRESHOLD_} ${process.execArgv.includes('--single-threaded-gc')}`); setInterval(() => {}, 1000);\n");
+    writeFileSync(script, "console.log(`ready ${process.env.MALLOC_MMAP_THRESHOLD_} ${process.env.MALLOC_TRIM_THRESHOLD_} ${process.execArgv.join(' ')}`); setInterval(() => {}, 1000);\n");
     try {
       const service = await spawnServiceProcess({
-        script, args: [], readyLine: /ready (\S+) (\S+) (\S+)/, startupTimeout_ms: 20_000, failure: (why) => new PalmswitchError('internal', why),
+        script, args: [], readyLine: /ready (\S+) (\S+) (.*)/, startupTimeout_ms: 20_000, failure: (why) => new PalmswitchError('internal', why),
       });
-      expect(service.ready.slice(1)).toEqual([service_environment.MALLOC_MMAP_THRESHOLD_, service_environment.MALLOC_TRIM_THRESHOLD_, 'true']);
+      expect(service.ready.slice(1, 3)).toEqual([service_environment.MALLOC_MMAP_THRESHOLD_, service_environment.MALLOC_TRIM_THRESHOLD_]);
+      expect(service.ready[3]?.split(' ').slice(0, service_node_flags.length)).toEqual(service_node_flags);
       expect(await service.stop()).not.toBe(0);
     } finally {
       rmSync(dir, { recursive: true, force: true });

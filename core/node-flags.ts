@@ -7,8 +7,19 @@
  * helper threads that get no CPU. Measured on the network bench at a paced 5,000/s: the link's
  * longest GC pause fell from 5-10 ms to under 2 ms, and the round-trip p99 of six runs from
  * 3.8-29.7 ms (median 7 ms) to 3.2-5.5 ms (median 4.3 ms).
+ *
+ * `--initial-old-space-size=128` (MB, per isolate: the main thread and every worker): V8 starts
+ * with an old-generation limit a little above the live heap and keeps it there, so a payment's
+ * few MB of short-lived images, tensors and candidate lists set off a full mark-compact (~25-35 ms
+ * of marking and pause on these VMs) every ~7 payments in an extraction worker, although the
+ * live heap stays at ~20 MB. Starting the limit at 128 MB left 5 mark-compacts in 200 hand
+ * payments instead of 27-33 (single-thread harness: extract, probe and search at 100,000 palms,
+ * CPU per payment 44.9 / 46.0 -> 40.8 / 38.1 ms), and in two back-to-back pairs of e2e runs the
+ * gateway's CPU per hand payment fell from 61.8 / 69.6 to 49.1 / 48.4 ms (event loop: 15.0 /
+ * 17.4 -> 10.8 / 10.4 ms). The price: each isolate may hold up to ~128 MB of garbage before
+ * its first full collection.
  */
-export const service_node_flags: readonly string[] = ['--single-threaded-gc'];
+export const service_node_flags: readonly string[] = ['--single-threaded-gc', '--initial-old-space-size=128'];
 
 /**
  * glibc malloc settings every service process starts with (read by glibc at process start, so
