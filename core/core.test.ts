@@ -52,14 +52,15 @@ describe('service processes', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'palmswitch-service-'));
     const script = path.join(dir, 'service.mjs');
     writeFileSync(script, "console.log(`ready ${process.env.MALLOC_MMAP_THRESHOLD_} ${process.env.MALLOC_TRIM_THRESHOLD_} ${process.execArgv.join(' ')}`); setInterval(() => {}, 1000);\n");
+    const service = await spawnServiceProcess({
+      script, args: [], readyLine: /ready (\S+) (\S+) (.*)/, startupTimeout_ms: 20_000, failure: (why) => new PalmswitchError('internal', why),
+    });
     try {
-      const service = await spawnServiceProcess({
-        script, args: [], readyLine: /ready (\S+) (\S+) (.*)/, startupTimeout_ms: 20_000, failure: (why) => new PalmswitchError('internal', why),
-      });
       expect(service.ready.slice(1, 3)).toEqual([service_environment.MALLOC_MMAP_THRESHOLD_, service_environment.MALLOC_TRIM_THRESHOLD_]);
       expect(service.ready[3]?.split(' ').slice(0, service_node_flags.length)).toEqual(service_node_flags);
-      expect(await service.stop()).not.toBe(0);
     } finally {
+      // Stopped whatever the assertions found: a failed expectation must not leave the process running.
+      expect(await service.stop()).not.toBe(0);
       rmSync(dir, { recursive: true, force: true });
     }
   });
