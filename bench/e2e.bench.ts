@@ -185,6 +185,13 @@ function procCpuSeconds(pid: number, tid?: number): number {
   }
 }
 
+/** Resident memory of a process now and at its peak (VmRSS, VmHWM), from /proc. */
+function procMemoryMiB(pid: number): { now: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
+  return { now: kib('VmRSS') / 1024, peak: kib('VmHWM') / 1024 };
+}
+
 /** Busy CPU seconds of the whole machine (all processes, ours and everyone else's). */
 function machineBusySeconds(): number {
   const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
@@ -709,6 +716,10 @@ export async function run(): Promise<{ figures: Figure[]; notes?: string[] }> {
       if (k > 0) notes.push(`before the ${kind} runs: ${await drain(stack)}`);
       await measure(stack, world, kind, payments.slice(k * perKind, (k + 1) * perKind), plan, figures, notes);
     }
+    const memory = procMemoryMiB(stack.gateway?.child.pid ?? 0);
+    // The price of the service flags (core/node-flags.ts: each isolate's old generation starts at 128 MB).
+    figures.push({ name: `gateway peak resident memory over the whole run (VmHWM; ${started.enrolled.toLocaleString('en-US')} palms in the main thread's index and each extraction worker's replica)`, value: memory.peak, unit: 'MiB' });
+    notes.push(`gateway resident memory at the end: ${memory.now.toFixed(0)} MiB (peak ${memory.peak.toFixed(0)} MiB)`);
   } finally {
     await rendering?.cancel();
     if (stack) await stopStack(stack);

@@ -14,10 +14,11 @@
  * of marking and pause on these VMs) every ~7 payments in an extraction worker, although the
  * live heap stays at ~20 MB. Starting the limit at 128 MB left 5 mark-compacts in 200 hand
  * payments instead of 27-33 (single-thread harness: extract, probe and search at 100,000 palms,
- * CPU per payment 44.9 / 46.0 -> 40.8 / 38.1 ms), and in two back-to-back pairs of e2e runs the
- * gateway's CPU per hand payment fell from 61.8 / 69.6 to 49.1 / 48.4 ms (event loop: 15.0 /
- * 17.4 -> 10.8 / 10.4 ms). The price: each isolate may hold up to ~128 MB of garbage before
- * its first full collection.
+ * CPU per payment 44.9 / 46.0 -> 40.8 / 38.1 ms). In three back-to-back pairs of short e2e
+ * runs the gateway's CPU per hand payment fell from 61.8 / 69.6 / 52.0 to 49.1 / 48.4 / 42.3 ms
+ * (event loop: 15.0 / 17.4 / 11.6 -> 10.8 / 10.4 / 8.8 ms; the first two pairs ran beside
+ * other work, the third on a quieter machine). The price: the gateway's peak resident memory
+ * grew from 1,077 to 1,192 MiB in the third pair (100,320 palms).
  */
 export const service_node_flags: readonly string[] = ['--single-threaded-gc', '--initial-old-space-size=128'];
 
