@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { coarse_pool_per_candidate, cohort_members_min, cohort_rank_first, cohort_rank_last, cohortShift, PalmIndex } from './index-store.js';
+import { coarse_pool_per_candidate, cohort_members_min, cohort_rank_first, cohort_rank_last, cohortShift, kthSmallest, PalmIndex } from './index-store.js';
 import { addSyntheticPalms } from './synthetic-gallery.js';
 import { instantiatePrefilter } from './popcount-wasm.js';
 import { seeded } from './random.js';
@@ -135,5 +135,26 @@ describe('cohort-relative search scores', () => {
     const young = new PalmIndex();
     addSyntheticPalms(young, { firstId: 1n, count: cohort_rank_first - 1 + cohort_members_min - 1, seed: 6 });
     for (const c of young.search(probeOf(21))) expect(c.score).toBe(c.comparisonScore);
+  });
+});
+
+describe('kthSmallest', () => {
+  // Few distinct values (many ties, as saturated vein codes give), signed zeros, infinities and
+  // wide ranges: every k agrees with sorting.
+  const value = fc.oneof(fc.integer({ min: 0, max: 6 }).map((v) => v / 8), fc.constantFrom(0, -0, Infinity, -Infinity), fc.double({ noNaN: true }));
+  it('gives the value sorting puts at k', () => {
+    fc.assert(fc.property(fc.array(value, { minLength: 1, maxLength: 300 }), fc.nat(), (list, at) => {
+      const values = Float64Array.from(list);
+      const k = at % values.length;
+      // Compared with ===, as the vein stage compares its cutoff: -0 and 0 are the same cutoff.
+      expect(kthSmallest(values, k) === values.slice().sort()[k]).toBe(true);
+      expect(Array.from(values)).toEqual(list.map((v) => v));
+    }), { numRuns: 2_000 });
+  });
+
+  it('refuses NaN and a k outside the values', () => {
+    expect(() => kthSmallest(Float64Array.of(1, Number.NaN), 0)).toThrow(/NaN/);
+    expect(() => kthSmallest(Float64Array.of(1, 2), 2)).toThrow(/k indexes/);
+    expect(() => kthSmallest(new Float64Array(0), 0)).toThrow(/k indexes/);
   });
 });
