@@ -185,9 +185,14 @@ function procCpuSeconds(pid: number, tid?: number): number {
   }
 }
 
-/** Resident memory of a process now and at its peak (VmRSS, VmHWM), from /proc. */
+/** Resident memory of a process now and at its peak (VmRSS, VmHWM), from /proc; NaN once it has gone. */
 function procMemoryMiB(pid: number): { now: number; peak: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  let status = '';
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    // A gateway that died is reported by the runs' counts; its memory is simply unknown.
+  }
   const kib = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
   return { now: kib('VmRSS') / 1024, peak: kib('VmHWM') / 1024 };
 }
