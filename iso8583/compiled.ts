@@ -12,9 +12,10 @@ import type { EbcdicTables } from './encoding.js';
 import type { FieldCodec } from './field.js';
 import { BER_SLOTS_PER_FIELD, berTags1, berTags2, CHAR_CLASS_WIDE, decodeChars, decodeChars16, DIGIT_STRINGS, HEX_CODES, HEX_PAIRS, HEX_PAIRS16, HEX_UPPER, HEX_UPPER_WIDE, byteOffsetOf, viewOf, viewState } from './fast-runtime.js';
 import { generateSource, planField, type FieldPlan } from './generate.js';
+import { generateLayoutSource } from './generate-layout.js';
 import { CHAR_CLASS, MESSAGE_SIZE_BYTES_MAX, Reader, Writer } from './io.js';
 import { latin1SliceMethod } from './strings.js';
-import type { Message, MessageSpec } from './spec.js';
+import type { FieldValue, Message, MessageSpec } from './spec.js';
 
 /**
  * Encoded messages are cut from pools of this size. A pool lives while any message cut from
@@ -49,8 +50,19 @@ interface GeneratedCodec {
   encode(message: Message, out: Buffer, start: number, limit: number, writer: Writer): number;
 }
 
+/** A layout's generated encoder (generate-layout.ts), cutting from the codec's pool. */
+export interface CompiledLayout {
+  readonly source: string;
+  /** The encoded message, or undefined when the codec's encode must do it. */
+  encode(mti: string, values: readonly (FieldValue | undefined)[]): Buffer | undefined;
+}
+
+type GeneratedLayout = (mti: string, values: readonly (FieldValue | undefined)[], out: Buffer, start: number, limit: number, writer: Writer) => number;
+
 export interface CompiledParts {
   readonly source: string;
+  /** Compiles the encoder of a layout (layout.ts): `ids` are defined by the spec, each once. */
+  layout(ids: readonly number[]): CompiledLayout;
   decode(frame: Buffer, start: number, end: number): Message | undefined;
   /** The encoded message, or undefined when the interpreted codec must do it. */
   encode(message: Message): Buffer | undefined;
@@ -64,6 +76,12 @@ export function fieldPlans(spec: MessageSpec, codecs: readonly (FieldCodec | und
   }
   assert(plans.length === Object.keys(spec.fields).length, 'every field of the spec has a plan');
   return plans;
+}
+
+function planOf(plans: readonly FieldPlan[], id: number): FieldPlan {
+  const plan = plans.find((candidate) => candidate.id === id);
+  assert(plan !== undefined, `field ${id} of a layout is defined by the spec`);
+  return plan;
 }
 
 export function sourceFor(spec: MessageSpec, codecs: readonly (FieldCodec | undefined)[]): string {
@@ -105,8 +123,31 @@ export function compileGenerated(spec: MessageSpec, codecs: readonly (FieldCodec
     poolOffset = pool.byteOffset;
   };
   const attempt = (message: Message): number => generated.encode(message, pool, poolPos, Math.min(pool.length, poolPos + MESSAGE_SIZE_BYTES_MAX), poolWriter);
+  const layout = (ids: readonly number[]): CompiledLayout => {
+    const layoutSource = generateLayoutSource(spec, ids.map((id) => planOf(plans, id)));
+    const layoutRuntime = { CCW: CHAR_CLASS_WIDE, HEXC: HEX_CODES, HEXW: HEX_UPPER_WIDE, L2E: ebcdic?.fromLatin1, C: codecs };
+    // Generated from the spec's declarative data and the layout's field numbers only, as above.
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval
+    const run = (new Function('rt', layoutSource) as (rt: typeof layoutRuntime) => GeneratedLayout)(layoutRuntime);
+    const attemptLayout = (mti: string, values: readonly (FieldValue | undefined)[]): number => run(mti, values, pool, poolPos, Math.min(pool.length, poolPos + MESSAGE_SIZE_BYTES_MAX), poolWriter);
+    return {
+      source: layoutSource,
+      encode(mti, values) {
+        let end = attemptLayout(mti, values);
+        if (end < 0 && pool.length - poolPos < MESSAGE_SIZE_BYTES_MAX) {
+          newPool();
+          end = attemptLayout(mti, values);
+        }
+        if (end < 0) return undefined;
+        const out = makeView(poolMemory, poolOffset + poolPos, end - poolPos);
+        poolPos = (end + 7) & ~7;
+        return out;
+      },
+    };
+  };
   return {
     source,
+    layout,
     decode: (frame, start, end) => generated.decode(frame, start, end),
     encode(message) {
       if (typeof message !== 'object' || message === null) return undefined;

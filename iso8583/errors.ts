@@ -12,6 +12,7 @@ export type Iso8583ErrorCode =
   | 'mti_invalid'
   | 'bitmap_invalid'
   | 'field_unknown'
+  | 'field_duplicate'
   | 'field_missing'
   | 'field_not_allowed'
   | 'length_invalid'

@@ -341,7 +341,7 @@ function encodeChars(v: string, classes: number, ebcdic: boolean): string[] {
 }
 
 /** Encode of one present field v<id> at `p`, checked against `lim`; byte loops written out as for decode. */
-function encodeField(plan: FieldPlan): string[] {
+export function encodeField(plan: FieldPlan): string[] {
   const { id, spec } = plan;
   const v = `v${id}`;
   const prefixBytes = spec.prefix ? prefixSize(spec.prefix) : 0;
@@ -369,7 +369,7 @@ function encodeField(plan: FieldPlan): string[] {
 }
 
 /** Encode: the MTI and the bitmaps (words w0.. from the present fields). */
-function encodeHead(spec: MessageSpec, words: number): string[] {
+export function encodeHead(spec: MessageSpec, words: number): string[] {
   const lines: string[] = [];
   lines.push('const m0 = mti.charCodeAt(0) - 48, m1 = mti.charCodeAt(1) - 48, m2 = mti.charCodeAt(2) - 48, m3 = mti.charCodeAt(3) - 48;',
     'if ((m0 >>> 0) > 9 || (m1 >>> 0) > 9 || (m2 >>> 0) > 9 || (m3 >>> 0) > 9) return -1;');

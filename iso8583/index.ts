@@ -8,6 +8,10 @@
  * const { mti, fields } = codec.decode(bytes);
  * ```
  *
+ * A request the switch makes again and again has a fixed set of fields: a layout made once
+ * encodes it from the values alone, faster (layout.ts):
+ * `codec.layout([7, 11, 70]).encode('0800', ['1124101500', '000001', '001'])`.
+ *
  * Every failure is an `Iso8583Error` with a code, a field path and a byte offset.
  *
  * By default the codec is compiled: an encoder and a decoder are generated per spec
@@ -19,6 +23,7 @@
  */
 export { compileSpec, generatedSource, type CodecEngine, type MessageCodec } from './message.js';
 export { Iso8583Error, type Iso8583ErrorCode } from './errors.js';
+export { LAYOUTS_KEPT_MAX, type MessageLayout } from './layout.js';
 export { encodeFrame, framedSize, FrameDecoder, lengthPrefixSize, type Frame, type Framing } from './framing.js';
 export { validateMessage } from './validate.js';
 export { maskMessage, formatMessage, describeSpec } from './pretty.js';

@@ -11,6 +11,7 @@ import { compileField, type FieldCodec } from './field.js';
 import { decodePrimitive, encodePrimitive, encodeTextFixed, encodeTextVariable, HANDLER_TEXT_FIXED, HANDLER_TEXT_VARIABLE } from './primitive.js';
 import { MESSAGE_SIZE_BYTES_MAX, Reader, Writer } from './io.js';
 import { compileGenerated, sourceFor, type CompiledParts } from './compiled.js';
+import { layoutMaker, type MessageLayout } from './layout.js';
 import type { FieldValue, FieldValues, Message, MessageSpec, MtiEncoding } from './spec.js';
 
 export interface MessageCodec {
@@ -23,6 +24,12 @@ export interface MessageCodec {
    */
   readonly generated?: CompiledParts;
   encode(message: Message): Buffer;
+  /**
+   * A layout of these fields (layout.ts): `codec.layout([2, 4, 11]).encode('0100', [pan, amount, stan])`
+   * gives the bytes (or the error) encode gives for the same fields, without a fields object.
+   * Make it once per message shape: it compiles code.
+   */
+  layout(ids: readonly number[]): MessageLayout;
   /** Decodes `frame[start, end)`; the whole range must be one message. */
   decode(frame: Buffer, start?: number, end?: number): Message;
   field(id: number): FieldCodec | undefined;
@@ -47,12 +54,18 @@ export function compileSpec(spec: MessageSpec, options: { engine?: CodecEngine }
   const interpreted = compileInterpreted(spec);
   if (options.engine === 'interpreted') return interpreted;
   const fast = compileGenerated(spec, interpreted.codecs, interpreted.ebcdic);
+  const encode = (message: Message): Buffer => fast.encode(message) ?? interpreted.encode(message);
+  const layout = layoutMaker(isDefinedIn(interpreted.codecs), encode, (ids) => {
+    const compiled = fast.layout(ids);
+    return (mti, values) => compiled.encode(mti, values);
+  });
   return {
     spec,
     engine: 'compiled',
     generated: fast,
     field: (id) => interpreted.field(id),
-    encode: (message) => fast.encode(message) ?? interpreted.encode(message),
+    encode,
+    layout,
     decode(frame, start = 0, end = frame.length) {
       assert(start >= 0 && start <= end && end <= frame.length, 'decode range outside the frame');
       if (end - start > MESSAGE_SIZE_BYTES_MAX) throw new Iso8583Error('frame_too_large', `message of ${end - start} bytes exceeds ${MESSAGE_SIZE_BYTES_MAX}`, '', start);
@@ -88,13 +101,15 @@ function compileInterpreted(spec: MessageSpec): InterpretedCodec {
   const presence = new Uint8Array(24);
   const ids: number[] = [];
   const values: FieldValue[] = [];
+  const layout = layoutMaker(isDefinedIn(codecs), (message) => codec.encode(message));
 
-  return {
+  const codec: InterpretedCodec = {
     spec,
     engine: 'interpreted',
     codecs,
     ebcdic,
     field: (id) => codecs[id],
+    layout,
     encode(message) {
       writer.pos = 0;
       writeMti(writer, message.mti, spec.mti.encoding, ebcdic);
@@ -149,6 +164,12 @@ function compileInterpreted(spec: MessageSpec): InterpretedCodec {
       return { mti, fields };
     },
   };
+  return codec;
+}
+
+/** Whether the spec defines field `id` (`codecs` indexed by field id). */
+function isDefinedIn(codecs: readonly (FieldCodec | undefined)[]): (id: number) => boolean {
+  return (id) => id >= 0 && id < codecs.length && codecs[id] !== undefined;
 }
 
 /**
