@@ -2,8 +2,10 @@
  * `npm run bench -- iso8583`: encode + decode of a typical 0100 palm authorization per
  * dialect, and the same message through the npm `iso_8583` package in the same run. Our
  * encode is a layout's (codec.layout: the message's field list made once, values by
- * position), the road a switch takes for the requests it makes; encode of a message object
- * is reported beside it.
+ * position), made for a sender of the same request type again and again; encode of a message
+ * object is reported beside it. The switch's own network link still encodes its 0100s with
+ * encode (gateway/network/link.ts), so until it takes a layout, the "with encode" figures are
+ * what the switch runs.
  * Bars (issue 2): >= 25x the peer's round-trip rate on iso87-ascii; every spec >= 250,000
  * round trips per second on one core.
  *
@@ -93,7 +95,7 @@ function peerRoundTrip(message: Message): () => void {
 
 /**
  * Our round trip: the message encoded through a layout of its fields (codec.layout, made once,
- * as a switch makes one per request type; the values at hand, as the switch has them when it
+ * as a sender makes one per request type; the values at hand, as a sender has them when it
  * makes a request) and decoded; with `road` 'encode', encoded from the message object instead.
  */
 function ourRoundTrip(name: DialectName, message: Message, engine: CodecEngine, road: OurRoad): () => void {
@@ -188,7 +190,7 @@ export async function run(): Promise<{ figures: Figure[]; notes: string[] }> {
     figures,
     notes: [
       'A round trip is encode + decode of the typical 0100 (specs/samples.ts: token PAN, 17 fields, DE 55 with six EMV tags) on one core, single-threaded.',
-      'Since 2026-11-25 our side encodes through a layout: codec.layout(ids) made once for the 0100\'s 17 fields (as a switch makes one per request type), then per round trip layout.encode(mti, values) with the values at hand and decode; the bytes are checked equal to encode\'s before timing. The "with encode" figures are the former round trip, codec.encode of a ready message object (which pays for finding out which keys that object holds), kept for comparison. The peer encodes from a ready object of its own shape.',
+      'Since 2026-11-25 our side encodes through a layout: codec.layout(ids) made once for the 0100\'s 17 fields (as a sender makes one per request type; the switch\'s network link does not use layouts yet), then per round trip layout.encode(mti, values) with the values at hand and decode; the bytes are checked equal to encode\'s before timing. The "with encode" figures are the former round trip, codec.encode of a ready message object (which pays for finding out which keys that object holds), kept for comparison. The peer encodes from a ready object of its own shape.',
       'Ours is the compiled engine (compileSpec default): an encoder/decoder generated per spec, with the interpreted engine behind it for errors and rare forms; the last figure is the interpreted engine alone (with encode).',
       'The peer gets the same fields; its DE 55 is ans LLL, so it carries the TLV as hex text.',
       'Each spec runs in a child process of its own (a switch process speaks a fixed set of dialects; no spec is timed with the JIT state of another). Rates are per CPU-second of the measuring process (one core).',
