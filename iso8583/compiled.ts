@@ -122,6 +122,18 @@ export function compileGenerated(spec: MessageSpec, codecs: readonly (FieldCodec
     poolMemory = pool.buffer;
     poolOffset = pool.byteOffset;
   };
+  /** After a refused attempt: whether only the pool may have been short, and a fresh one is now in place for one more try. */
+  const renewedForRetry = (): boolean => {
+    if (pool.length - poolPos >= MESSAGE_SIZE_BYTES_MAX) return false;
+    newPool();
+    return true;
+  };
+  /** The message written at [poolPos, end) as a view of the pool; the next one starts 8-aligned after it. */
+  const cut = (end: number): Buffer => {
+    const out = makeView(poolMemory, poolOffset + poolPos, end - poolPos);
+    poolPos = (end + 7) & ~7;
+    return out;
+  };
   const attempt = (message: Message): number => generated.encode(message, pool, poolPos, Math.min(pool.length, poolPos + MESSAGE_SIZE_BYTES_MAX), poolWriter);
   const layout = (ids: readonly number[]): CompiledLayout => {
     const layoutSource = generateLayoutSource(spec, ids.map((id) => planOf(plans, id)));
@@ -134,14 +146,8 @@ export function compileGenerated(spec: MessageSpec, codecs: readonly (FieldCodec
       source: layoutSource,
       encode(mti, values) {
         let end = attemptLayout(mti, values);
-        if (end < 0 && pool.length - poolPos < MESSAGE_SIZE_BYTES_MAX) {
-          newPool();
-          end = attemptLayout(mti, values);
-        }
-        if (end < 0) return undefined;
-        const out = makeView(poolMemory, poolOffset + poolPos, end - poolPos);
-        poolPos = (end + 7) & ~7;
-        return out;
+        if (end < 0 && renewedForRetry()) end = attemptLayout(mti, values);
+        return end < 0 ? undefined : cut(end);
       },
     };
   };
@@ -152,15 +158,8 @@ export function compileGenerated(spec: MessageSpec, codecs: readonly (FieldCodec
     encode(message) {
       if (typeof message !== 'object' || message === null) return undefined;
       let end = attempt(message);
-      if (end < 0 && pool.length - poolPos < MESSAGE_SIZE_BYTES_MAX) {
-        // Maybe only the pool was short: once more in a fresh one.
-        newPool();
-        end = attempt(message);
-      }
-      if (end < 0) return undefined;
-      const out = makeView(poolMemory, poolOffset + poolPos, end - poolPos);
-      poolPos = (end + 7) & ~7;
-      return out;
+      if (end < 0 && renewedForRetry()) end = attempt(message);
+      return end < 0 ? undefined : cut(end);
     },
   };
 }
