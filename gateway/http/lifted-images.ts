@@ -4,7 +4,7 @@
  * A hand payment's body is ~325 KB of JSON, nearly all of it two base64 PNGs of ~160 KB each.
  * Decoding it to text and parsing it made three strings over V8's 128 KB large-object bound
  * (the body, then each image), and every large object is a fresh memory mapping whose pages
- * fault in one by one. Measured on the 2-core machines (`.exp`-style harness, 200 bodies): the
+ * fault in one by one. Measured on the 2-core machines (a harness of 200 hand bodies): the
  * text 1.68 ms (79 faults) and the parse 2.03 ms (81 faults) per body, about 3.7 ms of the
  * event loop's ~13 ms per hand payment.
  *
@@ -12,7 +12,7 @@
  * is cut out of the text and replaced by a short placeholder; the JSON that remains is small.
  * The placeholder carries a per-process secret, so a body cannot forge one, and the schema
  * accepts it only in the image members (`isLiftedImage`). The route reads the bytes back by
- * placeholder (`LiftedImages.take`) and decodes the base64 straight from the body's bytes.
+ * placeholder (`LiftedImages.decode`), straight from the body's bytes.
  * A member that is not well-formed stays in the text and meets the schema's refusal as before.
  */
 import { randomBytes } from 'node:crypto';
