@@ -36,12 +36,15 @@ export function isBase64Text(text: string): boolean {
   if (padding === -1) return true;
   return padding === text.length - 1 || (padding === text.length - 2 && text.charCodeAt(text.length - 1) === 0x3d);
 }
-const Base64 = z.string().max(base64_chars_max).refine((text) => isLiftedImage(text) || isBase64Text(text), { message: 'must be base64 (A-Z a-z 0-9 + /, at most two = at the end)' }).openapi({ pattern: base64_pattern });
+const base64_message = { message: 'must be base64 (A-Z a-z 0-9 + /, at most two = at the end)' };
+const Base64 = z.string().max(base64_chars_max).refine(isBase64Text, base64_message).openapi({ pattern: base64_pattern });
+/** A capture image: base64 text, or the placeholder of one lifted out of the body (lifted-images.ts); nothing else takes a placeholder. */
+const ImageBase64 = z.string().max(base64_chars_max).refine((text) => isLiftedImage(text) || isBase64Text(text), base64_message).openapi({ pattern: base64_pattern });
 
 export const CaptureSchema = z.object({
   kind: z.enum(['hand', 'roi']).openapi({ description: 'A whole-hand image or a palm region of interest.' }),
-  visible: Base64.openapi({ description: 'Visible-light capture, PNG, base64.' }),
-  nir: Base64.optional().openapi({ description: 'Near-infrared capture, PNG, base64.' }),
+  visible: ImageBase64.openapi({ description: 'Visible-light capture, PNG, base64.' }),
+  nir: ImageBase64.optional().openapi({ description: 'Near-infrared capture, PNG, base64.' }),
 }).openapi('Capture');
 
 export const TerminalIdParam = z.string().regex(/^[\x21-\x7e]{8}$/).openapi({ description: 'DE 41 terminal id: 8 printable characters; the client certificate CN.', example: 'T1A2B3C4' });
