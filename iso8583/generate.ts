@@ -331,13 +331,25 @@ function badness(classes: number, c: string): string {
  * (badness OR-ed), then the rest one by one: fewer branches and loop steps than a test a
  * character, about 15% less per field.
  */
-function encodeChars(v: string, classes: number, ebcdic: boolean): string[] {
+function encodeChars(v: string, classes: number, ebcdic: boolean, fixed?: number): string[] {
+  if (fixed !== undefined && fixed <= FIXED_UNROLLED_MAX) return encodeFixedChars(v, classes, ebcdic, fixed);
   const four = [0, 1, 2, 3];
+  const one = (at: string): string => `{ const c = ${v}.charCodeAt(${at}); if (${refused(classes, 'c', true)}) return -1; out[p + ${at}] = ${byteOf(ebcdic, 'c')}; }`;
   return ['let i = 0;',
     `for (; i + 4 <= n; i += 4) { const ${four.map((k) => `c${k} = ${v}.charCodeAt(i + ${k})`).join(', ')};`,
     `if ((${four.map((k) => badness(classes, `c${k}`)).join(' | ')}) < 0) return -1;`,
     `${four.map((k) => `out[p + i + ${k}] = ${byteOf(ebcdic, `c${k}`)};`).join(' ')} }`,
-    `for (; i < n; i += 1) { const c = ${v}.charCodeAt(i); if (${refused(classes, 'c', true)}) return -1; out[p + i] = ${byteOf(ebcdic, 'c')}; }`];
+    `if (i < n) { ${one('i')} if (i + 1 < n) { ${one('i + 1')} if (i + 2 < n) ${one('i + 2')} } }`];
+}
+
+/** Fixed fields up to this many characters are written out character by character: no loop. */
+const FIXED_UNROLLED_MAX = 16;
+
+function encodeFixedChars(v: string, classes: number, ebcdic: boolean, length: number): string[] {
+  const all = Array.from({ length }, (_, k) => k);
+  return [`const ${all.map((k) => `c${k} = ${v}.charCodeAt(${k})`).join(', ')};`,
+    `if ((${all.map((k) => badness(classes, `c${k}`)).join(' | ')}) < 0) return -1;`,
+    ...all.map((k) => `out[p + ${k}] = ${byteOf(ebcdic, `c${k}`)};`)];
 }
 
 /** Encode of one present field v<id> at `p`, checked against `lim`; byte loops written out as for decode. */
@@ -350,7 +362,7 @@ export function encodeField(plan: FieldPlan): string[] {
   switch (plan.kind) {
     case 'text':
       return [`if (typeof ${v} !== 'string') return -1;`, `const n = ${v}.length;`, `if (!(${lengthOk}) || p + ${prefixBytes} + n > lim) return -1;`, ...prefix,
-        ...encodeChars(v, allowedClasses(spec.type, spec.encoding), plan.ebcdic),
+        ...encodeChars(v, allowedClasses(spec.type, spec.encoding), plan.ebcdic, spec.prefix ? undefined : spec.length),
         'p += n;'];
     case 'bcd':
       return [`if (typeof ${v} !== 'string') return -1;`, `const n = ${v}.length;`, `if (!(${lengthOk})${spec.bcdPad === undefined ? ' || (n & 1) !== 0' : ''}) return -1;`,
