@@ -143,13 +143,15 @@ export class SearchTail {
     assert(searchScores.every((score) => Number.isFinite(score)), 'search scores are finite');
     if (gallerySize === 0) return;
     const top = [...searchScores].sort((a, b) => b - a).slice(0, search_tail_per_search);
-    this.comparisons += gallerySize;
-    if (top.length === search_tail_per_search && gallerySize > top.length) this.floor = Math.max(this.floor, top[top.length - 1]!);
-    this.scores = [...this.scores, ...top].sort((a, b) => b - a);
-    if (this.scores.length > search_tail_scores_max) {
-      this.floor = Math.max(this.floor, this.scores[search_tail_scores_max]!);
-      this.scores.length = search_tail_scores_max;
-    }
+    // Below a full set's r-th score the search's other scores are missing (unless it returned the whole gallery).
+    const floor = top.length === search_tail_per_search && gallerySize > top.length ? top[top.length - 1]! : -Infinity;
+    this.adopt(SearchTail.merge(this.state(), { comparisons: gallerySize, floor, scores: top }));
+  }
+
+  private adopt(state: SearchTailState): void {
+    this.comparisons = state.comparisons;
+    this.floor = state.floor;
+    this.scores = state.scores;
   }
 
   get recordedComparisons(): number { return this.comparisons; }
@@ -187,8 +189,6 @@ export class SearchTail {
   restore(state: SearchTailState): void {
     assert(Number.isFinite(state.comparisons) && state.comparisons >= 0 && state.scores.length <= search_tail_scores_max, 'search tail state in bounds');
     assert(state.scores.every((score) => Number.isFinite(score)) && !Number.isNaN(state.floor), 'search tail scores are numbers');
-    this.comparisons = state.comparisons;
-    this.floor = state.floor;
-    this.scores = [...state.scores].sort((a, b) => b - a);
+    this.adopt({ ...state, scores: [...state.scores].sort((a, b) => b - a) });
   }
 }
