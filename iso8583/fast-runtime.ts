@@ -6,10 +6,10 @@
 import { CHAR_CLASS, MESSAGE_SIZE_BYTES_MAX } from './io.js';
 
 /**
- * A decoded message's characters, before they become one string: a copy of the frame (for a
- * spec with ASCII text, generate.ts: copyFrame), then the characters written: binary bytes
- * double as hex, and a hex run starts at an even index (a gap of at most one character before
- * a field that takes at least one byte), so three characters a byte bound those.
+ * A decoded message's characters, before they become one string, and a copy of the frame they
+ * are decoded from (generate.ts, copyFrame: before them, or after room for them). Binary bytes
+ * double as hex, and a hex run starts at an even index (a gap of at most one character before a
+ * field that takes at least one byte), so three characters a byte bound the written ones.
  */
 export const DECODE_CHARS_MAX = 4 * MESSAGE_SIZE_BYTES_MAX + 32;
 /** Its own memory, at offset 0, so that the 16-bit view below lines up with it. */

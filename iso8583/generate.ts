@@ -13,7 +13,7 @@
 import { assert } from '../core/index.js';
 import { berDecodeLines, berEncodeLines, berValueLines } from './generate-ber.js';
 import { allowedClasses } from './content.js';
-import { DIGIT_STRINGS_LENGTH_MAX } from './fast-runtime.js';
+import { DECODE_CHARS_MAX, DIGIT_STRINGS_LENGTH_MAX } from './fast-runtime.js';
 import { CLASS_DIGIT, CLASS_PRINT_ASCII, MESSAGE_SIZE_BYTES_MAX } from './io.js';
 import { prefixSize } from './prefix.js';
 import type { FieldSpec, LengthPrefix, MessageSpec } from './spec.js';
@@ -243,30 +243,40 @@ function decodeShortDigits(plan: FieldPlan, digits: number): string[] {
 }
 
 /**
- * Decode, framed (a spec with ASCII text, see generateDecoder): the frame `frame[from, to)` is
- * copied to the start of the scratch `sc` and read there as `buf[0, end)`. The characters
- * written while decoding follow the copy, from `q0`, so that one Latin-1 string of `sc` holds
- * every decoded character, the ASCII text in place: one native call where a frame's string and
- * a string of the written characters took two. Reading the scratch, a typed array the code
- * knows, also spares the checks a parameter's every read takes, and the frame's ArrayBuffer
- * (a native getter) that a DataView of it needs.
+ * Where a frame's copy goes in the scratch `sc` when no ASCII text is cut from it: past the room
+ * the written characters may take (fast-runtime.ts, DECODE_CHARS_MAX), which then start at 0.
  */
-function copyFrame(): string[] {
+const FRAME_COPY_AT = 3 * MESSAGE_SIZE_BYTES_MAX + 32;
+assert(FRAME_COPY_AT + MESSAGE_SIZE_BYTES_MAX <= DECODE_CHARS_MAX, 'the scratch holds a frame past the room for its written characters');
+
+/**
+ * Decode reads a copy of the frame `frame[from, to)` in the scratch `sc`, as `buf[p, end)`: a
+ * typed array the code knows spares the checks that every read of a parameter takes, and, for
+ * the four-byte reads of ASCII text (wordChecks), the frame's ArrayBuffer, a native getter. A
+ * spec with ASCII text puts the copy at 0 (`inPlace`) and writes its other characters after it,
+ * from `q0`, so that one Latin-1 string of `sc` holds the ASCII text in place and the written
+ * characters: one native call where a frame's string and a string of the written characters
+ * took two. Other specs put it at FRAME_COPY_AT and write from 0.
+ */
+function copyFrame(inPlace: boolean): string[] {
+  const at = inPlace ? 0 : FRAME_COPY_AT;
   return [
-    'const end = to - from;',
+    'const n0 = to - from;',
     // The codec refuses larger frames before this; the scratch has room for one this large.
-    `if (end > ${MESSAGE_SIZE_BYTES_MAX}) return undefined;`,
+    `if (n0 > ${MESSAGE_SIZE_BYTES_MAX}) return undefined;`,
     // A frame that is its whole Buffer (the usual case) is one native copy; a range of a larger one, a loop.
-    'if (from === 0 && to === frame.length) sc.set(frame); else for (let i = 0; i < end; i += 1) sc[i] = frame[from + i];',
+    `if (from === 0 && to === frame.length) sc.set(frame, ${at}); else for (let i = 0; i < n0; i += 1) sc[${at} + i] = frame[from + i];`,
     'const buf = sc;',
-    'let p = 0;', 'let q = (end + 1) & ~1;', 'const q0 = q;',
+    `let p = ${at};`,
+    `const end = ${at} + n0;`,
+    ...(inPlace ? ['let q = (end + 1) & ~1;', 'const q0 = q;'] : ['let q = 0;']),
   ];
 }
 
 /** Decode: the MTI string `mti`, bitmap words w0.. (32 field bits each). */
-function decodeHead(spec: MessageSpec, words: number, framed: boolean): string[] {
+function decodeHead(spec: MessageSpec, words: number, textInPlace: boolean): string[] {
   // The MTI is four digits, so its string comes from the table of digit strings (shortDigits).
-  const lines: string[] = [...(framed ? copyFrame() : ['let p = start;', 'let q = 0;']), 'let t = 0;', 'let m = 0;'];
+  const lines: string[] = [...copyFrame(textInPlace), 'let t = 0;', 'let m = 0;'];
   if (spec.mti.encoding === 'bcd') {
     lines.push('if (end - p < 2) return undefined;', 'const m0 = buf[p], m1 = buf[p + 1];', 'if (m0 > 0x99 || (m0 & 15) > 9 || m1 > 0x99 || (m1 & 15) > 9) return undefined;',
       'const mti = DIGITS4[(((m0 >> 4) * 10 + (m0 & 15)) * 10 + (m1 >> 4)) * 10 + (m1 & 15)];', 'p += 2;');
@@ -305,16 +315,16 @@ export function generateDecoder(spec: MessageSpec, plans: readonly FieldPlan[]):
   const words = spec.bitmap.tertiary === true ? 6 : 4;
   const masks = definedMasks(spec, plans, words);
   const locals = plans.map((plan) => (plan.kind === 'ber' ? `t${plan.id} = 0` : plan.kind === 'delegate' || shortDigits(plan) > 0 ? `v${plan.id}` : `a${plan.id} = 0, e${plan.id} = 0`));
-  const framed = plans.some(inPlace);
+  const textInPlace = plans.some(inPlace);
   const lines = [
-    framed ? 'function decode(frame, from, to) {' : 'function decode(buf, start, end) {',
-    ...decodeHead(spec, words, framed),
+    'function decode(frame, from, to) {',
+    ...decodeHead(spec, words, textInPlace),
     `if (${masks.map((mask, i) => `(w${i} & ~${hex(mask)}) !== 0`).join(' || ')}) return undefined;`,
     ...(locals.length > 0 ? [`let ${locals.join(', ')};`] : []),
   ];
   for (const plan of plans) lines.push(`if (${at(plan.id)}) { // field ${plan.id}: ${plan.kind}`, ...decodeField(plan), '}');
-  // Framed, the string starts with the frame's copy (the ASCII text in place) whenever it is needed at all.
-  lines.push('if (p !== end) return undefined;', framed ? 'const S = m === 0 && q === q0 ? \'\' : LS.call(sc, 0, q);' : 'const S = q === 0 ? \'\' : LS.call(sc, 0, q);', 'let top = 0;');
+  // With ASCII text in place, the string starts with the frame's copy whenever it is needed at all.
+  lines.push('if (p !== end) return undefined;', textInPlace ? 'const S = m === 0 && q === q0 ? \'\' : LS.call(sc, 0, q);' : 'const S = q === 0 ? \'\' : LS.call(sc, 0, q);', 'let top = 0;');
   // The fields object starts as a copy of a template holding only the highest field, so its
   // element store is sized once (a copy is cheaper than growing an empty object's store).
   for (let w = words - 1; w >= 0; w -= 1) lines.push(`${w === words - 1 ? '' : 'else '}if (w${w} !== 0) top = ${32 * w + 1} + Math.clz32(w${w} & -w${w});`);

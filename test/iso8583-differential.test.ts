@@ -142,8 +142,7 @@ describe.each(DIALECT_NAMES)('compiled vs interpreted: %s', (name) => {
   it('the generated source can be printed and names its spec', () => {
     const source = generatedSource(dialect(name).spec);
     expect(source).toContain(`spec ${JSON.stringify(name)}`);
-    // A spec with ASCII text decodes a copy of the frame (generate.ts, copyFrame), named apart from the frame itself.
-    expect(source).toMatch(/function decode\((buf, start, end|frame, from, to)\)/);
+    expect(source).toContain('function decode(frame, from, to)');
     expect(source).toContain('function encode(message, out, start, lim, W)');
   });
 });
