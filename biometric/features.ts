@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { assert } from '../core/index.js';
 import { BiometricError } from './errors.js';
-import { boxBlurInto, type FloatImage } from './image.js';
+import type { FloatImage } from './image.js';
 import { palm_grid_cells, prefilter_bits, roi_size_pixels, vein_grid_cells } from './model.js';
 
 export const MODEL_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'models');
@@ -21,29 +21,112 @@ const local_window_radius_pixels = 8;
 export interface PalmFeatures { code: Uint8Array; strength: Float32Array; hash: Float32Array }
 export interface VeinFeatures { code: Uint8Array; strength: Float32Array }
 
-// Planes reused by every normalisation (synchronous, so one set per thread is enough): with
-// four fresh 64 KiB planes per call, allocation and collection cost more than the arithmetic,
-// and a roi capture normalises eight ROIs (its own and its pose alternates', visible and NIR).
-let meanPlane = new Float32Array(0);
-let squarePlane = new Float32Array(0);
-let meanSquarePlane = new Float32Array(0);
+// Planes reused by every normalisation (synchronous, so one set per thread is enough): fresh
+// planes per call cost more in allocation and collection than the arithmetic, and a roi capture
+// normalises eight ROIs (its own and its pose alternates', visible and NIR).
+let rowMeanPlane = new Float32Array(0);
+let rowSquarePlane = new Float32Array(0);
+let columnSums = new Float64Array(0);
+let columnSquareSums = new Float64Array(0);
 
-/** Local contrast normalisation: (x - mean_local) / (std_local + epsilon). */
+/**
+ * Local contrast normalisation: (x - mean_local) / (std_local + epsilon), the local moments
+ * being box blurs (`boxBlurInto`, edges clamped) of the pixels and of their float32 squares.
+ *
+ * One fused pass per direction instead of two blurs, a squares plane and a final pass: each
+ * element sees exactly `boxBlurInto`'s operations in the same order (running sums in float64,
+ * the horizontal result rounded to float32, the vertical one too), only the two blurs' chains
+ * interleave and the final arithmetic happens where the vertical sums are. The result is
+ * bit-identical to the unfused form (features.test.ts keeps it as the reference); it matters,
+ * because the codes, and so every calibrated score, come from it.
+ */
 export function normaliseContrast(roi: FloatImage, radius = local_window_radius_pixels): Float32Array {
   const { width, height, data } = roi;
   const n = data.length;
-  if (meanPlane.length !== n) { meanPlane = new Float32Array(n); squarePlane = new Float32Array(n); meanSquarePlane = new Float32Array(n); }
-  const mean = boxBlurInto(data, width, height, radius, meanPlane);
-  const squared = squarePlane;
-  for (let i = 0; i < n; i += 1) squared[i] = data[i]! * data[i]!;
-  const meanSq = boxBlurInto(squared, width, height, radius, meanSquarePlane);
+  assert(Number.isInteger(radius) && radius > 0 && width > 0 && height > 0 && n === width * height, 'normalisation of a whole image with a positive radius');
+  if (rowMeanPlane.length < n) { rowMeanPlane = new Float32Array(n); rowSquarePlane = new Float32Array(n); }
+  if (columnSums.length < width) { columnSums = new Float64Array(width); columnSquareSums = new Float64Array(width); }
+  const norm = 1 / (2 * radius + 1);
+  for (let y = 0; y < height; y += 1) blurRowAndSquares(data, rowMeanPlane, rowSquarePlane, y * width, width, radius, norm);
   const out = new Float32Array(n);
-  for (let i = 0; i < n; i += 1) {
-    const m = mean[i]!;
-    const std = Math.sqrt(Math.max(0, meanSq[i]! - m * m));
-    out[i] = (data[i]! - m) / (std + 4);
-  }
+  normaliseColumns(data, rowMeanPlane, rowSquarePlane, out, width, height, radius, norm);
   return out;
+}
+
+const square = (value: number): number => Math.fround(value * value);
+
+/** `blurRow` (image.ts) of one row of `src` into `mean` and of its float32 squares into `meanSquare`. */
+function blurRowAndSquares(src: Float32Array, mean: Float32Array, meanSquare: Float32Array, start: number, count: number, radius: number, norm: number): void {
+  const last = start + count - 1;
+  let sum = 0;
+  let sumSquares = 0;
+  for (let i = -radius; i <= radius; i += 1) {
+    const v = src[i < 0 ? start : i >= count ? last : start + i]!;
+    sum += v;
+    sumSquares += square(v);
+  }
+  const first = src[start]!;
+  const firstSquare = square(first);
+  const lastValue = src[last]!;
+  const lastSquare = square(lastValue);
+  const interiorEnd = count - radius - 1;
+  let i = 0;
+  for (; i < radius && i < count; i += 1) {
+    mean[start + i] = sum * norm;
+    meanSquare[start + i] = sumSquares * norm;
+    const add = i + radius + 1;
+    const v = src[add >= count ? last : start + add]!;
+    sum += v - first;
+    sumSquares += square(v) - firstSquare;
+  }
+  for (; i < interiorEnd; i += 1) {
+    mean[start + i] = sum * norm;
+    meanSquare[start + i] = sumSquares * norm;
+    const v = src[start + i + radius + 1]!;
+    const w = src[start + i - radius]!;
+    sum += v - w;
+    sumSquares += square(v) - square(w);
+  }
+  for (; i < count; i += 1) {
+    mean[start + i] = sum * norm;
+    meanSquare[start + i] = sumSquares * norm;
+    const drop = i - radius;
+    const w = src[drop < 0 ? start : start + drop]!;
+    sum += lastValue - w;
+    sumSquares += lastSquare - square(w);
+  }
+}
+
+/** `blurColumns` (image.ts) of both row-blurred planes, each result rounded to float32 and normalised at once. */
+function normaliseColumns(data: Float32Array, rowMean: Float32Array, rowSquare: Float32Array, out: Float32Array, width: number, height: number, radius: number, norm: number): void {
+  const sums = columnSums;
+  const squareSums = columnSquareSums;
+  sums.fill(0, 0, width);
+  squareSums.fill(0, 0, width);
+  const lastRow = (height - 1) * width;
+  for (let i = -radius; i <= radius; i += 1) {
+    const row = i < 0 ? 0 : i >= height ? lastRow : i * width;
+    for (let x = 0; x < width; x += 1) {
+      sums[x] = sums[x]! + rowMean[row + x]!;
+      squareSums[x] = squareSums[x]! + rowSquare[row + x]!;
+    }
+  }
+  for (let y = 0; y < height; y += 1) {
+    const row = y * width;
+    const add = y + radius + 1;
+    const drop = y - radius;
+    const addRow = add >= height ? lastRow : add * width;
+    const dropRow = drop < 0 ? 0 : drop * width;
+    for (let x = 0; x < width; x += 1) {
+      const s = sums[x]!;
+      const q = squareSums[x]!;
+      const m = Math.fround(s * norm);
+      const std = Math.sqrt(Math.max(0, Math.fround(q * norm) - m * m));
+      out[row + x] = (data[row + x]! - m) / (std + 4);
+      sums[x] = s + (rowMean[addRow + x]! - rowMean[dropRow + x]!);
+      squareSums[x] = q + (rowSquare[addRow + x]! - rowSquare[dropRow + x]!);
+    }
+  }
 }
 
 export class FeatureModels {

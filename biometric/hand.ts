@@ -8,7 +8,7 @@
  */
 import { assert } from '../core/index.js';
 import { BiometricError } from './errors.js';
-import { boxBlur, downsample, otsuThreshold, sample, toFloat, type Affine, type FloatImage, type GrayImage } from './image.js';
+import { boxBlurInto, downsample, otsuThreshold, sample, type Affine, type FloatImage, type GrayImage } from './image.js';
 import { roi_size_pixels } from './model.js';
 
 export const segmentation_side_pixels_max = 224;
@@ -45,69 +45,110 @@ const gap_axis_across_pixels = 12;
 export interface Point { x: number; y: number }
 export interface HandGeometry { center: Point; palmRadius: number; valleys: [Point, Point, Point]; roi: Affine; threshold: number }
 
-interface Mask { width: number; height: number; inside: Uint8Array; smooth: FloatImage; threshold: number }
+/**
+ * The segmentation at mask resolution. `label` covers the mask padded by one pixel on every
+ * side ((width + 2) x (height + 2), row-major, border 0): the hand is where `label === hand`.
+ * Scratch planes (see `segmentScratch`): valid until the next segmentation on this thread.
+ */
+interface Mask { width: number; height: number; label: Int32Array; hand: number; smooth: FloatImage; threshold: number }
+
+// Planes reused between captures (locateHand is synchronous and its mask never leaves it): fresh
+// ones (about 1 MB per capture at 224x224) cost allocation, zeroing and collection each time.
+let segmentScratch = { gray: new Float32Array(0), smooth: new Float32Array(0), foreground: new Uint8Array(0), label: new Int32Array(0), queue: new Int32Array(0), distance: new Int32Array(0) };
+
+function scratchFor(width: number, height: number): typeof segmentScratch {
+  const pixels = width * height;
+  const padded = (width + 2) * (height + 2);
+  if (segmentScratch.gray.length < pixels || segmentScratch.label.length < padded) {
+    segmentScratch = {
+      gray: new Float32Array(pixels), smooth: new Float32Array(pixels), foreground: new Uint8Array(padded),
+      label: new Int32Array(padded), queue: new Int32Array(pixels), distance: new Int32Array(padded),
+    };
+  }
+  return segmentScratch;
+}
 
 function segment(image: GrayImage): { mask: Mask; factor: number } {
   const factor = Math.max(1, Math.ceil(Math.max(image.width, image.height) / segmentation_side_pixels_max));
   const small = downsample(image, factor);
-  const smooth = boxBlur(toFloat(small), 1);
+  const { width, height } = small;
+  const pixels = width * height;
+  const scratch = scratchFor(width, height);
+  // = boxBlur(toFloat(small), 1), into scratch planes.
+  const gray = scratch.gray.subarray(0, pixels);
+  gray.set(small.data);
+  const level = boxBlurInto(gray, width, height, 1, scratch.smooth.subarray(0, pixels));
   const threshold = otsuThreshold(small);
-  const foreground = new Uint8Array(smooth.data.length);
-  const level = smooth.data;
-  for (let i = 0; i < foreground.length; i += 1) foreground[i] = level[i]! > threshold ? 1 : 0;
-  const { inside, count } = largestComponent(small.width, small.height, foreground);
-  const fraction = count / inside.length;
+  const foreground = scratch.foreground;
+  const w = width + 2;
+  clearBorder(foreground, width, height);
+  for (let y = 0; y < height; y += 1) {
+    for (let x = 0, i = y * width, o = (y + 1) * w + 1; x < width; x += 1, i += 1, o += 1) foreground[o] = level[i]! > threshold ? 1 : 0;
+  }
+  const { label, hand, count } = largestComponent(width, height, foreground, scratch);
+  const fraction = count / pixels;
   if (fraction < hand_fraction_min || fraction > hand_fraction_max) throw new BiometricError('hand_not_found', `hand covers ${(fraction * 100).toFixed(1)}% of the frame`);
-  return { mask: { width: small.width, height: small.height, inside, smooth, threshold }, factor };
+  return { mask: { width, height, label, hand, smooth: { width, height, data: level }, threshold }, factor };
 }
 
-// Reused between captures (the labelling is synchronous): two 200 KiB planes per capture
-// were a visible share of the hand stage.
-let componentScratch = { label: new Int32Array(0), queue: new Int32Array(0) };
+/** Zeroes the one-pixel border of a (width + 2) x (height + 2) plane. */
+function clearBorder(plane: Uint8Array | Int32Array, width: number, height: number): void {
+  const w = width + 2;
+  plane.fill(0, 0, w);
+  plane.fill(0, (height + 1) * w, (height + 2) * w);
+  for (let y = 1; y <= height; y += 1) { plane[y * w] = 0; plane[y * w + w - 1] = 0; }
+}
 
-/** Keeps the largest 4-connected foreground component (breadth-first, bounded by pixel count). */
-function largestComponent(width: number, height: number, foreground: Uint8Array): { inside: Uint8Array; count: number } {
-  const size = width * height;
-  if (componentScratch.label.length < size) componentScratch = { label: new Int32Array(size), queue: new Int32Array(size) };
-  const { label, queue } = componentScratch;
-  label.fill(0, 0, size);
+/**
+ * Labels the 4-connected components of `foreground` ((width + 2) x (height + 2), border 0, values
+ * 0/1) breadth-first and returns the largest (the first found, in raster order, among equals).
+ * The zero border stands in for the frame checks, so a neighbour visit needs no column test.
+ */
+export function largestComponent(width: number, height: number, foreground: Uint8Array, scratch: { label: Int32Array; queue: Int32Array } = scratchFor(width, height)): { label: Int32Array; hand: number; count: number } {
+  const w = width + 2;
+  const padded = w * (height + 2);
+  assert(foreground.length >= padded && scratch.label.length >= padded && scratch.queue.length >= width * height, 'component planes of the padded size');
+  const { label, queue } = scratch;
+  label.fill(0, 0, padded);
   let best = 0;
   let bestSize = 0;
   let next = 1;
-  for (let start = 0; start < size; start += 1) {
-    if (foreground[start] === 0 || label[start] !== 0) continue;
-    let head = 0;
-    let tail = 1;
-    queue[0] = start;
-    label[start] = next;
-    while (head < tail) {
-      const p = queue[head]!;
-      head += 1;
-      const x = p % width;
-      // Inline neighbour visits: this loop runs once per hand pixel.
-      if (x > 0 && foreground[p - 1] === 1 && label[p - 1] === 0) { label[p - 1] = next; queue[tail] = p - 1; tail += 1; }
-      if (x < width - 1 && foreground[p + 1] === 1 && label[p + 1] === 0) { label[p + 1] = next; queue[tail] = p + 1; tail += 1; }
-      if (p >= width && foreground[p - width] === 1 && label[p - width] === 0) { label[p - width] = next; queue[tail] = p - width; tail += 1; }
-      if (p + width < size && foreground[p + width] === 1 && label[p + width] === 0) { label[p + width] = next; queue[tail] = p + width; tail += 1; }
+  for (let y = 1; y <= height; y += 1) {
+    for (let start = y * w + 1, end = y * w + width + 1; start < end; start += 1) {
+      if (foreground[start] === 0 || label[start] !== 0) continue;
+      let head = 0;
+      let tail = 1;
+      queue[0] = start;
+      label[start] = next;
+      while (head < tail) {
+        const p = queue[head]!;
+        head += 1;
+        // Inline neighbour visits: this loop runs once per hand pixel.
+        if (foreground[p - 1] === 1 && label[p - 1] === 0) { label[p - 1] = next; queue[tail] = p - 1; tail += 1; }
+        if (foreground[p + 1] === 1 && label[p + 1] === 0) { label[p + 1] = next; queue[tail] = p + 1; tail += 1; }
+        if (foreground[p - w] === 1 && label[p - w] === 0) { label[p - w] = next; queue[tail] = p - w; tail += 1; }
+        if (foreground[p + w] === 1 && label[p + w] === 0) { label[p + w] = next; queue[tail] = p + w; tail += 1; }
+      }
+      if (tail > bestSize) { bestSize = tail; best = next; }
+      next += 1;
     }
-    if (tail > bestSize) { bestSize = tail; best = next; }
-    next += 1;
   }
-  const out = new Uint8Array(size);
-  for (let i = 0; i < size; i += 1) out[i] = label[i] === best ? 1 : 0;
-  return { inside: out, count: bestSize };
+  return { label, hand: best, count: bestSize };
 }
 
-/** Chamfer (3-4) distance transform; returns the deepest inside point and its depth in pixels. */
-function palmCenter(mask: Mask): { center: Point; radius: number } {
-  const { width, height, inside } = mask;
-  // One pixel of zero border, so the passes need no bounds checks. Integer distances: exact.
+/**
+ * Chamfer (3-4) distance transform of the pixels where `label === hand` (padded layout, as
+ * `largestComponent` returns); returns the deepest inside point and its depth in pixels.
+ */
+export function palmCenter(width: number, height: number, label: Int32Array, hand: number, distance: Int32Array = scratchFor(width, height).distance): { center: Point; radius: number } {
+  // The padding is a border of zero distance, so the passes need no bounds checks. Integer distances: exact.
   const w = width + 2;
-  const d = new Int32Array(w * (height + 2));
-  for (let y = 0; y < height; y += 1) for (let x = 0; x < width; x += 1) if (inside[y * width + x]) d[(y + 1) * w + x + 1] = chamfer_infinity;
-  for (let y = 1; y <= height; y += 1) for (let x = 1; x <= width; x += 1) {
-    const i = y * w + x;
-    if (d[i]! > 0) d[i] = min5(d[i]!, d[i - 1]! + 3, d[i - w]! + 3, d[i - w - 1]! + 4, d[i - w + 1]! + 4);
+  assert(label.length >= w * (height + 2) && distance.length >= w * (height + 2), 'distance planes of the padded size');
+  const d = distance;
+  clearBorder(d, width, height);
+  // Forward pass; it also sets each pixel's start value (inside: infinity, outside: 0) as it reaches it.
+  for (let y = 1; y <= height; y += 1) for (let i = y * w + 1, end = y * w + width + 1; i < end; i += 1) {
+    d[i] = label[i] === hand ? min5(chamfer_infinity, d[i - 1]! + 3, d[i - w]! + 3, d[i - w - 1]! + 4, d[i - w + 1]! + 4) : 0;
   }
   let bestI = 0;
   for (let y = height; y >= 1; y -= 1) for (let x = width; x >= 1; x -= 1) {
@@ -237,7 +278,7 @@ function plausibleValleys(valleys: [Point, Point, Point]): boolean {
 /** Hand geometry and the ROI map (ROI pixel -> capture pixel) for a whole-hand capture. */
 export function locateHand(image: GrayImage): HandGeometry {
   const { mask, factor } = segment(image);
-  const { center, radius } = palmCenter(mask);
+  const { center, radius } = palmCenter(mask.width, mask.height, mask.label, mask.hand);
   if (radius < 4) throw new BiometricError('hand_not_found', 'no palm-sized region in the frame');
   const valleysSmall = findValleys(mask, center, radius);
   // Down-sampled pixel centres sit at factor*(x + 0.5) - 0.5 in the capture.

@@ -41,6 +41,11 @@ function correlation(a: Float32Array, b: Float32Array): number {
   return sum / (a.length * Math.max(1e-6, ma.std * mb.std));
 }
 
+/** The lags (dx per dy, dx ascending) `periodicity` looks at: 2..6 pixels, half of the symmetric plane. */
+const MOIRE_LAGS: readonly (readonly number[])[] = Array.from({ length: moire_lag_max + 1 }, (_, dy) =>
+  Array.from({ length: 2 * moire_lag_max + 1 }, (_, k) => k - moire_lag_max).filter((dx) => dx * dx + dy * dy >= 4 && !(dy === 0 && dx < 0)));
+const lagSums = new Float64Array(4);
+
 /** Strongest normalised autocorrelation at lags 2..6 pixels of a high-passed crop of the frame. */
 export function periodicity(image: GrayImage, centre: { x: number; y: number }): number {
   const half = moire_crop_pixels / 2;
@@ -54,18 +59,73 @@ export function periodicity(image: GrayImage, centre: { x: number; y: number }):
   for (const v of detail) energy += v * v;
   let best = 0;
   for (let dy = 0; dy <= moire_lag_max; dy += 1) {
-    for (let dx = -moire_lag_max; dx <= moire_lag_max; dx += 1) {
-      if (dx * dx + dy * dy < 4 || (dy === 0 && dx < 0)) continue;
-      let sum = 0;
-      const lag = dy * size + dx;
-      for (let y = Math.max(0, -dy); y < size - Math.max(0, dy); y += 1) {
-        const row = y * size;
-        for (let x = Math.max(0, -dx); x < size - Math.max(0, dx); x += 1) sum += detail[row + x]! * detail[row + x + lag]!;
-      }
-      best = Math.max(best, sum / Math.max(1e-6, energy));
+    const lags = MOIRE_LAGS[dy]!;
+    let k = 0;
+    for (; k + 4 <= lags.length; k += 4) {
+      fourLagSums(detail, size, dy, lags[k]!, lags[k + 1]!, lags[k + 2]!, lags[k + 3]!, lagSums);
+      for (let j = 0; j < 4; j += 1) best = Math.max(best, lagSums[j]! / Math.max(1e-6, energy));
     }
+    for (; k < lags.length; k += 1) best = Math.max(best, lagSum(detail, size, dy, lags[k]!) / Math.max(1e-6, energy));
   }
   return best;
+}
+
+/** Sum of detail(x, y) * detail(x + dx, y + dy) over the overlap, rows in order, each row left to right. */
+function lagSum(detail: Float32Array, size: number, dy: number, dx: number): number {
+  let sum = 0;
+  const lag = dy * size + dx;
+  for (let y = 0; y < size - dy; y += 1) {
+    const row = y * size;
+    for (let x = Math.max(0, -dx); x < size - Math.max(0, dx); x += 1) sum += detail[row + x]! * detail[row + x + lag]!;
+  }
+  return sum;
+}
+
+/**
+ * `lagSum` of four lags (dx ascending) at once: one running sum's additions wait on the previous
+ * one, so four independent sums go about four times as far per cycle. Each sum still adds exactly
+ * `lagSum`'s terms in `lagSum`'s order (a row's left part of the wider lags, the columns all
+ * four share, the right part), so the results are the same doubles.
+ */
+function fourLagSums(detail: Float32Array, size: number, dy: number, dx0: number, dx1: number, dx2: number, dx3: number, out: Float64Array): void {
+  // Lag k covers x in [max(0, -dx_k), size - max(0, dx_k)): with dx ascending, lag 0 starts last and lag 3 ends first.
+  const start1 = Math.max(0, -dx1);
+  const start2 = Math.max(0, -dx2);
+  const start3 = Math.max(0, -dx3);
+  const shared = Math.max(0, -dx0);
+  const sharedEnd = size - Math.max(0, dx3);
+  const end0 = size - Math.max(0, dx0);
+  const end1 = size - Math.max(0, dx1);
+  const end2 = size - Math.max(0, dx2);
+  if (sharedEnd <= shared) {
+    out[0] = lagSum(detail, size, dy, dx0); out[1] = lagSum(detail, size, dy, dx1); out[2] = lagSum(detail, size, dy, dx2); out[3] = lagSum(detail, size, dy, dx3);
+    return;
+  }
+  const lag0 = dy * size + dx0;
+  const lag1 = dy * size + dx1;
+  const lag2 = dy * size + dx2;
+  const lag3 = dy * size + dx3;
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  for (let y = 0; y < size - dy; y += 1) {
+    const row = y * size;
+    for (let x = start1; x < shared; x += 1) s1 += detail[row + x]! * detail[row + x + lag1]!;
+    for (let x = start2; x < shared; x += 1) s2 += detail[row + x]! * detail[row + x + lag2]!;
+    for (let x = start3; x < shared; x += 1) s3 += detail[row + x]! * detail[row + x + lag3]!;
+    for (let x = row + shared, end = row + sharedEnd; x < end; x += 1) {
+      const v = detail[x]!;
+      s0 += v * detail[x + lag0]!;
+      s1 += v * detail[x + lag1]!;
+      s2 += v * detail[x + lag2]!;
+      s3 += v * detail[x + lag3]!;
+    }
+    for (let x = sharedEnd; x < end0; x += 1) s0 += detail[row + x]! * detail[row + x + lag0]!;
+    for (let x = sharedEnd; x < end1; x += 1) s1 += detail[row + x]! * detail[row + x + lag1]!;
+    for (let x = sharedEnd; x < end2; x += 1) s2 += detail[row + x]! * detail[row + x + lag2]!;
+  }
+  out[0] = s0; out[1] = s1; out[2] = s2; out[3] = s3;
 }
 
 /** PAD features of one capture's normalised regions (and the raw visible frame for moire). */

@@ -6,11 +6,12 @@
 import { CHAR_CLASS, MESSAGE_SIZE_BYTES_MAX } from './io.js';
 
 /**
- * A decoded message's characters, before they become one string: binary bytes double as hex,
- * and a hex run starts at an even index (a gap of at most one character before a field that
- * takes at least one byte), so three characters a byte bound it.
+ * A decoded message's characters, before they become one string, and a copy of the frame they
+ * are decoded from (generate.ts, copyFrame: before them, or after room for them). Binary bytes
+ * double as hex, and a hex run starts at an even index (a gap of at most one character before a
+ * field that takes at least one byte), so three characters a byte bound the written ones.
  */
-export const DECODE_CHARS_MAX = 3 * MESSAGE_SIZE_BYTES_MAX + 16;
+export const DECODE_CHARS_MAX = 4 * MESSAGE_SIZE_BYTES_MAX + 32;
 /** Its own memory, at offset 0, so that the 16-bit view below lines up with it. */
 export const decodeChars = Buffer.allocUnsafeSlow(DECODE_CHARS_MAX);
 /** decodeChars as 16-bit units: a byte's two hex characters stored at once (HEX_PAIRS16). */
@@ -70,10 +71,9 @@ export const DIGIT_STRINGS: readonly (readonly string[])[] = Array.from({ length
   Array.from({ length: digits === 0 ? 0 : 10 ** digits }, (_, n) => String(n).padStart(digits, '0')));
 
 /**
- * A DataView of a frame's memory, for reading its bytes four at a time (generate.ts,
- * wordChecks). Frames are mostly cut from one pool (Node's, or the encoder's), so the view of
- * the last ArrayBuffer is kept rather than made per message; it holds that one ArrayBuffer
- * alive until a frame from another one comes.
+ * A DataView of a frame's memory, the view of the last ArrayBuffer kept. The generated decoders
+ * no longer read through it (they read a copy of the frame in decodeChars, generate.ts:
+ * copyFrame); compiled.ts still hands it and byteOffsetOf to them, unused, until it drops them.
  */
 export const viewState: { buffer: ArrayBufferLike | undefined; view: DataView<ArrayBufferLike> } = { buffer: undefined, view: new DataView(new ArrayBuffer(0)) };
 /**

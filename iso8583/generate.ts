@@ -13,8 +13,8 @@
 import { assert } from '../core/index.js';
 import { berDecodeLines, berEncodeLines, berValueLines } from './generate-ber.js';
 import { allowedClasses } from './content.js';
-import { DIGIT_STRINGS_LENGTH_MAX } from './fast-runtime.js';
-import { CLASS_DIGIT, CLASS_PRINT_ASCII } from './io.js';
+import { DECODE_CHARS_MAX, DIGIT_STRINGS_LENGTH_MAX } from './fast-runtime.js';
+import { CLASS_DIGIT, CLASS_PRINT_ASCII, MESSAGE_SIZE_BYTES_MAX } from './io.js';
 import { prefixSize } from './prefix.js';
 import type { FieldSpec, LengthPrefix, MessageSpec } from './spec.js';
 
@@ -148,10 +148,11 @@ function decodeField(plan: FieldPlan): string[] {
         return [`a${id} = q;`, ...length, 'if (end - p < n) return undefined;',
           ...charLoop(spec, (i) => `{ const c = E2L[buf[p + ${i}]]; ${check('c')} sc[q + ${i}] = c; }`), 'p += n;', 'q += n;', `e${id} = q;`];
       }
-      // ASCII text is its own Latin-1 string: checked where it lies and cut from the frame's string M.
+      // ASCII text is its own Latin-1 string: checked where it lies in the frame's copy (see
+      // copyFrame), and cut from the message's string, which starts with that copy.
       const classes = allowedClasses(spec.type, spec.encoding);
       const checks = wordRefused(classes, 'x') === undefined ? charLoop(spec, (i) => `{ const c = buf[p + ${i}]; ${check('c')} }`) : wordChecks(spec, classes);
-      return [...length, 'if (end - p < n) return undefined;', `a${id} = p - start;`, ...checks, 'p += n;', `e${id} = p - start;`, 'm = 1;'];
+      return [...length, 'if (end - p < n) return undefined;', `a${id} = p;`, ...checks, 'p += n;', `e${id} = p;`, 'm = 1;'];
     }
     case 'bcd':
       return [`a${id} = q;`, ...length, ...(spec.bcdPad === undefined ? ['if ((n & 1) !== 0) return undefined;'] : []),
@@ -192,12 +193,12 @@ function wordRefused(classes: number, x: string): string | undefined {
 }
 
 /**
- * Decode checks of `n` ASCII bytes at `p` four at a time (wordRefused), through the DataView
- * `dv` of the frame's memory (`o` its offset there): a quarter of the loads, compares and
+ * Decode checks of `n` ASCII bytes at `p` four at a time (wordRefused), through `SCV`, a
+ * DataView of the scratch holding the frame's copy (copyFrame): a quarter of the loads, compares and
  * bounds checks of a byte loop. The last n % 4 bytes one by one.
  */
 function wordChecks(spec: FieldSpec, classes: number): string[] {
-  const word = (at: string): string => `{ const x = dv.getInt32(o + p + ${at}, true); if (${wordRefused(classes, 'x')}) return undefined; }`;
+  const word = (at: string): string => `{ const x = SCV.getInt32(p + ${at}, true); if (${wordRefused(classes, 'x')}) return undefined; }`;
   const byte = (at: string): string => `{ const c = buf[p + ${at}]; if (${refused(classes, 'c', false)}) return undefined; }`;
   if (spec.prefix !== undefined || spec.length > UNROLLED_CHARS_MAX) {
     return ['{', 'let i = 0;', `for (; i + 4 <= n; i += 4) ${word('i')}`, `for (; i < n; i += 1) ${byte('i')}`, '}'];
@@ -206,13 +207,13 @@ function wordChecks(spec: FieldSpec, classes: number): string[] {
   return [...Array.from({ length: words }, (_, w) => word(String(4 * w))), ...Array.from({ length: spec.length & 3 }, (_, r) => byte(String(4 * words + r)))];
 }
 
-/** ASCII text decodes in place (decodeField): its value is cut from the frame's string `M`. */
+/** ASCII text decodes in place (decodeField): its value is cut from the frame's copy, the start of `S`. */
 const inPlace = (plan: FieldPlan): boolean => plan.kind === 'text' && !plan.ebcdic;
 
-/** The value of a decoded field, once the message's other characters are one string `S`. */
+/** The value of a decoded field, once the message's characters are one string `S`. */
 function decodedValue(plan: FieldPlan): string {
   if (plan.kind === 'delegate' || shortDigits(plan) > 0) return `v${plan.id}`;
-  return `${inPlace(plan) ? 'M' : 'S'}.substring(a${plan.id}, e${plan.id})`;
+  return `S.substring(a${plan.id}, e${plan.id})`;
 }
 
 /**
@@ -241,14 +242,41 @@ function decodeShortDigits(plan: FieldPlan, digits: number): string[] {
   return [`if (end - p < ${bytes}) return undefined;`, ...read, `v${plan.id} = DIGITS${digits}[${value}];`, `p += ${bytes};`];
 }
 
+/**
+ * Where a frame's copy goes in the scratch `sc` when no ASCII text is cut from it: past the room
+ * the written characters may take (fast-runtime.ts, DECODE_CHARS_MAX), which then start at 0.
+ */
+const FRAME_COPY_AT = 3 * MESSAGE_SIZE_BYTES_MAX + 32;
+assert(FRAME_COPY_AT + MESSAGE_SIZE_BYTES_MAX <= DECODE_CHARS_MAX, 'the scratch holds a frame past the room for its written characters');
+
+/**
+ * Decode reads a copy of the frame `frame[from, to)` in the scratch `sc`, as `buf[p, end)`: a
+ * typed array the code knows spares the checks that every read of a parameter takes, and, for
+ * the four-byte reads of ASCII text (wordChecks), the frame's ArrayBuffer, a native getter. A
+ * spec with ASCII text puts the copy at 0 (`inPlace`) and writes its other characters after it,
+ * from `q0`, so that one Latin-1 string of `sc` holds the ASCII text in place and the written
+ * characters: one native call where a frame's string and a string of the written characters
+ * took two. Other specs put it at FRAME_COPY_AT and write from 0.
+ */
+function copyFrame(inPlace: boolean): string[] {
+  const at = inPlace ? 0 : FRAME_COPY_AT;
+  return [
+    'const n0 = to - from;',
+    // The codec refuses larger frames before this; the scratch has room for one this large.
+    `if (n0 > ${MESSAGE_SIZE_BYTES_MAX}) return undefined;`,
+    // A frame that is its whole Buffer (the usual case) is one native copy; a range of a larger one, a loop.
+    `if (from === 0 && to === frame.length) sc.set(frame, ${at}); else for (let i = 0; i < n0; i += 1) sc[${at} + i] = frame[from + i];`,
+    'const buf = sc;',
+    `let p = ${at};`,
+    `const end = ${at} + n0;`,
+    ...(inPlace ? ['let q = (end + 1) & ~1;', 'const q0 = q;'] : ['let q = 0;']),
+  ];
+}
+
 /** Decode: the MTI string `mti`, bitmap words w0.. (32 field bits each). */
-function decodeHead(spec: MessageSpec, words: number, wordChecked: boolean): string[] {
+function decodeHead(spec: MessageSpec, words: number, textInPlace: boolean): string[] {
   // The MTI is four digits, so its string comes from the table of digit strings (shortDigits).
-  // `dv`, `o`: the frame's memory as a DataView (viewOf, fast-runtime.ts; its cache read here, as
-  // the decoder is too large for the optimiser to inline the call) and the frame's offset in it
-  // (through the getter itself, BO: see byteOffsetOf), for wordChecks.
-  const lines: string[] = ['let p = start;', 'let q = 0;', 'let t = 0;', 'let m = 0;'];
-  if (wordChecked) lines.push('const ab = buf.buffer;', 'const dv = ab === VS.buffer ? VS.view : viewOf(buf), o = BO.call(buf);');
+  const lines: string[] = [...copyFrame(textInPlace), 'let t = 0;', 'let m = 0;'];
   if (spec.mti.encoding === 'bcd') {
     lines.push('if (end - p < 2) return undefined;', 'const m0 = buf[p], m1 = buf[p + 1];', 'if (m0 > 0x99 || (m0 & 15) > 9 || m1 > 0x99 || (m1 & 15) > 9) return undefined;',
       'const mti = DIGITS4[(((m0 >> 4) * 10 + (m0 & 15)) * 10 + (m1 >> 4)) * 10 + (m1 & 15)];', 'p += 2;');
@@ -287,15 +315,16 @@ export function generateDecoder(spec: MessageSpec, plans: readonly FieldPlan[]):
   const words = spec.bitmap.tertiary === true ? 6 : 4;
   const masks = definedMasks(spec, plans, words);
   const locals = plans.map((plan) => (plan.kind === 'ber' ? `t${plan.id} = 0` : plan.kind === 'delegate' || shortDigits(plan) > 0 ? `v${plan.id}` : `a${plan.id} = 0, e${plan.id} = 0`));
+  const textInPlace = plans.some(inPlace);
   const lines = [
-    'function decode(buf, start, end) {',
-    ...decodeHead(spec, words, plans.some((plan) => inPlace(plan) && wordRefused(allowedClasses(plan.spec.type, plan.spec.encoding), 'x') !== undefined)),
+    'function decode(frame, from, to) {',
+    ...decodeHead(spec, words, textInPlace),
     `if (${masks.map((mask, i) => `(w${i} & ~${hex(mask)}) !== 0`).join(' || ')}) return undefined;`,
     ...(locals.length > 0 ? [`let ${locals.join(', ')};`] : []),
   ];
   for (const plan of plans) lines.push(`if (${at(plan.id)}) { // field ${plan.id}: ${plan.kind}`, ...decodeField(plan), '}');
-  lines.push('if (p !== end) return undefined;', 'const S = q === 0 ? \'\' : LS.call(sc, 0, q);', 'let top = 0;');
-  if (plans.some(inPlace)) lines.push('const M = m === 0 ? \'\' : LS.call(buf, start, end);');
+  // With ASCII text in place, the string starts with the frame's copy whenever it is needed at all.
+  lines.push('if (p !== end) return undefined;', textInPlace ? 'const S = m === 0 && q === q0 ? \'\' : LS.call(sc, 0, q);' : 'const S = q === 0 ? \'\' : LS.call(sc, 0, q);', 'let top = 0;');
   // The fields object starts as a copy of a template holding only the highest field, so its
   // element store is sized once (a copy is cheaper than growing an empty object's store).
   for (let w = words - 1; w >= 0; w -= 1) lines.push(`${w === words - 1 ? '' : 'else '}if (w${w} !== 0) top = ${32 * w + 1} + Math.clz32(w${w} & -w${w});`);
@@ -449,6 +478,8 @@ export function generateSource(spec: MessageSpec, plans: readonly FieldPlan[]): 
     `// Generated by iso8583/generate.ts for spec ${JSON.stringify(spec.name)}. Returns undefined / -1 to hand over to the interpreted codec.`,
     "'use strict';",
     'const { CC, CCW, HEXC, HEXU, HEXW, HEXP, HEX16, TAG1, TAG2, E2L, L2E, sc, sc16, slots, tagv, FT, HOLES, C, Reader, OBJECT_PROTOTYPE, LS, VS, viewOf, BO, DIGITS1, DIGITS2, DIGITS3, DIGITS4 } = rt;',
+    // The decoder's view of the scratch, for reading a frame's copy four bytes at a time (wordChecks).
+    'const SCV = new DataView(sc.buffer, sc.byteOffset, sc.length);',
     // Templates of the fields object by highest field (see decode); never handed out, only copied.
     "function fieldsTemplate(top) { const t = {}; if (top > 0) t[top] = ''; FT[top] = t; return t; }",
     generateDecoder(spec, plans),

@@ -81,6 +81,21 @@ describe.each(DIALECT_NAMES)('compiled vs interpreted: %s', (name) => {
     }
   });
 
+  it('the generated decoder takes a frame inside a larger buffer (the range is copied, not the whole buffer)', () => {
+    const { interpreted, generated } = codecs(name);
+    const corpus = [...SAMPLE_MESSAGES.map((make) => make()), ...fc.sample(message(dialect(name).spec), { numRuns: 100, seed: SEED })];
+    for (const [i, original] of corpus.entries()) {
+      const bytes = interpreted.encode(original);
+      // Other bytes before and after the frame, as in a read buffer holding more than one message.
+      const before = 1 + (i % 7);
+      const room = Buffer.alloc(before + bytes.length + 5, 0xa5);
+      bytes.copy(room, before);
+      const decoded = generated.decode(room, before, before + bytes.length);
+      expect(decoded, 'the generated decoder took the frame').toBeDefined();
+      expect(decoded).toEqual(original);
+    }
+  });
+
   it(`${MUTATED_FRAMES.toLocaleString('en-US')} mutated frames decode to the same message or the same error`, async () => {
     const { compiled, interpreted, generated } = codecs(name);
     const corpus = [...SAMPLE_MESSAGES.map((make) => interpreted.encode(make())), ...fc.sample(message(dialect(name).spec), { numRuns: 200, seed: SEED }).map((m) => interpreted.encode(m))];
@@ -127,7 +142,7 @@ describe.each(DIALECT_NAMES)('compiled vs interpreted: %s', (name) => {
   it('the generated source can be printed and names its spec', () => {
     const source = generatedSource(dialect(name).spec);
     expect(source).toContain(`spec ${JSON.stringify(name)}`);
-    expect(source).toContain('function decode(buf, start, end)');
+    expect(source).toContain('function decode(frame, from, to)');
     expect(source).toContain('function encode(message, out, start, lim, W)');
   });
 });
