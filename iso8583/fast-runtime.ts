@@ -39,6 +39,13 @@ CHAR_CLASS_WIDE.set(CHAR_CLASS);
 export const HEX_UPPER_WIDE = new Int8Array(CODE_UNITS).fill(-1);
 HEX_UPPER_WIDE.set(HEX_UPPER);
 
+/**
+ * Two uppercase hex digits' character codes `h`, `l` (both below 128) to their byte at
+ * `(h << 7) | l`, -1 otherwise: one lookup a byte where the encoders took one a digit.
+ */
+export const HEX_PAIR_VALUES = new Int16Array(128 * 128).fill(-1);
+for (let h = 0; h < 16; h += 1) for (let l = 0; l < 16; l += 1) HEX_PAIR_VALUES[(HEX_CODES[h]! << 7) | HEX_CODES[l]!] = (h << 4) | l;
+
 /** Each byte's two uppercase hex characters as one 16-bit unit, in the platform's byte order. */
 export const HEX_PAIRS16 = new Uint16Array(256);
 const hexPairBytes = new Uint8Array(HEX_PAIRS16.buffer);

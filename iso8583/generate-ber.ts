@@ -58,7 +58,7 @@ export function berValueLines(id: number): string[] {
 
 /** Hex text `s` (length `sn`, even) as bytes at `at`, or give up. */
 const hexIn = (s: string, sn: string): string =>
-  `for (let i = 0; i < ${sn}; i += 2) { const h = ${s}.charCodeAt(i), l = ${s}.charCodeAt(i + 1); const hv = HEXW[h], lv = HEXW[l]; if ((hv | lv) < 0) return -1; out[at + (i >> 1)] = (hv << 4) | lv; }`;
+  `for (let i = 0; i < ${sn}; i += 2) { const h = ${s}.charCodeAt(i), l = ${s}.charCodeAt(i + 1); if ((h | l) > 127) return -1; const b = HEXPV[(h << 7) | l]; if (b < 0) return -1; out[at + (i >> 1)] = b; }`;
 
 /**
  * Encode of the entries in `v` as BER-TLV from `at`, no further than `lim`; `at` ends after
@@ -77,14 +77,16 @@ export function berEncodeLines(v: string): string[] {
     `if ((tn & 1) !== 0 || tb < 1 || tb > ${BER_TAG_BYTES_MAX} || at + tb > lim) return -1;`,
     // EMV's tags are one or two bytes: those are read out without loops.
     'if (tn === 4) {',
-    'const a = HEXW[tag.charCodeAt(0)], b = HEXW[tag.charCodeAt(1)], c = HEXW[tag.charCodeAt(2)], d = HEXW[tag.charCodeAt(3)];',
-    'const t0 = (a << 4) | b, t1 = (c << 4) | d;',
-    'if ((a | b | c | d) < 0 || (t0 & 0x1f) !== 0x1f || (t1 & 0x80) !== 0) return -1;',
+    'const a = tag.charCodeAt(0), b = tag.charCodeAt(1), c = tag.charCodeAt(2), d = tag.charCodeAt(3);',
+    'if ((a | b | c | d) > 127) return -1;',
+    'const t0 = HEXPV[(a << 7) | b], t1 = HEXPV[(c << 7) | d];',
+    'if ((t0 | t1) < 0 || (t0 & 0x1f) !== 0x1f || (t1 & 0x80) !== 0) return -1;',
     'out[at] = t0; out[at + 1] = t1;',
     '} else if (tn === 2) {',
-    'const a = HEXW[tag.charCodeAt(0)], b = HEXW[tag.charCodeAt(1)];',
-    'const t0 = (a << 4) | b;',
-    'if ((a | b) < 0 || (t0 & 0x1f) === 0x1f) return -1;',
+    'const a = tag.charCodeAt(0), b = tag.charCodeAt(1);',
+    'if ((a | b) > 127) return -1;',
+    'const t0 = HEXPV[(a << 7) | b];',
+    'if (t0 < 0 || (t0 & 0x1f) === 0x1f) return -1;',
     'out[at] = t0;',
     '} else {',
     hexIn('tag', 'tn'),

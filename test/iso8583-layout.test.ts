@@ -156,7 +156,7 @@ describe.each(DIALECT_NAMES)('message layouts: %s', (name) => {
     expect(codec.layout([11, 3])).not.toBe(layout);
   });
 
-  it.each(ENGINES)('BER-TLV tags of every length and form (%s): the bytes or the error encode gives', (engine) => {
+  it.each(ENGINES)('BER-TLV tags of every length and form, and values with bad characters (%s): the bytes or the error the interpreted codec gives', (engine) => {
     const codec = compileSpec(spec, { engine });
     // The reference is the interpreted codec: the compiled engine's encode shares the generated tag code.
     const interpreted = compileSpec(spec, { engine: 'interpreted' });
@@ -170,6 +170,14 @@ describe.each(DIALECT_NAMES)('message layouts: %s', (name) => {
       const expected = outcome(() => interpreted.encode(m));
       expectSame(outcome(() => layout.encode(m.mti, valuesOf(m, ids))), expected, () => `tag ${JSON.stringify(tag)}`);
       expectSame(outcome(() => codec.encode(m)), expected, () => `tag ${JSON.stringify(tag)}, encode`);
+    }
+    // Values: hex digits only, uppercase, whole bytes; characters beyond ASCII must not alias a digit.
+    const values = ['', '00', 'FF', '0A1B', 'ab', '0g', 'G0', '0', '\u00C90', '0\u0130', '\u01300', '\u0080\u0030', '\uFF10\uFF10'];
+    for (const value of values) {
+      const m: Message = { mti: base.mti, fields: { ...base.fields, 55: [{ tag: '9F36', value }, { tag: '5A', value: '01' }] } };
+      const expected = outcome(() => interpreted.encode(m));
+      expectSame(outcome(() => layout.encode(m.mti, valuesOf(m, ids))), expected, () => `value ${JSON.stringify(value)}`);
+      expectSame(outcome(() => codec.encode(m)), expected, () => `value ${JSON.stringify(value)}, encode`);
     }
   });
 
