@@ -44,13 +44,16 @@ export function sample(image: { width: number; height: number; data: ArrayLike<n
   return top * (1 - fy) + bottom * fy;
 }
 
+const warp_side_pixels_max = 2 ** 31 - 1;
+
 /**
  * Resamples `source` into a `width` x `height` float image through `map` (output -> source).
  * Same arithmetic as `sample`, inlined: this runs twice per capture (visible and NIR ROI).
  */
 export function warpAffine(source: GrayImage | FloatImage, width: number, height: number, map: Affine, outside = 0): FloatImage {
   const out = new Float32Array(width * height);
-  if (source.width < 2 || source.height < 2) {
+  // Beyond 2^31 - 1 pixels a side (never a real image), truncation below would not be the floor.
+  if (source.width < 2 || source.height < 2 || source.width > warp_side_pixels_max || source.height > warp_side_pixels_max) {
     for (let v = 0; v < height; v += 1) for (let u = 0; u < width; u += 1) out[v * width + u] = sample(source, map.a * u + map.b * v + map.c, map.d * u + map.e * v + map.f, outside);
     return { width, height, data: out };
   }
@@ -59,21 +62,28 @@ export function warpAffine(source: GrayImage | FloatImage, width: number, height
   const data = source.data;
   const xMax = sw - 1.0001;
   const yMax = sh - 1.0001;
-  for (let v = 0; v < height; v += 1) {
-    for (let u = 0; u < width; u += 1) {
-      const x = map.a * u + map.b * v + map.c;
-      const y = map.d * u + map.e * v + map.f;
-      if (x < -1 || y < -1 || x > sw || y > sh) { out[v * width + u] = outside; continue; }
+  // The map's coefficients in locals, b*v and e*v once per row: the same products and sums as
+  // `sample`'s (a*u + b*v + c, left to right), without property loads per pixel.
+  const { a, b, c, d, e, f } = map;
+  for (let v = 0, o = 0; v < height; v += 1) {
+    const bv = b * v;
+    const ev = e * v;
+    for (let u = 0; u < width; u += 1, o += 1) {
+      const x = a * u + bv + c;
+      const y = d * u + ev + f;
+      if (x < -1 || y < -1 || x > sw || y > sh) { out[o] = outside; continue; }
       const xc = x < 0 ? 0 : x > xMax ? xMax : x;
       const yc = y < 0 ? 0 : y > yMax ? yMax : y;
-      const x0 = Math.floor(xc);
-      const y0 = Math.floor(yc);
+      // 0 <= xc, yc < 2^31 - 1: truncation is the floor.
+      const x0 = xc | 0;
+      const y0 = yc | 0;
       const fx = xc - x0;
       const fy = yc - y0;
+      const gx = 1 - fx;
       const i = y0 * sw + x0;
-      const top = data[i]! * (1 - fx) + data[i + 1]! * fx;
-      const bottom = data[i + sw]! * (1 - fx) + data[i + sw + 1]! * fx;
-      out[v * width + u] = top * (1 - fy) + bottom * fy;
+      const top = data[i]! * gx + data[i + 1]! * fx;
+      const bottom = data[i + sw]! * gx + data[i + sw + 1]! * fx;
+      out[o] = top * (1 - fy) + bottom * fy;
     }
   }
   return { width, height, data: out };
