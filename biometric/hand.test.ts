@@ -133,12 +133,18 @@ describe('hand segmentation planes', () => {
   it('the padded labelling keeps the same largest component, and the distance transform the same centre and depth', () => {
     fc.assert(fc.property(binaryImage, ({ width, height, bits }) => {
       const reference = referenceLargestComponent(width, height, bits);
-      const { label, hand, count } = largestComponent(width, height, padded(width, height, bits));
+      const { label, hand, count, box } = largestComponent(width, height, padded(width, height, bits));
       expect(count).toBe(reference.count);
       const inside = new Uint8Array(width * height);
       for (let y = 0; y < height; y += 1) for (let x = 0; x < width; x += 1) inside[y * width + x] = label[(y + 1) * (width + 2) + x + 1] === hand ? 1 : 0;
       if (count > 0) expect(inside).toEqual(reference.inside);
-      if (count > 0) expect(palmCenter(width, height, label, hand)).toEqual(referencePalmCenter(width, height, reference.inside));
+      if (count === 0) return;
+      // The box is the component's: every pixel inside it, some on each of its edges.
+      const rows: number[] = [];
+      const columns: number[] = [];
+      for (let y = 0; y < height; y += 1) for (let x = 0; x < width; x += 1) if (inside[y * width + x]) { rows.push(y + 1); columns.push(x + 1); }
+      expect(box).toEqual({ top: Math.min(...rows), bottom: Math.max(...rows), left: Math.min(...columns), right: Math.max(...columns) });
+      expect(palmCenter(width, height, label, hand, box)).toEqual(referencePalmCenter(width, height, reference.inside));
     }), { numRuns: 300 });
   });
 });

@@ -50,11 +50,13 @@ export interface HandGeometry { center: Point; palmRadius: number; valleys: [Poi
  * side ((width + 2) x (height + 2), row-major, border 0): the hand is where `label === hand`.
  * Scratch planes (see `segmentScratch`): valid until the next segmentation on this thread.
  */
-interface Mask { width: number; height: number; label: Int32Array; hand: number; smooth: FloatImage; threshold: number }
+interface Mask { width: number; height: number; label: Int32Array; hand: number; box: Box; smooth: FloatImage; threshold: number }
+/** Rows top..bottom and columns left..right (inclusive, padded coordinates) that hold a component. */
+export interface Box { top: number; bottom: number; left: number; right: number }
 
 // Planes reused between captures (locateHand is synchronous and its mask never leaves it): fresh
 // ones (about 1 MB per capture at 224x224) cost allocation, zeroing and collection each time.
-let segmentScratch = { gray: new Float32Array(0), smooth: new Float32Array(0), foreground: new Uint8Array(0), label: new Int32Array(0), queue: new Int32Array(0), distance: new Int32Array(0) };
+let segmentScratch = { gray: new Float32Array(0), smooth: new Float32Array(0), foreground: new Uint8Array(0), label: new Int32Array(0), queue: new Int32Array(0), queueX: new Int32Array(0), distance: new Int32Array(0) };
 
 function scratchFor(width: number, height: number): typeof segmentScratch {
   const pixels = width * height;
@@ -62,7 +64,7 @@ function scratchFor(width: number, height: number): typeof segmentScratch {
   if (segmentScratch.gray.length < pixels || segmentScratch.label.length < padded) {
     segmentScratch = {
       gray: new Float32Array(pixels), smooth: new Float32Array(pixels), foreground: new Uint8Array(padded),
-      label: new Int32Array(padded), queue: new Int32Array(pixels), distance: new Int32Array(padded),
+      label: new Int32Array(padded), queue: new Int32Array(pixels), queueX: new Int32Array(pixels), distance: new Int32Array(padded),
     };
   }
   return segmentScratch;
@@ -85,10 +87,10 @@ function segment(image: GrayImage): { mask: Mask; factor: number } {
   for (let y = 0; y < height; y += 1) {
     for (let x = 0, i = y * width, o = (y + 1) * w + 1; x < width; x += 1, i += 1, o += 1) foreground[o] = level[i]! > threshold ? 1 : 0;
   }
-  const { label, hand, count } = largestComponent(width, height, foreground, scratch);
+  const { label, hand, count, box } = largestComponent(width, height, foreground, scratch);
   const fraction = count / pixels;
   if (fraction < hand_fraction_min || fraction > hand_fraction_max) throw new BiometricError('hand_not_found', `hand covers ${(fraction * 100).toFixed(1)}% of the frame`);
-  return { mask: { width, height, label, hand, smooth: { width, height, data: level }, threshold }, factor };
+  return { mask: { width, height, label, hand, box, smooth: { width, height, data: level }, threshold }, factor };
 }
 
 /** Zeroes the one-pixel border of a (width + 2) x (height + 2) plane. */
@@ -101,17 +103,20 @@ function clearBorder(plane: Uint8Array | Int32Array, width: number, height: numb
 
 /**
  * Labels the 4-connected components of `foreground` ((width + 2) x (height + 2), border 0, values
- * 0/1) breadth-first and returns the largest (the first found, in raster order, among equals).
- * The zero border stands in for the frame checks, so a neighbour visit needs no column test.
+ * 0/1) breadth-first and returns the largest (the first found, in raster order, among equals)
+ * with its bounding box. The zero border stands in for the frame checks, so a neighbour visit
+ * needs no column test; the queue carries each pixel's column beside it for the box.
  */
-export function largestComponent(width: number, height: number, foreground: Uint8Array, scratch: { label: Int32Array; queue: Int32Array } = scratchFor(width, height)): { label: Int32Array; hand: number; count: number } {
+export function largestComponent(width: number, height: number, foreground: Uint8Array, scratch: { label: Int32Array; queue: Int32Array; queueX: Int32Array } = scratchFor(width, height)): { label: Int32Array; hand: number; count: number; box: Box } {
   const w = width + 2;
   const padded = w * (height + 2);
-  assert(foreground.length >= padded && scratch.label.length >= padded && scratch.queue.length >= width * height, 'component planes of the padded size');
-  const { label, queue } = scratch;
+  assert(foreground.length >= padded && scratch.label.length >= padded && scratch.queue.length >= width * height && scratch.queueX.length >= width * height, 'component planes of the padded size');
+  const { label, queue, queueX } = scratch;
   label.fill(0, 0, padded);
   let best = 0;
   let bestSize = 0;
+  // No component: an empty box.
+  let box: Box = { top: 1, bottom: 0, left: 1, right: 0 };
   let next = 1;
   for (let y = 1; y <= height; y += 1) {
     for (let start = y * w + 1, end = y * w + width + 1; start < end; start += 1) {
@@ -119,44 +124,64 @@ export function largestComponent(width: number, height: number, foreground: Uint
       let head = 0;
       let tail = 1;
       queue[0] = start;
+      const startX = start - y * w;
+      queueX[0] = startX;
       label[start] = next;
+      // The first pixel in raster order is on the component's top row.
+      let left = startX;
+      let right = startX;
+      let last = start;
       while (head < tail) {
         const p = queue[head]!;
+        const x = queueX[head]!;
         head += 1;
+        if (x < left) left = x;
+        else if (x > right) right = x;
+        if (p > last) last = p;
         // Inline neighbour visits: this loop runs once per hand pixel.
-        if (foreground[p - 1] === 1 && label[p - 1] === 0) { label[p - 1] = next; queue[tail] = p - 1; tail += 1; }
-        if (foreground[p + 1] === 1 && label[p + 1] === 0) { label[p + 1] = next; queue[tail] = p + 1; tail += 1; }
-        if (foreground[p - w] === 1 && label[p - w] === 0) { label[p - w] = next; queue[tail] = p - w; tail += 1; }
-        if (foreground[p + w] === 1 && label[p + w] === 0) { label[p + w] = next; queue[tail] = p + w; tail += 1; }
+        if (foreground[p - 1] === 1 && label[p - 1] === 0) { label[p - 1] = next; queue[tail] = p - 1; queueX[tail] = x - 1; tail += 1; }
+        if (foreground[p + 1] === 1 && label[p + 1] === 0) { label[p + 1] = next; queue[tail] = p + 1; queueX[tail] = x + 1; tail += 1; }
+        if (foreground[p - w] === 1 && label[p - w] === 0) { label[p - w] = next; queue[tail] = p - w; queueX[tail] = x; tail += 1; }
+        if (foreground[p + w] === 1 && label[p + w] === 0) { label[p + w] = next; queue[tail] = p + w; queueX[tail] = x; tail += 1; }
       }
-      if (tail > bestSize) { bestSize = tail; best = next; }
+      if (tail > bestSize) { bestSize = tail; best = next; box = { top: y, bottom: Math.floor(last / w), left, right }; }
       next += 1;
     }
   }
-  return { label, hand: best, count: bestSize };
+  return { label, hand: best, count: bestSize, box };
 }
 
 /**
- * Chamfer (3-4) distance transform of the pixels where `label === hand` (padded layout, as
- * `largestComponent` returns); returns the deepest inside point and its depth in pixels.
+ * Chamfer (3-4) distance transform of the pixels where `label === hand` (padded layout and
+ * bounding box as `largestComponent` returns them); returns the deepest inside point and its
+ * depth in pixels (the last such point met from the bottom right, as a whole-frame scan meets it).
  */
-export function palmCenter(width: number, height: number, label: Int32Array, hand: number, distance: Int32Array = scratchFor(width, height).distance): { center: Point; radius: number } {
-  // The padding is a border of zero distance, so the passes need no bounds checks. Integer distances: exact.
+export function palmCenter(width: number, height: number, label: Int32Array, hand: number, box: Box, distance: Int32Array = scratchFor(width, height).distance): { center: Point; radius: number } {
   const w = width + 2;
+  const { top, bottom, left, right } = box;
   assert(label.length >= w * (height + 2) && distance.length >= w * (height + 2), 'distance planes of the padded size');
+  assert(bottom < top || (top >= 1 && bottom <= height && left >= 1 && right <= width && left <= right), 'component box inside the frame');
   const d = distance;
-  clearBorder(d, width, height);
+  // Outside the box every distance is 0; only the ring around it is ever read. So the passes run
+  // over the box alone (a hand is about a third of the frame's box) and need no bounds checks.
+  // Integer distances: exact.
+  if (bottom >= top) {
+    d.fill(0, (top - 1) * w + left - 1, (top - 1) * w + right + 2);
+    d.fill(0, (bottom + 1) * w + left - 1, (bottom + 1) * w + right + 2);
+    for (let y = top; y <= bottom; y += 1) { d[y * w + left - 1] = 0; d[y * w + right + 1] = 0; }
+  }
   // Forward pass; it also sets each pixel's start value (inside: infinity, outside: 0) as it reaches it.
-  for (let y = 1; y <= height; y += 1) for (let i = y * w + 1, end = y * w + width + 1; i < end; i += 1) {
+  for (let y = top; y <= bottom; y += 1) for (let i = y * w + left, end = y * w + right + 1; i < end; i += 1) {
     d[i] = label[i] === hand ? min5(chamfer_infinity, d[i - 1]! + 3, d[i - w]! + 3, d[i - w - 1]! + 4, d[i - w + 1]! + 4) : 0;
   }
   let bestI = 0;
-  for (let y = height; y >= 1; y -= 1) for (let x = width; x >= 1; x -= 1) {
+  let deepest = 0;
+  for (let y = bottom; y >= top; y -= 1) for (let x = right; x >= left; x -= 1) {
     const i = y * w + x;
     if (d[i]! > 0) d[i] = min5(d[i]!, d[i + 1]! + 3, d[i + w]! + 3, d[i + w + 1]! + 4, d[i + w - 1]! + 4);
-    if (d[i]! > d[bestI]!) bestI = i;
+    if (d[i]! > deepest) { deepest = d[i]!; bestI = i; }
   }
-  return { center: { x: (bestI % w) - 1, y: Math.floor(bestI / w) - 1 }, radius: d[bestI]! / 3 };
+  return { center: { x: (bestI % w) - 1, y: Math.floor(bestI / w) - 1 }, radius: deepest / 3 };
 }
 
 const chamfer_infinity = 1e9;
@@ -278,7 +303,7 @@ function plausibleValleys(valleys: [Point, Point, Point]): boolean {
 /** Hand geometry and the ROI map (ROI pixel -> capture pixel) for a whole-hand capture. */
 export function locateHand(image: GrayImage): HandGeometry {
   const { mask, factor } = segment(image);
-  const { center, radius } = palmCenter(mask.width, mask.height, mask.label, mask.hand);
+  const { center, radius } = palmCenter(mask.width, mask.height, mask.label, mask.hand, mask.box);
   if (radius < 4) throw new BiometricError('hand_not_found', 'no palm-sized region in the frame');
   const valleysSmall = findValleys(mask, center, radius);
   // Down-sampled pixel centres sit at factor*(x + 0.5) - 0.5 in the capture.

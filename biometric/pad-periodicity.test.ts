@@ -1,13 +1,14 @@
 /**
- * Goal: `periodicity` (the screen cue) computes the lag sums four at a time, and the result is
- * still the one the PAD model was calibrated on, bit for bit. The reference is the original
- * one-lag-at-a-time form; random frames, sizes (including ones smaller than the crop, where
- * lags overlap nothing) and centres.
+ * Goal: the PAD cues are still the ones the PAD model was calibrated on, bit for bit, now that
+ * `periodicity` computes its lag sums four at a time and the cues work on reused planes. The
+ * references are the original forms (one lag at a time; fresh planes per call); random frames,
+ * sizes (including ones smaller than the crop, where lags overlap nothing) and centres, and ROIs
+ * of changing sizes one after another (nothing may carry over between calls).
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { boxBlur, type GrayImage } from './image.js';
-import { periodicity } from './pad.js';
+import { boxBlur, meanStd, type FloatImage, type GrayImage } from './image.js';
+import { padFeatures, periodicity } from './pad.js';
 
 function referencePeriodicity(image: GrayImage, centre: { x: number; y: number }): number {
   const crop_pixels = 64;
@@ -65,5 +66,38 @@ describe('periodicity', () => {
     const grid: GrayImage = { ...noise, data: noise.data.map((v, i) => (i % 80) % 4 === 0 ? v + 80 : v) };
     expect(periodicity(grid, { x: 40, y: 40 })).toBeGreaterThan(0.5);
     expect(periodicity(noise, { x: 40, y: 40 })).toBeLessThan(0.3);
+  });
+});
+
+function referencePrintCorrelation(roi: FloatImage, nirRoi: FloatImage): number {
+  const highPass = (image: FloatImage): Float32Array => {
+    const smooth = boxBlur(image, 3).data;
+    return image.data.map((v, i) => v - smooth[i]!);
+  };
+  const a = highPass(roi);
+  const b = highPass(nirRoi);
+  const ma = meanStd(a);
+  const mb = meanStd(b);
+  let sum = 0;
+  for (let i = 0; i < a.length; i += 1) sum += (a[i]! - ma.mean) * (b[i]! - mb.mean);
+  return sum / (a.length * Math.max(1e-6, ma.std * mb.std));
+}
+
+const roiPair = fc.record({ side: fc.integer({ min: 1, max: 70 }), seed: fc.integer() }).map(({ side, seed }) => {
+  let state = seed >>> 0;
+  const plane = (): FloatImage => ({ width: side, height: side, data: new Float32Array(side * side).map(() => { state = (Math.imul(state, 1_103_515_245) + 12_345) >>> 0; return (state >>> 8) / 65_536; }) });
+  return { roi: plane(), nirRoi: plane(), frame: { width: side, height: side, data: new Uint8Array(side * side).map(() => { state = (Math.imul(state, 1_103_515_245) + 12_345) >>> 0; return state >>> 24; }) } };
+});
+
+describe('padFeatures', () => {
+  it('gives the reference print correlation and NIR ratio, call after call at changing sizes', () => {
+    fc.assert(fc.property(fc.array(roiPair, { minLength: 1, maxLength: 4 }), (pairs) => {
+      for (const { roi, nirRoi, frame } of pairs) {
+        const features = padFeatures(roi, nirRoi, frame, { x: frame.width / 2, y: frame.height / 2 });
+        expect(Object.is(features.printCorrelation, referencePrintCorrelation(roi, nirRoi))).toBe(true);
+        expect(Object.is(features.nirRatio, meanStd(nirRoi.data).mean / Math.max(1, meanStd(roi.data).mean))).toBe(true);
+        expect(Object.is(features.periodicity, referencePeriodicity(frame, { x: frame.width / 2, y: frame.height / 2 }))).toBe(true);
+      }
+    }), { numRuns: 150 });
   });
 });

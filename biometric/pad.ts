@@ -12,7 +12,7 @@
  * BPCER on bona fide captures (calibratePad).
  */
 import { assert } from '../core/index.js';
-import { boxBlur, meanStd, type FloatImage, type GrayImage } from './image.js';
+import { boxBlurInto, meanStd, type FloatImage, type GrayImage } from './image.js';
 import { prefilter_bits } from './model.js';
 import { instantiatePrefilter, type PrefilterKernel } from './popcount-wasm.js';
 import { hash_words } from './template.js';
@@ -26,10 +26,24 @@ const moire_lag_max = 6;
 export interface PadFeatures { printCorrelation?: number; nirRatio?: number; periodicity: number }
 export type AttackKind = 'print' | 'screen' | 'replay';
 
-function highPass(image: FloatImage, radius: number): Float32Array {
-  const smooth = boxBlur(image, radius).data;
-  const out = new Float32Array(image.data.length);
-  for (let i = 0; i < out.length; i += 1) out[i] = image.data[i]! - smooth[i]!;
+/**
+ * Planes reused by every call (the PAD cues are synchronous, so one set per thread): two
+ * high-passed ROIs and their blur, and the moire crop's three. Fresh planes per capture were
+ * about 0.3 MB of garbage each.
+ */
+const padPlanes = { first: new Float32Array(0), second: new Float32Array(0), blur: new Float32Array(0) };
+const moirePlanes = { crop: new Float32Array(0), detail: new Float32Array(0), blur: new Float32Array(0) };
+
+function plane<Name extends string>(planes: Record<Name, Float32Array>, name: Name, length: number): Float32Array {
+  if (planes[name].length < length) planes[name] = new Float32Array(length);
+  return planes[name].subarray(0, length);
+}
+
+/** `image` minus its box blur, into `out` (`blur` is scratch for the blur; both of the image's size). */
+function highPassInto(image: FloatImage, radius: number, out: Float32Array, blur: Float32Array): Float32Array {
+  const { width, height, data } = image;
+  const smooth = radius > 0 ? boxBlurInto(data, width, height, radius, blur) : data;
+  for (let i = 0; i < out.length; i += 1) out[i] = data[i]! - smooth[i]!;
   return out;
 }
 
@@ -52,9 +66,9 @@ export function periodicity(image: GrayImage, centre: { x: number; y: number }):
   const x0 = Math.max(0, Math.min(image.width - moire_crop_pixels, Math.round(centre.x - half)));
   const y0 = Math.max(0, Math.min(image.height - moire_crop_pixels, Math.round(centre.y - half)));
   const size = Math.min(moire_crop_pixels, image.width, image.height);
-  const crop = new Float32Array(size * size);
+  const crop = plane(moirePlanes, 'crop', size * size);
   for (let y = 0; y < size; y += 1) for (let x = 0; x < size; x += 1) crop[y * size + x] = image.data[(y0 + y) * image.width + x0 + x] ?? 0;
-  const detail = highPass({ width: size, height: size, data: crop }, 2);
+  const detail = highPassInto({ width: size, height: size, data: crop }, 2, plane(moirePlanes, 'detail', size * size), plane(moirePlanes, 'blur', size * size));
   let energy = 0;
   for (const v of detail) energy += v * v;
   let best = 0;
@@ -132,7 +146,10 @@ function fourLagSums(detail: Float32Array, size: number, dy: number, dx0: number
 export function padFeatures(roi: FloatImage, nirRoi: FloatImage | undefined, visible: GrayImage, centre: { x: number; y: number }): PadFeatures {
   const features: PadFeatures = { periodicity: periodicity(visible, centre) };
   if (!nirRoi) return features;
-  const printCorrelation = correlation(highPass(roi, 3), highPass(nirRoi, 3));
+  const n = roi.data.length;
+  assert(nirRoi.data.length === n, 'visible and NIR ROIs of one size');
+  const blur = plane(padPlanes, 'blur', n);
+  const printCorrelation = correlation(highPassInto(roi, 3, plane(padPlanes, 'first', n), blur), highPassInto(nirRoi, 3, plane(padPlanes, 'second', n), blur));
   const nirRatio = meanStd(nirRoi.data).mean / Math.max(1, meanStd(roi.data).mean);
   return { ...features, printCorrelation, nirRatio };
 }

@@ -3,7 +3,7 @@
  * detail, which blur removes) and, for whole-hand captures, whether the region lies inside
  * the frame. A failed check names itself, so the terminal can tell the shopper what to fix.
  */
-import { boxBlur, meanStd, type FloatImage } from './image.js';
+import { boxBlurInto, meanStd, type FloatImage } from './image.js';
 
 export const exposure_mean_min = 40;
 export const exposure_mean_max = 235;
@@ -23,13 +23,20 @@ export interface QualityReport {
   outside_share: number;
 }
 
-/** Fine-detail energy over total variation: a sharp ROI keeps detail, a blurred one loses it. */
-export function focusMeasure(roi: FloatImage): number {
-  const smooth = boxBlur(roi, 1);
+// The blur plane of `focusMeasure`, reused (synchronous; one per thread).
+let focusPlane = new Float32Array(0);
+
+/**
+ * Fine-detail energy over total variation: a sharp ROI keeps detail, a blurred one loses it.
+ * `std`: the ROI's standard deviation as `meanStd` gives it (`assessQuality` has it already).
+ */
+export function focusMeasure(roi: FloatImage, std = meanStd(roi.data).std): number {
+  const { width, height, data } = roi;
+  if (focusPlane.length < data.length) focusPlane = new Float32Array(data.length);
+  const smooth = boxBlurInto(data, width, height, 1, focusPlane.subarray(0, data.length));
   let detail = 0;
-  for (let i = 0; i < roi.data.length; i += 1) { const fine = roi.data[i]! - smooth.data[i]!; detail += fine * fine; }
-  const { std } = meanStd(roi.data);
-  return Math.sqrt(detail / roi.data.length) / Math.max(1, std);
+  for (let i = 0; i < data.length; i += 1) { const fine = data[i]! - smooth[i]!; detail += fine * fine; }
+  return Math.sqrt(detail / data.length) / Math.max(1, std);
 }
 
 export function assessQuality(roi: FloatImage, outside_share: number): QualityReport {
@@ -38,7 +45,7 @@ export function assessQuality(roi: FloatImage, outside_share: number): QualityRe
   const pixels = roi.data;
   for (let i = 0; i < pixels.length; i += 1) if (pixels[i]! <= 3 || pixels[i]! >= 252) clipped += 1;
   const clipped_share = clipped / roi.data.length;
-  const focus = focusMeasure(roi);
+  const focus = focusMeasure(roi, std);
   const report: QualityReport = { ok: true, mean, contrast: std, focus, clipped_share, outside_share };
   const failed: QualityCheck | undefined =
     outside_share > roi_outside_share_max ? 'region_outside_frame'

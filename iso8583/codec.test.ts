@@ -135,6 +135,38 @@ describe('EBCDIC code pages', () => {
     const bitmap = 'F0F0F0F0F0F0F0F0F0F0F0F1F0F0F0F0';
     roundTrip(ebcdicSpec, { mti: '0100', fields: { 48: 'AB' } }, hex(`F0F1F0F0 ${bitmap} F0F2 C1C2`));
   });
+
+  it('decodes every byte value at every hex-EBCDIC bitmap position as the interpreted codec does', () => {
+    const ebcdicSpec = specWith({ 48: { name: 'Private', type: 'ans', length: 99, prefix: { digits: 2, encoding: 'ebcdic' }, encoding: 'ebcdic' } }, { mti: { encoding: 'ebcdic' }, bitmap: { encoding: 'hex-ebcdic' }, ebcdicCodePage: '037' });
+    const compiled = compileSpec(ebcdicSpec);
+    const interpreted = compileSpec(ebcdicSpec, { engine: 'interpreted' });
+    const outcome = (run: () => unknown): unknown => {
+      try {
+        return { value: run() };
+      } catch (error) {
+        const e = error as Iso8583Error;
+        return { code: e.code, path: e.path, offset: e.offset };
+      }
+    };
+    const frame = hex(`F0F1F0F0 ${'F0F0F0F0F0F0F0F0F0F0F0F1F0F0F0F0'} F0F2 C1C2`);
+    expect(compiled.generated?.decode(frame, 0, frame.length)).toEqual({ mti: '0100', fields: { 48: 'AB' } });
+    let accepted = 0;
+    for (let at = 4; at < 20; at += 1) {
+      for (let byte = 0; byte < 256; byte += 1) {
+        const mutated = Buffer.from(frame);
+        mutated[at] = byte;
+        const reference = outcome(() => interpreted.decode(mutated));
+        expect(outcome(() => compiled.decode(mutated))).toEqual(reference);
+        // The generated decoder passes on what it does not take, and never takes what is refused.
+        const fast = compiled.generated?.decode(mutated, 0, mutated.length);
+        if (fast !== undefined) {
+          expect({ value: fast }).toEqual(reference);
+          accepted += 1;
+        }
+      }
+    }
+    expect(accepted).toBeGreaterThanOrEqual(16);
+  });
 });
 
 describe('binary length prefixes', () => {
@@ -204,6 +236,32 @@ describe('composite fields', () => {
     // 9F26 08 <8> | 82 02 1980 | DF8101 81 82 <130>: 11 + 4 + 135 = 150 bytes.
     const content = '9F2608 0102030405060708 82 02 1980 DF8101 8182 ' + long;
     roundTrip(spec, { mti: '0100', fields: { 55: entries } }, hex(ascii('0100') + ascii('0000000000000200') + ascii('150') + content));
+  });
+
+  it('BER-TLV: the generated decoder itself takes tags of one to four bytes, odd and even value lengths and long-form lengths', () => {
+    const spec = specWith({ 55: { name: 'ICC', type: 'b', length: 999, prefix: { digits: 3, encoding: 'ascii' }, encoding: 'binary', subfields: { kind: 'ber-tlv' } } });
+    const compiled = compileSpec(spec);
+    const interpreted = compileSpec(spec, { engine: 'interpreted' });
+    const frameOf = (content: string): Buffer => hex(ascii('0100') + ascii('0000000000000200') + ascii(String(content.replace(/\s+/g, '').length / 2).padStart(3, '0')) + content);
+    const taken = [
+      '9F26 08 0102030405060708  82 02 1980  DF8101 03 0A0B0C  DF818201 00  5F2A 01 09  BF81FF7F 8181 ' + 'CD'.repeat(129),
+      '9A 03 261124  9F37 04 5D3C2B1A',
+      '',
+    ];
+    for (const content of taken) {
+      const frame = frameOf(content);
+      const fast = compiled.generated?.decode(frame, 0, frame.length);
+      expect(fast, `the generated decoder took ${content}`).toBeDefined();
+      expect(fast).toEqual(interpreted.decode(frame));
+    }
+    // A tag of five bytes, a tag cut by the field's end and a non-minimal length are passed on, and refused as the interpreted codec refuses them.
+    for (const content of ['DF81828301 00', '9F', '9F26 8108 0102030405060708']) {
+      const frame = frameOf(content);
+      expect(compiled.generated?.decode(frame, 0, frame.length)).toBeUndefined();
+      const expected = catchIso(() => interpreted.decode(frame));
+      const error = catchIso(() => compiled.decode(frame));
+      expect([error.code, error.path, error.offset]).toEqual([expected.code, expected.path, expected.offset]);
+    }
   });
 
   it('bitmapped sub-messages', () => {

@@ -1,0 +1,52 @@
+/**
+ * Goal: the inlined bilinear warp is `sample`, pixel for pixel and bit for bit (the ROI every
+ * feature comes from is made by it), for maps that rotate, scale, shift and leave the frame;
+ * and halving an image (four bytes at a time when its rows are word-aligned) is the rounded
+ * mean of each 2x2 block, whatever the alignment.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { downsample, sample, warpAffine, type Affine, type GrayImage } from './image.js';
+
+const source = fc.record({ width: fc.integer({ min: 1, max: 40 }), height: fc.integer({ min: 1, max: 40 }), seed: fc.integer() })
+  .map(({ width, height, seed }): GrayImage => {
+    const data = new Uint8Array(width * height);
+    let state = seed >>> 0;
+    for (let i = 0; i < data.length; i += 1) { state = (Math.imul(state, 1_103_515_245) + 12_345) >>> 0; data[i] = state >>> 24; }
+    return { width, height, data };
+  });
+
+const map = fc.record({ angle: fc.double({ min: -Math.PI, max: Math.PI, noNaN: true }), scale: fc.double({ min: 0.05, max: 3, noNaN: true }), c: fc.double({ min: -30, max: 60, noNaN: true }), f: fc.double({ min: -30, max: 60, noNaN: true }) })
+  .map(({ angle, scale, c, f }): Affine => ({ a: Math.cos(angle) * scale, b: -Math.sin(angle) * scale, c, d: Math.sin(angle) * scale, e: Math.cos(angle) * scale, f }));
+
+describe('warpAffine', () => {
+  it('equals sample() at every output pixel, inside, at the edges and outside the frame', () => {
+    fc.assert(fc.property(source, map, fc.integer({ min: 1, max: 24 }), fc.constantFrom(0, 255), (image, m, side, outside) => {
+      const warped = warpAffine(image, side, side + 1, m, outside).data;
+      const expected = new Float32Array(side * (side + 1));
+      for (let v = 0; v < side + 1; v += 1) for (let u = 0; u < side; u += 1) expected[v * side + u] = sample(image, m.a * u + m.b * v + m.c, m.d * u + m.e * v + m.f, outside);
+      expect(new Uint32Array(warped.buffer)).toEqual(new Uint32Array(expected.buffer));
+    }), { numRuns: 500 });
+  });
+});
+
+describe('downsample by two', () => {
+  it('is Math.round of each 2x2 block mean, for aligned and unaligned rows and offsets', () => {
+    const frame = fc.record({ width: fc.integer({ min: 2, max: 50 }), height: fc.integer({ min: 2, max: 30 }), offset: fc.integer({ min: 0, max: 3 }), seed: fc.integer(), bright: fc.boolean() });
+    fc.assert(fc.property(frame, ({ width, height, offset, seed, bright }) => {
+      const backing = new Uint8Array(offset + width * height);
+      let state = seed >>> 0;
+      // Bright frames push every lane sum to its maximum (4 x 255 + 2).
+      for (let i = 0; i < backing.length; i += 1) { state = (Math.imul(state, 1_103_515_245) + 12_345) >>> 0; backing[i] = bright ? 255 - (state >>> 30) : state >>> 24; }
+      const image: GrayImage = { width, height, data: backing.subarray(offset) };
+      const half = downsample(image, 2);
+      expect([half.width, half.height]).toEqual([Math.floor(width / 2), Math.floor(height / 2)]);
+      const expected = new Uint8Array(half.width * half.height);
+      for (let y = 0; y < half.height; y += 1) for (let x = 0; x < half.width; x += 1) {
+        const p = 2 * y * width + 2 * x;
+        expected[y * half.width + x] = Math.round((image.data[p]! + image.data[p + 1]! + image.data[p + width]! + image.data[p + width + 1]!) / 4);
+      }
+      expect(half.data).toEqual(expected);
+    }), { numRuns: 500 });
+  });
+});
