@@ -28,6 +28,19 @@ describe('warpAffine', () => {
       expect(new Uint32Array(warped.buffer)).toEqual(new Uint32Array(expected.buffer));
     }), { numRuns: 500 });
   });
+
+  it('equals sample() when whole rows fall inside the frame (the unclamped row path) and at its edges', () => {
+    const inside = fc.record({ angle: fc.double({ min: -Math.PI, max: Math.PI, noNaN: true }), scale: fc.double({ min: 0, max: 0.08, noNaN: true }), cx: fc.double({ min: 0, max: 1, noNaN: true }), cy: fc.double({ min: 0, max: 1, noNaN: true }) });
+    fc.assert(fc.property(source, inside, fc.integer({ min: 1, max: 24 }), ({ width, height, data }, { angle, scale, cx, cy }, side) => {
+      const image = { width: width + 1, height: height + 1, data: new Uint8Array((width + 1) * (height + 1)).map((_, i) => data[i % data.length]!) };
+      // Centred anywhere in the frame, corners included (there some rows leave it).
+      const m: Affine = { a: Math.cos(angle) * scale, b: -Math.sin(angle) * scale, c: cx * width, d: Math.sin(angle) * scale, e: Math.cos(angle) * scale, f: cy * height };
+      const warped = warpAffine(image, side, side, m).data;
+      const expected = new Float32Array(side * side);
+      for (let v = 0; v < side; v += 1) for (let u = 0; u < side; u += 1) expected[v * side + u] = sample(image, m.a * u + m.b * v + m.c, m.d * u + m.e * v + m.f, 0);
+      expect(new Uint32Array(warped.buffer)).toEqual(new Uint32Array(expected.buffer));
+    }), { numRuns: 500 });
+  });
 });
 
 describe('downsample by two', () => {

@@ -68,6 +68,28 @@ export function warpAffine(source: GrayImage | FloatImage, width: number, height
   for (let v = 0, o = 0; v < height; v += 1) {
     const bv = b * v;
     const ev = e * v;
+    // x and y are monotone in u (so is every rounded step), so when both ends of the row sample
+    // inside the clamp range, every pixel does: no outside test, no clamping.
+    const xFirst = a * 0 + bv + c;
+    const xLast = a * (width - 1) + bv + c;
+    const yFirst = d * 0 + ev + f;
+    const yLast = d * (width - 1) + ev + f;
+    if (Math.min(xFirst, xLast) >= 0 && Math.max(xFirst, xLast) <= xMax && Math.min(yFirst, yLast) >= 0 && Math.max(yFirst, yLast) <= yMax) {
+      for (let u = 0; u < width; u += 1, o += 1) {
+        const x = a * u + bv + c;
+        const y = d * u + ev + f;
+        const x0 = x | 0;
+        const y0 = y | 0;
+        const fx = x - x0;
+        const fy = y - y0;
+        const gx = 1 - fx;
+        const i = y0 * sw + x0;
+        const top = data[i]! * gx + data[i + 1]! * fx;
+        const bottom = data[i + sw]! * gx + data[i + sw + 1]! * fx;
+        out[o] = top * (1 - fy) + bottom * fy;
+      }
+      continue;
+    }
     for (let u = 0; u < width; u += 1, o += 1) {
       const x = a * u + bv + c;
       const y = d * u + ev + f;
