@@ -73,7 +73,7 @@ export const DIGIT_STRINGS: readonly (readonly string[])[] = Array.from({ length
 /**
  * A DataView of a frame's memory, the view of the last ArrayBuffer kept. The generated decoders
  * no longer read through it (they read a copy of the frame in decodeChars, generate.ts:
- * copyFrame); compiled.ts still hands it and byteOffsetOf to them, unused, until it drops them.
+ * copyFrame); compiled.ts still puts it and byteOffsetOf in their runtime, unread.
  */
 export const viewState: { buffer: ArrayBufferLike | undefined; view: DataView<ArrayBufferLike> } = { buffer: undefined, view: new DataView(new ArrayBuffer(0)) };
 /**
