@@ -26,8 +26,6 @@ export interface VeinFeatures { code: Uint8Array; strength: Float32Array }
 // normalises eight ROIs (its own and its pose alternates', visible and NIR).
 let rowMeanPlane = new Float32Array(0);
 let rowSquarePlane = new Float32Array(0);
-let columnSums = new Float64Array(0);
-let columnSquareSums = new Float64Array(0);
 
 /**
  * Local contrast normalisation: (x - mean_local) / (std_local + epsilon), the local moments
@@ -45,7 +43,6 @@ export function normaliseContrast(roi: FloatImage, radius = local_window_radius_
   const n = data.length;
   assert(Number.isInteger(radius) && radius > 0 && width > 0 && height > 0 && n === width * height, 'normalisation of a whole image with a positive radius');
   if (rowMeanPlane.length < n) { rowMeanPlane = new Float32Array(n); rowSquarePlane = new Float32Array(n); }
-  if (columnSums.length < width) { columnSums = new Float64Array(width); columnSquareSums = new Float64Array(width); }
   const norm = 1 / (2 * radius + 1);
   for (let y = 0; y < height; y += 1) blurRowAndSquares(data, rowMeanPlane, rowSquarePlane, y * width, width, radius, norm);
   const out = new Float32Array(n);
@@ -97,36 +94,65 @@ function blurRowAndSquares(src: Float32Array, mean: Float32Array, meanSquare: Fl
   }
 }
 
-/** `blurColumns` (image.ts) of both row-blurred planes, each result rounded to float32 and normalised at once. */
+/**
+ * `blurColumns` (image.ts) of both row-blurred planes, each result rounded to float32 and
+ * normalised at once. Four columns at a time with their running sums in locals (registers, not
+ * a sums array loaded and stored per pixel); each column's sums take exactly `blurColumns`'
+ * steps, top to bottom.
+ */
 function normaliseColumns(data: Float32Array, rowMean: Float32Array, rowSquare: Float32Array, out: Float32Array, width: number, height: number, radius: number, norm: number): void {
-  const sums = columnSums;
-  const squareSums = columnSquareSums;
-  sums.fill(0, 0, width);
-  squareSums.fill(0, 0, width);
   const lastRow = (height - 1) * width;
-  for (let i = -radius; i <= radius; i += 1) {
-    const row = i < 0 ? 0 : i >= height ? lastRow : i * width;
-    for (let x = 0; x < width; x += 1) {
-      sums[x] = sums[x]! + rowMean[row + x]!;
-      squareSums[x] = squareSums[x]! + rowSquare[row + x]!;
+  let x = 0;
+  for (; x + 4 <= width; x += 4) {
+    let s0 = 0; let s1 = 0; let s2 = 0; let s3 = 0;
+    let q0 = 0; let q1 = 0; let q2 = 0; let q3 = 0;
+    for (let i = -radius; i <= radius; i += 1) {
+      const at = (i < 0 ? 0 : i >= height ? lastRow : i * width) + x;
+      s0 = s0 + rowMean[at]!; s1 = s1 + rowMean[at + 1]!; s2 = s2 + rowMean[at + 2]!; s3 = s3 + rowMean[at + 3]!;
+      q0 = q0 + rowSquare[at]!; q1 = q1 + rowSquare[at + 1]!; q2 = q2 + rowSquare[at + 2]!; q3 = q3 + rowSquare[at + 3]!;
+    }
+    for (let y = 0; y < height; y += 1) {
+      const at = y * width + x;
+      const add = y + radius + 1;
+      const drop = y - radius;
+      const addAt = (add >= height ? lastRow : add * width) + x;
+      const dropAt = (drop < 0 ? 0 : drop * width) + x;
+      out[at] = normalised(data[at]!, s0, q0, norm);
+      out[at + 1] = normalised(data[at + 1]!, s1, q1, norm);
+      out[at + 2] = normalised(data[at + 2]!, s2, q2, norm);
+      out[at + 3] = normalised(data[at + 3]!, s3, q3, norm);
+      s0 = s0 + (rowMean[addAt]! - rowMean[dropAt]!); s1 = s1 + (rowMean[addAt + 1]! - rowMean[dropAt + 1]!);
+      s2 = s2 + (rowMean[addAt + 2]! - rowMean[dropAt + 2]!); s3 = s3 + (rowMean[addAt + 3]! - rowMean[dropAt + 3]!);
+      q0 = q0 + (rowSquare[addAt]! - rowSquare[dropAt]!); q1 = q1 + (rowSquare[addAt + 1]! - rowSquare[dropAt + 1]!);
+      q2 = q2 + (rowSquare[addAt + 2]! - rowSquare[dropAt + 2]!); q3 = q3 + (rowSquare[addAt + 3]! - rowSquare[dropAt + 3]!);
     }
   }
-  for (let y = 0; y < height; y += 1) {
-    const row = y * width;
-    const add = y + radius + 1;
-    const drop = y - radius;
-    const addRow = add >= height ? lastRow : add * width;
-    const dropRow = drop < 0 ? 0 : drop * width;
-    for (let x = 0; x < width; x += 1) {
-      const s = sums[x]!;
-      const q = squareSums[x]!;
-      const m = Math.fround(s * norm);
-      const std = Math.sqrt(Math.max(0, Math.fround(q * norm) - m * m));
-      out[row + x] = (data[row + x]! - m) / (std + 4);
-      sums[x] = s + (rowMean[addRow + x]! - rowMean[dropRow + x]!);
-      squareSums[x] = q + (rowSquare[addRow + x]! - rowSquare[dropRow + x]!);
+  for (; x < width; x += 1) {
+    let s = 0;
+    let q = 0;
+    for (let i = -radius; i <= radius; i += 1) {
+      const at = (i < 0 ? 0 : i >= height ? lastRow : i * width) + x;
+      s = s + rowMean[at]!;
+      q = q + rowSquare[at]!;
+    }
+    for (let y = 0; y < height; y += 1) {
+      const at = y * width + x;
+      const add = y + radius + 1;
+      const drop = y - radius;
+      const addAt = (add >= height ? lastRow : add * width) + x;
+      const dropAt = (drop < 0 ? 0 : drop * width) + x;
+      out[at] = normalised(data[at]!, s, q, norm);
+      s = s + (rowMean[addAt]! - rowMean[dropAt]!);
+      q = q + (rowSquare[addAt]! - rowSquare[dropAt]!);
     }
   }
+}
+
+/** (x - mean) / (std + 4) from a pixel and its window's running sums, the moments rounded to float32 as the blur planes held them. */
+function normalised(value: number, sum: number, squareSum: number, norm: number): number {
+  const m = Math.fround(sum * norm);
+  const std = Math.sqrt(Math.max(0, Math.fround(squareSum * norm) - m * m));
+  return (value - m) / (std + 4);
 }
 
 export class FeatureModels {

@@ -68,6 +68,28 @@ export function warpAffine(source: GrayImage | FloatImage, width: number, height
   for (let v = 0, o = 0; v < height; v += 1) {
     const bv = b * v;
     const ev = e * v;
+    // x and y are monotone in u (so is every rounded step), so when both ends of the row sample
+    // inside the clamp range, every pixel does: no outside test, no clamping.
+    const xFirst = a * 0 + bv + c;
+    const xLast = a * (width - 1) + bv + c;
+    const yFirst = d * 0 + ev + f;
+    const yLast = d * (width - 1) + ev + f;
+    if (Math.min(xFirst, xLast) >= 0 && Math.max(xFirst, xLast) <= xMax && Math.min(yFirst, yLast) >= 0 && Math.max(yFirst, yLast) <= yMax) {
+      for (let u = 0; u < width; u += 1, o += 1) {
+        const x = a * u + bv + c;
+        const y = d * u + ev + f;
+        const x0 = x | 0;
+        const y0 = y | 0;
+        const fx = x - x0;
+        const fy = y - y0;
+        const gx = 1 - fx;
+        const i = y0 * sw + x0;
+        const top = data[i]! * gx + data[i + 1]! * fx;
+        const bottom = data[i + sw]! * gx + data[i + sw + 1]! * fx;
+        out[o] = top * (1 - fy) + bottom * fy;
+      }
+      continue;
+    }
     for (let u = 0; u < width; u += 1, o += 1) {
       const x = a * u + bv + c;
       const y = d * u + ev + f;
@@ -157,22 +179,39 @@ function blurRow(src: Float32Array, dst: Float32Array, start: number, count: num
   }
 }
 
+/**
+ * The vertical pass, four columns at a time with their running sums in locals (registers, not
+ * a sums array loaded and stored per pixel), the rest one at a time. Each column's sum starts
+ * from 0, adds the clamped top window in order, then (added - dropped) row by row.
+ */
 function blurColumns(src: Float32Array, dst: Float32Array, width: number, height: number, radius: number, norm: number): void {
-  const sums = new Float64Array(width);
   const lastRow = (height - 1) * width;
-  for (let i = -radius; i <= radius; i += 1) {
-    const row = i < 0 ? 0 : i >= height ? lastRow : i * width;
-    for (let x = 0; x < width; x += 1) sums[x] = sums[x]! + src[row + x]!;
+  let x = 0;
+  for (; x + 4 <= width; x += 4) {
+    let s0 = 0; let s1 = 0; let s2 = 0; let s3 = 0;
+    for (let i = -radius; i <= radius; i += 1) {
+      const at = (i < 0 ? 0 : i >= height ? lastRow : i * width) + x;
+      s0 = s0 + src[at]!; s1 = s1 + src[at + 1]!; s2 = s2 + src[at + 2]!; s3 = s3 + src[at + 3]!;
+    }
+    for (let y = 0; y < height; y += 1) {
+      const at = y * width + x;
+      const add = y + radius + 1;
+      const drop = y - radius;
+      const addAt = (add >= height ? lastRow : add * width) + x;
+      const dropAt = (drop < 0 ? 0 : drop * width) + x;
+      dst[at] = s0 * norm; dst[at + 1] = s1 * norm; dst[at + 2] = s2 * norm; dst[at + 3] = s3 * norm;
+      s0 = s0 + (src[addAt]! - src[dropAt]!); s1 = s1 + (src[addAt + 1]! - src[dropAt + 1]!);
+      s2 = s2 + (src[addAt + 2]! - src[dropAt + 2]!); s3 = s3 + (src[addAt + 3]! - src[dropAt + 3]!);
+    }
   }
-  for (let y = 0; y < height; y += 1) {
-    const row = y * width;
-    const add = y + radius + 1;
-    const drop = y - radius;
-    const addRow = add >= height ? lastRow : add * width;
-    const dropRow = drop < 0 ? 0 : drop * width;
-    for (let x = 0; x < width; x += 1) {
-      dst[row + x] = sums[x]! * norm;
-      sums[x] = sums[x]! + (src[addRow + x]! - src[dropRow + x]!);
+  for (; x < width; x += 1) {
+    let s = 0;
+    for (let i = -radius; i <= radius; i += 1) s = s + src[(i < 0 ? 0 : i >= height ? lastRow : i * width) + x]!;
+    for (let y = 0; y < height; y += 1) {
+      const add = y + radius + 1;
+      const drop = y - radius;
+      dst[y * width + x] = s * norm;
+      s = s + (src[(add >= height ? lastRow : add * width) + x]! - src[(drop < 0 ? 0 : drop * width) + x]!);
     }
   }
 }

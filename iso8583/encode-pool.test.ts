@@ -1,7 +1,7 @@
 /**
  * The compiled codec's buffers: encoded messages are views cut from pooled buffers whose
- * memory and offset compiled.ts reads once per pool, and the generated decoder finds a frame's
- * offset in its memory through the typed-array getter itself (fast-runtime.ts, byteOffsetOf).
+ * memory and offset compiled.ts reads once per pool, and the generated decoder copies a frame
+ * from wherever it lies in its memory (generate.ts, copyFrame).
  * These tests want both to hold across pool renewals and for frames at any offset of a larger
  * buffer, against the interpreted codec.
  */

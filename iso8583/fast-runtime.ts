@@ -76,28 +76,3 @@ export const berTags2 = new Array<string | undefined>(BER_TAG2_SLOTS).fill(undef
 export const DIGIT_STRINGS_LENGTH_MAX = 4;
 export const DIGIT_STRINGS: readonly (readonly string[])[] = Array.from({ length: DIGIT_STRINGS_LENGTH_MAX + 1 }, (_, digits) =>
   Array.from({ length: digits === 0 ? 0 : 10 ** digits }, (_, n) => String(n).padStart(digits, '0')));
-
-/**
- * A DataView of a frame's memory, the view of the last ArrayBuffer kept. The generated decoders
- * no longer read through it (they read a copy of the frame in decodeChars, generate.ts:
- * copyFrame); compiled.ts still hands it and byteOffsetOf to them, unused, until it drops them.
- */
-export const viewState: { buffer: ArrayBufferLike | undefined; view: DataView<ArrayBufferLike> } = { buffer: undefined, view: new DataView(new ArrayBuffer(0)) };
-/**
- * The byteOffset getter of typed arrays, called as `BO.call(buf)`: optimised code reads
- * `buf.byteOffset` through a generic property load (~30 ns on Node 20), while a call of the
- * getter itself compiles to a field load (~5 ns).
- */
-export const byteOffsetOf: (this: ArrayBufferView) => number = (() => {
-  // Taken unbound on purpose: it is only ever called with a typed array as `this`.
-  // eslint-disable-next-line @typescript-eslint/unbound-method
-  const getter = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype) as object, 'byteOffset')?.get;
-  return typeof getter === 'function' ? (getter as (this: ArrayBufferView) => number) : function byteOffsetFallback(this: ArrayBufferView): number { return this.byteOffset; };
-})();
-export function viewOf(buf: Buffer): DataView {
-  if (buf.buffer !== viewState.buffer) {
-    viewState.view = new DataView(buf.buffer);
-    viewState.buffer = buf.buffer;
-  }
-  return viewState.view;
-}
