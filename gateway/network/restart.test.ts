@@ -18,11 +18,13 @@ const temp = tempDir('palmswitch-restart-');
 let sim: SpawnedNetworkSim;
 
 beforeAll(async () => { sim = await startSim(temp.dir); });
-afterAll(async () => { await sim.stop(); temp.remove(); });
+// The sim writes into the folder until it has exited: stop() waits for that, then the folder goes.
+afterAll(async () => { await sim.stop(); temp.remove(); }, 30_000);
 
 interface WorkerResult { approved: boolean; source: string; adviceId: number; stan: string }
 
-function runWorker(args: string[]): Promise<{ results: WorkerResult[]; kill: () => void }> {
+/** The worker's results once it has printed them; `kill` resolves when the process has exited. */
+function runWorker(args: string[]): Promise<{ results: WorkerResult[]; kill: () => Promise<void> }> {
   const child = spawn(process.execPath, ['--import', 'tsx', WORKER, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   return new Promise((resolve, reject) => {
@@ -33,7 +35,12 @@ function runWorker(args: string[]): Promise<{ results: WorkerResult[]; kill: () 
       const line = output.split('\n').find((l) => l.startsWith('['));
       if (line) {
         clearTimeout(timer);
-        resolve({ results: JSON.parse(line) as WorkerResult[], kill: () => child.kill('SIGKILL') });
+        const kill = (): Promise<void> => new Promise((exited) => {
+          if (child.exitCode !== null || child.signalCode !== null) { exited(); return; }
+          child.once('exit', () => exited());
+          child.kill('SIGKILL');
+        });
+        resolve({ results: JSON.parse(line) as WorkerResult[], kill });
       }
     });
     child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`worker exited with ${code}: ${output}`)); });
@@ -46,7 +53,7 @@ describe('gateway restart', () => {
     const card = await issueCard(sim, { balance_minor: 100_000n });
     await sim.api('PUT', '/faults', { outage: true });
     const worker = await runWorker([String(sim.port), file, '3', card.token.tokenPan, card.token.tokenExpiry, '777000111']);
-    worker.kill();
+    await worker.kill();
     expect(worker.results.every((r) => r.approved && r.source === 'stand-in')).toBe(true);
     const before = await sim.api<{ advicesBooked: number; duplicates: number; byMti: Record<string, number> }>('GET', '/stats');
     await sim.api('PUT', '/faults', { outage: false });

@@ -19,7 +19,8 @@ export const quietLogger = createLogger({ name: 'link-test', level: 'silent' });
 
 export function tempDir(prefix: string): { dir: string; remove(): void } {
   const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
-  return { dir, remove: () => rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }) };
+  // Retries (ENOTEMPTY, EBUSY) back off linearly, ~10 s in all: a process that has just exited may still have files closing.
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true, maxRetries: 13, retryDelay: 100 }) };
 }
 
 export interface Card { ref: string; pan: string; token: TokenView }
