@@ -9,7 +9,9 @@ import { reserveStanBlock, type ReserveReply, type ReserveRequest } from './stan
 const port = parentPort;
 if (port === null) throw new Error('stan-worker runs as a worker thread');
 const { file } = workerData as { file: string };
-const db = new Database(file);
+// The link store made the file before it started this worker: a worker that starts late (after
+// its store was closed and the file removed) must fail, not leave a new empty database behind.
+const db = new Database(file, { fileMustExist: true });
 db.pragma('synchronous = FULL');
 port.on('message', (request: ReserveRequest | 'close') => {
   if (request === 'close') {

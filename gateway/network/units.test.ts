@@ -4,6 +4,7 @@
  * dialect, the durable queues' bounds and ordering on a real SQLite file, and the next STAN
  * block reserved by the worker thread before the current one runs out.
  */
+import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -138,5 +139,18 @@ describe('STAN blocks', () => {
     expect(reservedUpto()).toBe(2 * STAN_BLOCK_SIZE);
     reader.close();
     store.close();
+  });
+
+  it('a reservation worker that starts after its store was closed and the file removed leaves no file behind', async () => {
+    const file = path.join(temp.dir, 'late-worker.db');
+    const now = Date.UTC(2026, 10, 24, 12);
+    const store = new LinkStore(file);
+    // Far enough into the block to ask the worker for the next one: it starts now, and boots after this turn.
+    for (let i = 1; i <= STAN_BLOCK_SIZE - STAN_PREFETCH_LEFT; i += 1) store.allocateStan('visa-like', now);
+    store.close();
+    for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
+    // Long enough for the worker to boot (TypeScript through tsx) and open, or fail to open, the file.
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    expect(existsSync(file)).toBe(false);
   });
 });
