@@ -7,12 +7,12 @@
  * never answer where the interpreted engine refuses.
  */
 import fc from 'fast-check';
-import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { compileSpec, generatedSource, type Message, type MessageCodec } from '../iso8583/index.js';
 import { dialect, DIALECT_NAMES, SAMPLE_MESSAGES } from '../specs/index.js';
 import { message } from './support/iso8583-arbitrary.js';
 import { mutate, mutateMessage, random } from './support/iso8583-mutate.js';
+import { describeError, expectSameOutcome, outcome } from './support/outcome.js';
 
 const VALID_MESSAGES = 400;
 const MUTATED_FRAMES = 20_000;
@@ -23,36 +23,6 @@ const YIELD_EVERY = 2_000;
 const breathe = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 /** Bound on the two mutation tests: a few seconds each on a quiet machine, allowing for a loaded one. */
 const MUTATION_TEST_TIMEOUT_MS = 180_000;
-
-type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
-
-function outcome(run: () => unknown): Outcome {
-  try {
-    return { ok: true, value: run() };
-  } catch (error) {
-    return { ok: false, error };
-  }
-}
-
-/** Errors compare by class, code, path, offset and text. */
-function describeError(error: unknown): unknown {
-  if (!(error instanceof Error)) return error;
-  const fields = error as Error & { code?: unknown; path?: unknown; offset?: unknown };
-  return { name: error.name, message: error.message, code: fields.code, path: fields.path, offset: fields.offset };
-}
-
-function same(a: Outcome, b: Outcome): boolean {
-  if (a.ok && b.ok) return isDeepStrictEqual(a.value, b.value) || (Buffer.isBuffer(a.value) && Buffer.isBuffer(b.value) && a.value.equals(b.value));
-  if (!a.ok && !b.ok) return isDeepStrictEqual(describeError(a.error), describeError(b.error));
-  return false;
-}
-
-/** Cheap on success (these loops run tens of thousands of times); says everything on failure. */
-function expectSame(compiled: Outcome, interpreted: Outcome, what: () => string): void {
-  if (same(compiled, interpreted)) return;
-  const show = (o: Outcome): unknown => (o.ok ? o.value : describeError(o.error));
-  expect({ input: what(), outcome: show(compiled) }).toEqual({ input: what(), outcome: show(interpreted) });
-}
 
 function codecs(name: string): { compiled: MessageCodec; interpreted: MessageCodec; generated: NonNullable<MessageCodec['generated']> } {
   const { spec } = dialect(name);
@@ -106,14 +76,14 @@ describe.each(DIALECT_NAMES)('compiled vs interpreted: %s', (name) => {
       const frame = mutate(corpus[next() % corpus.length]!, next);
       const what = (): string => `frame ${frame.toString('hex')}`;
       const reference = outcome(() => interpreted.decode(frame));
-      expectSame(outcome(() => compiled.decode(frame)), reference, what);
+      expectSameOutcome(outcome(() => compiled.decode(frame)), reference, what);
       const fast = generated.decode(frame, 0, frame.length);
       if (fast !== undefined) {
         // The generated decoder may pass a frame on, but never accept what is refused.
-        expectSame({ ok: true, value: fast }, reference, what);
+        expectSameOutcome({ ok: true, value: fast }, reference, what);
         generatedAccepted += 1;
       }
-      if (reference.ok) expectSame(outcome(() => compiled.encode(reference.value as Message)), { ok: true, value: frame }, what);
+      if (reference.ok) expectSameOutcome(outcome(() => compiled.encode(reference.value as Message)), { ok: true, value: frame }, what);
     }
     expect(generatedAccepted).toBeGreaterThan(MUTATED_FRAMES / 50);
   }, MUTATION_TEST_TIMEOUT_MS);
@@ -128,11 +98,11 @@ describe.each(DIALECT_NAMES)('compiled vs interpreted: %s', (name) => {
       const input = mutateMessage(corpus[next() % corpus.length]!, next) as Message;
       const what = (): string => `message ${JSON.stringify(input)}`;
       const reference = outcome(() => interpreted.encode(input));
-      expectSame(outcome(() => compiled.encode(input)), reference, what);
+      expectSameOutcome(outcome(() => compiled.encode(input)), reference, what);
       const fast = outcome(() => generated.encode(input));
       if (!fast.ok) expect({ input: what(), thrown: describeError(fast.error) }, 'the generated encoder never throws').toBeUndefined();
       if (fast.ok && fast.value !== undefined) {
-        expectSame(fast, reference, what);
+        expectSameOutcome(fast, reference, what);
         generatedAccepted += 1;
       }
     }

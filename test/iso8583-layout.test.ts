@@ -7,43 +7,19 @@
  * messages (else this would only compare encode with itself).
  */
 import fc from 'fast-check';
-import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { ENCODE_POOL_BYTES } from '../iso8583/compiled.js';
 import { compileSpec, Iso8583Error, LAYOUTS_KEPT_MAX, type FieldValue, type Message } from '../iso8583/index.js';
 import { dialect, DIALECT_NAMES, SAMPLE_MESSAGES, sampleAuthorization, sampleReversal } from '../specs/index.js';
 import { message } from './support/iso8583-arbitrary.js';
 import { mutateMessage, random } from './support/iso8583-mutate.js';
+import { expectSameOutcome, outcome } from './support/outcome.js';
 
 const VALID_MESSAGES = 300;
 const MUTATED_MESSAGES = 5_000;
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed_8583);
 const ENGINES = ['compiled', 'interpreted'] as const;
 
-type Outcome = { ok: true; bytes: Buffer } | { ok: false; error: unknown };
-
-function outcome(run: () => Buffer): Outcome {
-  try {
-    return { ok: true, bytes: run() };
-  } catch (error) {
-    return { ok: false, error };
-  }
-}
-
-function describeOutcome(o: Outcome): unknown {
-  if (o.ok) return o.bytes.toString('hex');
-  if (!(o.error instanceof Iso8583Error)) return { notIso8583Error: String(o.error) };
-  const e = o.error;
-  return { name: e.name, message: e.message, code: e.code, path: e.path, offset: e.offset };
-}
-
-function expectSame(got: Outcome, encoded: Outcome, what: () => string): void {
-  const a = describeOutcome(got);
-  const b = describeOutcome(encoded);
-  if (!isDeepStrictEqual(a, b)) expect({ input: what(), outcome: a }).toEqual({ input: what(), outcome: b });
-}
-
-/** The message's field ids in ascending order, or in `order`'s permutation of that. */
 function idsOf(m: Message, order?: readonly number[]): number[] {
   const ids = Object.keys(m.fields).map(Number);
   return order === undefined ? ids : order.map((i) => ids[i]!);
@@ -121,13 +97,13 @@ describe.each(DIALECT_NAMES)('message layouts: %s', (name) => {
       const input: Message = { mti: mutated.mti, fields };
       const what = (): string => `message ${JSON.stringify(input)}`;
       const encoded = outcome(() => codec.encode(input));
-      expectSame(outcome(() => everyField.encode(input.mti, valuesOf(input, allIds))), encoded, what);
+      expectSameOutcome(outcome(() => everyField.encode(input.mti, valuesOf(input, allIds))), encoded, what);
       if (encoded.ok) written += 1;
       else refused += 1;
       // The generated encoder writes what encode writes, or hands over; it never throws.
       if (generated !== undefined) {
         const direct = generated.encode(input.mti, valuesOf(input, allIds));
-        if (direct !== undefined) expectSame({ ok: true, bytes: direct }, encoded, what);
+        if (direct !== undefined) expectSameOutcome({ ok: true, value: direct }, encoded, what);
       }
     }
     // Both roads are exercised: the mutations make bad messages and leave good ones.
@@ -168,16 +144,16 @@ describe.each(DIALECT_NAMES)('message layouts: %s', (name) => {
     for (const tag of tags) {
       const m: Message = { mti: base.mti, fields: { ...base.fields, 55: [{ tag: '9F36', value: '0042' }, { tag, value: '0102' }] } };
       const expected = outcome(() => interpreted.encode(m));
-      expectSame(outcome(() => layout.encode(m.mti, valuesOf(m, ids))), expected, () => `tag ${JSON.stringify(tag)}`);
-      expectSame(outcome(() => codec.encode(m)), expected, () => `tag ${JSON.stringify(tag)}, encode`);
+      expectSameOutcome(outcome(() => layout.encode(m.mti, valuesOf(m, ids))), expected, () => `tag ${JSON.stringify(tag)}`);
+      expectSameOutcome(outcome(() => codec.encode(m)), expected, () => `tag ${JSON.stringify(tag)}, encode`);
     }
     // Values: hex digits only, uppercase, whole bytes; characters beyond ASCII must not alias a digit.
     const values = ['', '00', 'FF', '0A1B', 'ab', '0g', 'G0', '0', '\u00C90', '0\u0130', '\u01300', '\u0080\u0030', '\uFF10\uFF10'];
     for (const value of values) {
       const m: Message = { mti: base.mti, fields: { ...base.fields, 55: [{ tag: '9F36', value }, { tag: '5A', value: '01' }] } };
       const expected = outcome(() => interpreted.encode(m));
-      expectSame(outcome(() => layout.encode(m.mti, valuesOf(m, ids))), expected, () => `value ${JSON.stringify(value)}`);
-      expectSame(outcome(() => codec.encode(m)), expected, () => `value ${JSON.stringify(value)}, encode`);
+      expectSameOutcome(outcome(() => layout.encode(m.mti, valuesOf(m, ids))), expected, () => `value ${JSON.stringify(value)}`);
+      expectSameOutcome(outcome(() => codec.encode(m)), expected, () => `value ${JSON.stringify(value)}, encode`);
     }
   });
 
