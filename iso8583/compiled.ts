@@ -10,7 +10,7 @@
 import { assert } from '../core/index.js';
 import type { EbcdicTables } from './encoding.js';
 import type { FieldCodec } from './field.js';
-import { BER_SLOTS_PER_FIELD, berTags1, berTags2, CHAR_CLASS_WIDE, decodeChars, decodeChars16, DIGIT_STRINGS, HEX_CODES, HEX_PAIR_VALUES, HEX_PAIRS, HEX_PAIRS16, HEX_UPPER, HEX_UPPER_WIDE } from './fast-runtime.js';
+import { BER_SLOTS_PER_FIELD, berTags1, berTags2, CHAR_CLASS_WIDE, decodeChars, decodeChars16, DIGIT_STRINGS, HEX_CODES, HEX_PAIR_VALUES, HEX_PAIRS, HEX_PAIRS16, HEX_UPPER } from './fast-runtime.js';
 import { generateSource, planField, type FieldPlan } from './generate.js';
 import { generateLayoutSource } from './generate-layout.js';
 import { CHAR_CLASS, MESSAGE_SIZE_BYTES_MAX, Reader, Writer } from './io.js';
@@ -95,7 +95,7 @@ export function compileGenerated(spec: MessageSpec, codecs: readonly (FieldCodec
   const berFields = plans.filter((plan) => plan.kind === 'ber').length;
   const berSlots = Math.max(1, berFields) * BER_SLOTS_PER_FIELD;
   const runtime = {
-    CC: CHAR_CLASS, CCW: CHAR_CLASS_WIDE, HEXC: HEX_CODES, HEXU: HEX_UPPER, HEXW: HEX_UPPER_WIDE, HEXPV: HEX_PAIR_VALUES, HEXP: HEX_PAIRS, HEX16: HEX_PAIRS16, TAG1: berTags1, TAG2: berTags2,
+    CC: CHAR_CLASS, CCW: CHAR_CLASS_WIDE, HEXC: HEX_CODES, HEXU: HEX_UPPER, HEXPV: HEX_PAIR_VALUES, HEXP: HEX_PAIRS, HEX16: HEX_PAIRS16, TAG1: berTags1, TAG2: berTags2,
     E2L: ebcdic?.toLatin1, L2E: ebcdic?.fromLatin1, sc: decodeChars, sc16: decodeChars16, slots: new Int32Array(berSlots), tagv: new Array<string>(berSlots).fill(''),
     // Never written: a read of HOLES[id] finds only what the prototypes hold (generate.ts).
     FT: new Array<object | undefined>(codecs.length).fill(undefined), HOLES: new Array<unknown>(codecs.length), C: codecs, Reader, OBJECT_PROTOTYPE: Object.prototype, LS: latin1SliceMethod,
@@ -136,7 +136,7 @@ export function compileGenerated(spec: MessageSpec, codecs: readonly (FieldCodec
   const attempt = (message: Message): number => generated.encode(message, pool, poolPos, Math.min(pool.length, poolPos + MESSAGE_SIZE_BYTES_MAX), poolWriter);
   const layout = (ids: readonly number[]): CompiledLayout => {
     const layoutSource = generateLayoutSource(spec, ids.map((id) => planOf(plans, id)));
-    const layoutRuntime = { CCW: CHAR_CLASS_WIDE, HEXC: HEX_CODES, HEXW: HEX_UPPER_WIDE, HEXPV: HEX_PAIR_VALUES, L2E: ebcdic?.fromLatin1, C: codecs };
+    const layoutRuntime = { CCW: CHAR_CLASS_WIDE, HEXC: HEX_CODES, HEXPV: HEX_PAIR_VALUES, L2E: ebcdic?.fromLatin1, C: codecs };
     // Generated from the spec's declarative data and the layout's field numbers only, as above.
     // eslint-disable-next-line @typescript-eslint/no-implied-eval
     const run = (new Function('rt', layoutSource) as (rt: typeof layoutRuntime) => GeneratedLayout)(layoutRuntime);

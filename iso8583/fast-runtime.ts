@@ -30,14 +30,12 @@ export const HEX_UPPER = new Int8Array(256).fill(-1);
 for (let i = 0; i < 16; i += 1) HEX_UPPER[HEX_CODES[i]!] = i;
 
 /**
- * The tables above indexed by any UTF-16 code unit (0 / -1 above 255), so an encoder's
+ * The character classes indexed by any UTF-16 code unit (0 above 255), so an encoder's
  * per-character check is one load with no separate "above 255?" branch.
  */
 export const CODE_UNITS = 0x10000;
 export const CHAR_CLASS_WIDE = new Uint8Array(CODE_UNITS);
 CHAR_CLASS_WIDE.set(CHAR_CLASS);
-export const HEX_UPPER_WIDE = new Int8Array(CODE_UNITS).fill(-1);
-HEX_UPPER_WIDE.set(HEX_UPPER);
 
 /**
  * Two uppercase hex digits' character codes `h`, `l` (both below 128) to their byte at
