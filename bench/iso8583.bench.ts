@@ -45,10 +45,13 @@ const CLOCK = 'cpu' as const;
 const RATE_BAR = 250_000;
 const PEER_RATIO_BAR = 25;
 /**
- * The peer's rate the issue states for these machines. Measured, it swung between ~10,000 and
- * ~20,000/s from hour to hour on 2026-11-24 while ours held (it allocates heavily), so the
- * same-run ratio moved between 21x and 31x with no change on our side; the notes say where ours
- * stands against this rate too.
+ * The peer's rate the issue states for these machines ("about 20,000 per second"), for the notes
+ * only. The bar is the ratio to the peer measured in the same run, as the issue words it (a
+ * ratio, beside a separate absolute floor for every spec) and as the project's standards ask of
+ * any peer's figure. Until 2026-11-25 we also required ours >= 25 x this stated rate. Measured,
+ * the peer ran at 7,000-19,000/s here (2026-11-24 and -25), and on 2026-11-25 our own rate
+ * swung 2x between processes of the same code, so that reading counted the host's speed of the
+ * hour more than the codec.
  */
 const PEER_RATE_STATED = 20_000;
 /** Bound on one child's run (warm-up and windows take about 8 s). */
@@ -144,7 +147,7 @@ async function runChild(spec: DialectName, engine: CodecEngine, subject: ChildSu
 }
 
 /** The peer comparison: PEER_PAIRS pairs of children, ours and the peer's, back to back. */
-interface PeerComparison { ours: number; peer: number; ratio: number; perPair: string[] }
+interface PeerComparison { ours: number; peer: number; ratio: number; ratios: number[]; perPair: string[] }
 
 async function comparePeer(): Promise<PeerComparison> {
   const ours: number[] = [];
@@ -163,7 +166,7 @@ async function comparePeer(): Promise<PeerComparison> {
     ratios.push(oursRate / peerRate);
     perPair.push(`pair ${pair + 1} (${peerFirst ? 'peer' : 'ours'} first): ours ${fmt(oursRate)}/s, peer ${fmt(peerRate)}/s, ${(oursRate / peerRate).toFixed(2)}x`);
   }
-  return { ours: median(ours), peer: median(peer), ratio: median(ratios), perPair };
+  return { ours: median(ours), peer: median(peer), ratio: median(ratios), ratios, perPair };
 }
 
 export async function run(): Promise<{ figures: Figure[]; notes: string[] }> {
@@ -181,8 +184,7 @@ export async function run(): Promise<{ figures: Figure[]; notes: string[] }> {
   const peer = await comparePeer();
   const peerName = 'iso_8583@2.6.7';
   figures.push({ name: 'iso87-ascii vs iso_8583 (median of the pairs of processes\' ratios)', value: peer.ours, unit: 'msg/s', peer: { name: peerName, value: peer.peer }, ratio: peer.ratio,
-    // Counted only where ours also reaches the ratio against the issue's stated peer rate: a slow peer alone must not pass the bar.
-    bar: `>= ${PEER_RATIO_BAR}x, also against the stated ${PEER_RATE_STATED.toLocaleString('en-US')}/s`, met: peer.ratio >= PEER_RATIO_BAR && peer.ours >= PEER_RATIO_BAR * PEER_RATE_STATED });
+    bar: `>= ${PEER_RATIO_BAR}x the peer in the same run`, met: peer.ratio >= PEER_RATIO_BAR });
   // For reference (no bar): the interpreted engine the compiled one falls back to, with encode.
   const interpreted = median(await runChild('iso87-ascii', INTERPRETED, 'ours-encode'));
   figures.push({ name: 'iso87-ascii round trips, interpreted engine', value: interpreted, unit: 'msg/s', peer: { name: peerName, value: peer.peer }, ratio: interpreted / peer.peer });
@@ -198,7 +200,8 @@ export async function run(): Promise<{ figures: Figure[]; notes: string[] }> {
       'Why separate processes: in one process, window by window (the method until 2026-11-24), the peer ran ~40% slower than alone and ours ~27% slower, which flattered the ratio by ~20%. Pairs of processes back to back still put nearly the same machine state under both sides of each ratio.',
       ...peer.perPair,
       `Best window per spec (old estimator): ${bests.join(', ')}.`,
-      `Against the issue's stated peer rate (about ${PEER_RATE_STATED.toLocaleString('en-US')}/s on these machines) ours is ${(peer.ours / PEER_RATE_STATED).toFixed(2)}x; the bar is counted only where both ratios reach it, since the peer measured in this run (${Math.round(peer.peer).toLocaleString('en-US')}/s) swings with the machine far more than ours.`,
+      `The pairs' ratios run from ${Math.min(...peer.ratios).toFixed(2)}x to ${Math.max(...peer.ratios).toFixed(2)}x; the bar counts their median.`,
+      `For reference, not counted: against the issue's stated peer rate (about ${PEER_RATE_STATED.toLocaleString('en-US')}/s on these machines) ours is ${(peer.ours / PEER_RATE_STATED).toFixed(2)}x; the peer measured in this run did ${Math.round(peer.peer).toLocaleString('en-US')}/s.`,
       `Load average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}.`,
     ],
   };
