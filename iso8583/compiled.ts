@@ -45,9 +45,10 @@ function viewMaker(): (buffer: ArrayBufferLike, byteOffset: number, length: numb
 }
 const makeView = viewMaker();
 
-interface GeneratedCodec {
-  decode(frame: Buffer, start: number, end: number): Message | undefined;
-  encode(message: Message, out: Buffer, start: number, limit: number, writer: Writer): number;
+/** The functions of a spec's generated source (generate.ts): undefined / -1 hand over to the interpreted codec. */
+export interface GeneratedCodec {
+  readonly decode: (frame: Buffer, start: number, end: number) => Message | undefined;
+  readonly encode: (message: Message, out: Buffer, start: number, limit: number, writer: Writer) => number;
 }
 
 /** A layout's generated encoder (generate-layout.ts), cutting from the codec's pool. */
@@ -55,9 +56,12 @@ export interface CompiledLayout {
   readonly source: string;
   /** The encoded message, or undefined when the codec's encode must do it. */
   encode(mti: string, values: readonly (FieldValue | undefined)[]): Buffer | undefined;
+  /** The generated function itself, which `encode` calls: see CompiledParts.generatedFunctions. */
+  readonly generatedFunction: GeneratedLayout;
 }
 
-type GeneratedLayout = (mti: string, values: readonly (FieldValue | undefined)[], out: Buffer, start: number, limit: number, writer: Writer) => number;
+/** A layout's generated function (generate-layout.ts): the end of the message in `out`, or -1 to hand over. */
+export type GeneratedLayout = (mti: string, values: readonly (FieldValue | undefined)[], out: Buffer, start: number, limit: number, writer: Writer) => number;
 
 export interface CompiledParts {
   readonly source: string;
@@ -66,6 +70,14 @@ export interface CompiledParts {
   decode(frame: Buffer, start: number, end: number): Message | undefined;
   /** The encoded message, or undefined when the interpreted codec must do it. */
   encode(message: Message): Buffer | undefined;
+  /**
+   * The generated decode and encode themselves, not the closures above that call them. V8
+   * optimises (or gives up on) each generated function on its own, and a function grown past
+   * what V8 optimises runs several times slower with every test still passing: the optimisation
+   * guard (test/iso8583-optimisable.test.ts) asks V8 about these. For audits, not for calling:
+   * they take the codec's pool and writer, which decode/encode above pass.
+   */
+  readonly generatedFunctions: GeneratedCodec;
 }
 
 export function fieldPlans(spec: MessageSpec, codecs: readonly (FieldCodec | undefined)[]): FieldPlan[] {
@@ -143,6 +155,7 @@ export function compileGenerated(spec: MessageSpec, codecs: readonly (FieldCodec
     const attemptLayout = (mti: string, values: readonly (FieldValue | undefined)[]): number => run(mti, values, pool, poolPos, Math.min(pool.length, poolPos + MESSAGE_SIZE_BYTES_MAX), poolWriter);
     return {
       source: layoutSource,
+      generatedFunction: run,
       encode(mti, values) {
         let end = attemptLayout(mti, values);
         if (end < 0 && renewedForRetry()) end = attemptLayout(mti, values);
@@ -153,6 +166,8 @@ export function compileGenerated(spec: MessageSpec, codecs: readonly (FieldCodec
   return {
     source,
     layout,
+    // A copy: the closures above call through `generated`, which no caller may replace.
+    generatedFunctions: Object.freeze({ decode: generated.decode, encode: generated.encode }),
     decode: (frame, start, end) => generated.decode(frame, start, end),
     encode(message) {
       if (typeof message !== 'object' || message === null) return undefined;

@@ -1,0 +1,206 @@
+/**
+ * Child process of test/iso8583-optimisable.test.ts: asks V8 whether each generated function
+ * of the compiled codec is optimised by TurboFan, and stays so. Run it as
+ *
+ *   node --allow-natives-syntax [--max-optimized-bytecode-size=N] --import tsx test/support/iso8583-optimisation-probe.ts
+ *
+ * For every dialect it compiles the codec and, for the spec's generated decode, the spec's
+ * generated encode and the generated encoder of a layout of the typical 0100's fields: warms
+ * the function through the codec's own closures with every sample message the dialect takes,
+ * has V8 optimise it (%PrepareFunctionForOptimization, calls, %OptimizeFunctionOnNextCall, a
+ * call), reads %GetOptimizationStatus, then makes STAY_CALLS more calls with the same messages,
+ * reading the status after each (a function that deoptimises on the common road is as slow as
+ * one never optimised). Prints one line of JSON, a ProbeReport.
+ *
+ * The %-natives exist only under --allow-natives-syntax, and TypeScript cannot spell them:
+ * they are compiled with `new Function`, which parses with the flags of the process.
+ */
+import { compileSpec, Iso8583Error, type FieldValue, type Message } from '../../iso8583/index.js';
+import { dialect, DIALECT_NAMES, SAMPLE_MESSAGES, sampleAuthorization } from '../../specs/index.js';
+
+/**
+ * Bits of %GetOptimizationStatus in V8 11.3 (Node 20), bit i named STATUS_BITS[i]: enum
+ * OptimizationStatus in V8's src/runtime/runtime.h of the Maglev era, kAlwaysOptimize still at
+ * 1 << 2 (so kOptimized = 1 << 4, kTurboFanned = 1 << 6). mjsunit's isTurboFanned is kOptimized
+ * and kTurboFanned. Later V8s drop kAlwaysOptimize and shift the bits down one: the calibration
+ * below reads a function V8 surely optimised, and a never-optimised one, against
+ * %ActiveTierIsTurbofan, so that a Node whose bits differ fails loudly instead of misreading.
+ */
+const STATUS_BITS = [
+  'isFunction', 'neverOptimize', 'alwaysOptimize', 'maybeDeopted', 'optimized', 'maglevved', 'turboFanned', 'interpreted',
+  'markedForOptimization', 'markedForConcurrentOptimization', 'optimizingConcurrently', 'isExecuting', 'topmostFrameIsTurboFanned',
+  'liteMode', 'markedForDeoptimization', 'baseline', 'topmostFrameIsInterpreted', 'topmostFrameIsBaseline', 'isLazy',
+  'topmostFrameIsMaglev', 'optimizeOnNextCallOptimizesToMaglev',
+] as const;
+const STATUS = Object.fromEntries(STATUS_BITS.map((name, bit) => [name, 1 << bit])) as Record<(typeof STATUS_BITS)[number], number>;
+
+/** A status as its bits' names, e.g. `81 (isFunction optimized turboFanned)`. */
+const described = (status: number): string => `${status} (${STATUS_BITS.filter((_, bit) => (status & (1 << bit)) !== 0).join(' ') || 'no bits'})`;
+
+const isTurboFanned = (status: number): boolean => (status & STATUS.optimized) !== 0 && (status & STATUS.turboFanned) !== 0;
+
+/** Warm-up rounds over the messages before optimising; enough for every branch they take to have feedback. */
+const WARM_ROUNDS = 8;
+/** Calls after optimising, with the status read after each. */
+const STAY_CALLS = 3_000;
+
+export type GeneratedFunctionName = 'decode' | 'encode' | 'layout';
+
+export interface FunctionReport {
+  readonly dialect: string;
+  readonly name: GeneratedFunctionName;
+  /** Messages it was warmed with, and how many of those calls the generated function took itself (did not hand over). */
+  readonly messages: number;
+  readonly taken: number;
+  /** %GetOptimizationStatus right after the optimising call, as `described`. */
+  readonly status: string;
+  readonly turboFanned: boolean;
+  /** The first of the STAY_CALLS calls after which it was no longer TurboFan code (-1: never), and the status then. */
+  readonly lostAtCall: number;
+  readonly lostStatus: string;
+  /** %GetOptimizationStatus after the STAY_CALLS calls. */
+  readonly statusAfter: string;
+  readonly stayedTurboFanned: boolean;
+}
+
+export interface ProbeReport {
+  readonly v8: string;
+  readonly execArgv: readonly string[];
+  /** Statuses of a tiny function V8 optimised and of one it did not, and whether the bits agree with %ActiveTierIsTurbofan. */
+  readonly calibration: { readonly optimised: string; readonly plain: string; readonly agrees: boolean };
+  readonly stayCalls: number;
+  readonly functions: readonly FunctionReport[];
+}
+
+type ProbeErrorCode = 'natives_unavailable' | 'no_messages';
+
+class ProbeError extends Error {
+  constructor(readonly code: ProbeErrorCode, message: string) {
+    super(message);
+    this.name = 'ProbeError';
+  }
+}
+
+type Probed = (...args: never[]) => unknown;
+
+interface Natives {
+  prepare(fn: Probed): void;
+  optimiseOnNextCall(fn: Probed): void;
+  status(fn: Probed): number;
+  activeTierIsTurbofan(fn: Probed): boolean;
+}
+
+function natives(): Natives {
+  const native = (body: string): ((fn: Probed) => unknown) => {
+    try {
+      // Fixed source, the natives' names only: no input reaches it.
+      // eslint-disable-next-line @typescript-eslint/no-implied-eval
+      return new Function('fn', body) as (fn: Probed) => unknown;
+    } catch (error) {
+      throw new ProbeError('natives_unavailable', `cannot compile ${body} (run node with --allow-natives-syntax): ${String(error)}`);
+    }
+  };
+  const prepare = native('%PrepareFunctionForOptimization(fn);');
+  const optimise = native('%OptimizeFunctionOnNextCall(fn);');
+  const status = native('return %GetOptimizationStatus(fn);');
+  const tier = native('return %ActiveTierIsTurbofan(fn);');
+  return {
+    prepare: (fn) => { prepare(fn); },
+    optimiseOnNextCall: (fn) => { optimise(fn); },
+    status: (fn) => status(fn) as number,
+    activeTierIsTurbofan: (fn) => tier(fn) === true,
+  };
+}
+
+/** A tiny function optimised and one never optimised, read both ways. */
+function calibrate(v8: Natives): ProbeReport['calibration'] {
+  const optimisedFn = (x: number): number => (x * 3) ^ 5;
+  const plainFn = (x: number): number => (x * 7) ^ 9;
+  v8.prepare(optimisedFn);
+  optimisedFn(1);
+  optimisedFn(2);
+  v8.optimiseOnNextCall(optimisedFn);
+  optimisedFn(3);
+  plainFn(1);
+  const optimised = v8.status(optimisedFn);
+  const plain = v8.status(plainFn);
+  const agrees = (optimised & STATUS.isFunction) !== 0 && isTurboFanned(optimised) && v8.activeTierIsTurbofan(optimisedFn)
+    && !isTurboFanned(plain) && !v8.activeTierIsTurbofan(plainFn);
+  return { optimised: described(optimised), plain: described(plain), agrees };
+}
+
+/** One generated function and the calls that reach it, each answering whether the generated function took the message. */
+interface Target {
+  readonly dialect: string;
+  readonly name: GeneratedFunctionName;
+  readonly fn: Probed;
+  readonly calls: readonly (() => boolean)[];
+}
+
+/** A sample the codec refuses (a field this dialect does not define) is left out, not an error of the probe. */
+function accepted<T>(make: () => T): T | undefined {
+  try {
+    return make();
+  } catch (error) {
+    if (error instanceof Iso8583Error) return undefined;
+    throw error;
+  }
+}
+
+function targetsOf(name: string): Target[] {
+  const codec = compileSpec(dialect(name).spec);
+  const parts = codec.generated;
+  if (parts === undefined) throw new ProbeError('no_messages', `${name}: the compiled codec has no generated functions`);
+  const messages = SAMPLE_MESSAGES.map((sample) => sample()).filter((m) => accepted(() => codec.encode(m)) !== undefined);
+  const frames = messages.map((m) => Buffer.from(codec.encode(m)));
+  // The typical 0100's fields; every sample gives its values for them (undefined: absent).
+  const ids = Object.keys(sampleAuthorization().fields).map(Number);
+  const publicLayout = codec.layout(ids);
+  const rows = messages
+    .map((m): [string, (FieldValue | undefined)[]] => [m.mti, ids.map((id) => m.fields[id])])
+    .filter(([mti, values]) => values.some((v) => v !== undefined) && accepted(() => publicLayout.encode(mti, values)) !== undefined);
+  const layout = parts.layout(ids);
+  if (messages.length === 0 || rows.length === 0) throw new ProbeError('no_messages', `${name}: no sample message encodes`);
+  return [
+    { dialect: name, name: 'decode', fn: parts.generatedFunctions.decode, calls: frames.map((frame) => () => parts.decode(frame, 0, frame.length) !== undefined) },
+    { dialect: name, name: 'encode', fn: parts.generatedFunctions.encode, calls: messages.map((m: Message) => () => parts.encode(m) !== undefined) },
+    { dialect: name, name: 'layout', fn: layout.generatedFunction, calls: rows.map(([mti, values]) => () => layout.encode(mti, values) !== undefined) },
+  ];
+}
+
+function probe(v8: Natives, target: Target): FunctionReport {
+  const { fn, calls } = target;
+  v8.prepare(fn);
+  let taken = 0;
+  for (let round = 0; round < WARM_ROUNDS; round += 1) {
+    for (const call of calls) if (call() && round === 0) taken += 1;
+  }
+  v8.optimiseOnNextCall(fn);
+  calls[0]!();
+  const status = v8.status(fn);
+  let lostAtCall = -1;
+  let lostStatus = 0;
+  for (let i = 0; i < STAY_CALLS; i += 1) {
+    calls[i % calls.length]!();
+    const now = v8.status(fn);
+    if (lostAtCall < 0 && !isTurboFanned(now)) {
+      lostAtCall = i;
+      lostStatus = now;
+    }
+  }
+  const statusAfter = v8.status(fn);
+  return {
+    dialect: target.dialect, name: target.name, messages: calls.length, taken,
+    status: described(status), turboFanned: isTurboFanned(status), lostAtCall, lostStatus: described(lostStatus), statusAfter: described(statusAfter), stayedTurboFanned: isTurboFanned(status) && lostAtCall < 0,
+  };
+}
+
+function main(): void {
+  const v8 = natives();
+  const calibration = calibrate(v8);
+  const functions = DIALECT_NAMES.flatMap((name) => targetsOf(name).map((target) => probe(v8, target)));
+  const report: ProbeReport = { v8: process.versions.v8, execArgv: process.execArgv, calibration, stayCalls: STAY_CALLS, functions };
+  process.stdout.write(`${JSON.stringify(report)}\n`);
+}
+
+main();
