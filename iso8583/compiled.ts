@@ -49,7 +49,15 @@ const makeView = viewMaker();
 export interface GeneratedCodec {
   readonly decode: (frame: Buffer, start: number, end: number) => Message | undefined;
   readonly encode: (message: Message, out: Buffer, start: number, limit: number, writer: Writer) => number;
+  /**
+   * The functions encode calls to write the fields of one bitmap word each (generate.ts,
+   * generateFieldWriter), in the order of their words; named `encodeFields<first>to<last>`.
+   */
+  readonly fieldWriters: readonly GeneratedFieldWriter[];
 }
+
+/** A generated field writer: its arguments are encode's state, which only encode can give. */
+export type GeneratedFieldWriter = (copy: object, bitmapWord: number, out: Buffer, position: number, limit: number, writer: Writer) => number;
 
 /** A layout's generated encoder (generate-layout.ts), cutting from the codec's pool. */
 export interface CompiledLayout {
@@ -71,11 +79,11 @@ export interface CompiledParts {
   /** The encoded message, or undefined when the interpreted codec must do it. */
   encode(message: Message): Buffer | undefined;
   /**
-   * The generated decode and encode themselves, not the closures above that call them. V8
-   * optimises (or gives up on) each generated function on its own, and a function grown past
-   * what V8 optimises runs several times slower with every test still passing: the optimisation
-   * guard (test/iso8583-optimisable.test.ts) asks V8 about these. For audits, not for calling:
-   * they take the codec's pool and writer, which decode/encode above pass.
+   * The generated decode, encode and the field writers encode calls, not the closures above
+   * that call them. V8 optimises (or gives up on) each generated function on its own, and a
+   * function grown past what V8 optimises runs several times slower with every test still
+   * passing: the optimisation guard (test/iso8583-optimisable.test.ts) asks V8 about these. For
+   * audits, not for calling: they take the codec's pool and writer, which decode/encode above pass.
    */
   readonly generatedFunctions: GeneratedCodec;
 }
@@ -167,7 +175,7 @@ export function compileGenerated(spec: MessageSpec, codecs: readonly (FieldCodec
     source,
     layout,
     // A copy: the closures above call through `generated`, which no caller may replace.
-    generatedFunctions: Object.freeze({ decode: generated.decode, encode: generated.encode }),
+    generatedFunctions: Object.freeze({ decode: generated.decode, encode: generated.encode, fieldWriters: Object.freeze([...generated.fieldWriters]) }),
     decode: (frame, start, end) => generated.decode(frame, start, end),
     encode(message) {
       if (typeof message !== 'object' || message === null) return undefined;

@@ -363,10 +363,11 @@ function badness(classes: number, c: string): string {
  * (badness OR-ed), then the rest one by one: fewer branches and loop steps than a test a
  * character, about 15% less per field.
  *
- * Loops, not code written out per character: every text field of a spec lands in its one
- * encode function, and V8 optimises a function only up to ~60 KB of bytecode. Fixed fields
- * written out character by character (tried 2026-11-25) took iso87-ascii's and mastercard-like's
- * encoders past it, and their encode fell from ~360,000 to ~60,000 round trips/s.
+ * Loops, not code written out per character: every text field of a bitmap word lands in its
+ * one field writer (generateFieldWriter), and V8 optimises a function only up to ~60 KB of
+ * bytecode. Fixed fields written out character by character (tried 2026-11-25, when all fields
+ * were in encode itself) took iso87-ascii's and mastercard-like's encoders past it, and their
+ * encode fell from ~360,000 to ~60,000 round trips/s.
  */
 function encodeChars(v: string, classes: number, ebcdic: boolean): string[] {
   const four = [0, 1, 2, 3];
@@ -432,6 +433,34 @@ export function encodeHead(spec: MessageSpec, words: number): string[] {
 }
 
 /**
+ * The name of the generated function that writes a bitmap word's fields (encode calls it):
+ * `encodeFields2to32` for word 0, `encodeFields33to64` for word 1, and so on.
+ */
+function fieldWriterName(w: number): string {
+  return `encodeFields${w === 0 ? 2 : 32 * w + 1}to${32 * (w + 1)}`;
+}
+
+/** The bitmap words holding defined fields, each with the int32 mask of its defined fields' bits. */
+function wordsWithFields(plans: readonly FieldPlan[]): { readonly w: number; readonly mask: number }[] {
+  const masks = new Map<number, number>();
+  for (const plan of plans) masks.set(word(plan.id), (masks.get(word(plan.id)) ?? 0) | bit(plan.id));
+  return [...masks].sort(([a], [b]) => a - b).map(([w, mask]) => ({ w, mask }));
+}
+
+/**
+ * Writes the present fields of bitmap word `w<w>` from `copy` (see generateEncoder) to `out`
+ * from `p`, each checked against `lim`: the new position, or -1 to hand over, as encode.
+ */
+function generateFieldWriter(w: number, plans: readonly FieldPlan[]): string {
+  const lines = [`function ${fieldWriterName(w)}(copy, w${w}, out, p, lim, W) {`];
+  // A field's value is read again where it is written (a bitmap bit is set only for a counted
+  // hit), rather than held in one local per defined field across the whole function.
+  for (const plan of plans) lines.push(`if (${at(plan.id)}) { // field ${plan.id}: ${plan.kind}`, `const v${plan.id} = copy[${plan.id}];`, ...encodeField(plan), '}');
+  lines.push('return p;', '}');
+  return lines.join('\n');
+}
+
+/**
  * The fields object (a plain or null-prototype object) is read through a spread copy, which
  * holds exactly its own enumerable properties as data (what Object.keys, and so the
  * interpreted codec, sees: no non-enumerable or accessor property can answer a probe). The
@@ -443,6 +472,14 @@ export function encodeHead(spec: MessageSpec, words: number): string[] {
  * values (Object.values: no key strings made). Anything else (an unknown key, an
  * undefined value, an array, a class instance) goes to the interpreted codec, which refuses
  * or skips it as it always has. Probing stops once every value is accounted for.
+ *
+ * The fields are then written by one function per bitmap word (generateFieldWriter), called
+ * only when the message has a field in that word. V8 optimises a function only up to
+ * --max-optimized-bytecode-size (60 KB of bytecode on Node 20), and written into encode itself
+ * the fields of mastercard-like took 59,238 bytes of it: any change to a field's code could
+ * take encode past the limit, where it runs about six times slower (see encodeChars). Split by
+ * word, encode and each writer are a fraction of it; the cost is one call per word a message
+ * uses (two for a typical 0100). test/iso8583-optimisable.test.ts guards the room left.
  */
 export function generateEncoder(spec: MessageSpec, plans: readonly FieldPlan[]): string {
   const words = spec.bitmap.tertiary === true ? 6 : 4;
@@ -461,14 +498,19 @@ export function generateEncoder(spec: MessageSpec, plans: readonly FieldPlan[]):
     lines.push(`if (copy[${plan.id}] !== undefined) { if (HOLES[${plan.id}] !== undefined) return -1; w${word(plan.id)} |= ${hex(bit(plan.id))}; k += 1; if (k === count) break probe; }`);
   }
   lines.push('}', 'if (k !== count) return -1;', 'let p = start;', ...encodeHead(spec, words));
-  // A field's value is read again where it is written (a bitmap bit is set only for a counted
-  // hit), rather than held in one local per defined field across the whole function.
-  for (const plan of plans) lines.push(`if (${at(plan.id)}) { // field ${plan.id}: ${plan.kind}`, `const v${plan.id} = copy[${plan.id}];`, ...encodeField(plan), '}');
+  // Masked by the word's defined fields: the bitmap indicator bits (1, 65) call no writer.
+  const used = wordsWithFields(plans);
+  for (const { w, mask } of used) lines.push(`if ((w${w} & ${hex(mask)}) !== 0) { p = ${fieldWriterName(w)}(copy, w${w}, out, p, lim, W); if (p < 0) return -1; }`);
   lines.push('return p;', '}');
-  return lines.join('\n');
+  return [lines.join('\n'), ...used.map(({ w }) => generateFieldWriter(w, plans.filter((plan) => word(plan.id) === w)))].join('\n');
 }
 
-/** The whole generated module: a factory taking the runtime (see compiled.ts) and returning both functions. */
+/** The generated functions the encoder calls (generateFieldWriter), by name, in the order of their words. */
+function fieldWriterNames(plans: readonly FieldPlan[]): string[] {
+  return wordsWithFields(plans).map(({ w }) => fieldWriterName(w));
+}
+
+/** The whole generated module: a factory taking the runtime (see compiled.ts) and returning decode, encode and the field writers encode calls. */
 export function generateSource(spec: MessageSpec, plans: readonly FieldPlan[]): string {
   return [
     `// Generated by iso8583/generate.ts for spec ${JSON.stringify(spec.name)}. Returns undefined / -1 to hand over to the interpreted codec.`,
@@ -480,7 +522,7 @@ export function generateSource(spec: MessageSpec, plans: readonly FieldPlan[]): 
     "function fieldsTemplate(top) { const t = {}; if (top > 0) t[top] = ''; FT[top] = t; return t; }",
     generateDecoder(spec, plans),
     generateEncoder(spec, plans),
-    'return { decode, encode };',
+    `return { decode, encode, fieldWriters: [${fieldWriterNames(plans).join(', ')}] };`,
     // Names the code in profiles and stack traces (the name is the spec's, made safe).
     `//# sourceURL=iso8583-generated-${spec.name.replace(/[^a-z0-9-]/gi, '_')}.js`,
   ].join('\n');
