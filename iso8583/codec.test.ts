@@ -136,6 +136,26 @@ describe('EBCDIC code pages', () => {
     roundTrip(ebcdicSpec, { mti: '0100', fields: { 48: 'AB' } }, hex(`F0F1F0F0 ${bitmap} F0F2 C1C2`));
   });
 
+  it('refuses, when the spec is compiled, an EBCDIC element in a spec without a code page', () => {
+    const text = (extra: Partial<FieldSpec>): FieldSpec => ({ name: 'Private', type: 'ans', length: 99, prefix: { digits: 2, encoding: 'ascii' }, encoding: 'ascii', ...extra });
+    const cases: { what: string; spec: MessageSpec }[] = [
+      { what: 'mti', spec: specWith({ 48: text({}) }, { mti: { encoding: 'ebcdic' } }) },
+      { what: 'bitmap', spec: specWith({ 48: text({}) }, { bitmap: { encoding: 'hex-ebcdic' } }) },
+      { what: '48', spec: specWith({ 48: text({ prefix: { digits: 2, encoding: 'ebcdic' } }) }) },
+      { what: '48', spec: specWith({ 48: text({ encoding: 'ebcdic' }) }) },
+      { what: '127.3', spec: specWith({ 127: { name: 'Private', type: 'b', length: 999, prefix: { digits: 3, encoding: 'ascii' }, encoding: 'binary',
+        subfields: { kind: 'bitmapped', bitmapEncoding: 'binary', subfields: { 3: text({ prefix: { digits: 2, encoding: 'ebcdic' } }) } } } }) },
+      { what: '126', spec: specWith({ 126: { name: 'Private', type: 'b', length: 999, prefix: { digits: 3, encoding: 'ascii' }, encoding: 'binary',
+        subfields: { kind: 'bitmapped', bitmapEncoding: 'hex-ebcdic', subfields: { 3: text({}) } } } }) },
+    ];
+    for (const { what, spec } of cases) {
+      for (const engine of ['compiled', 'interpreted'] as const) {
+        expect(() => compileSpec(spec, { engine }), `${what} (${engine})`).toThrow(`${what} is EBCDIC, so the spec needs an ebcdicCodePage`);
+      }
+      expect(() => compileSpec({ ...spec, ebcdicCodePage: '037' })).not.toThrow();
+    }
+  });
+
   it('decodes every byte value at every hex-EBCDIC bitmap position as the interpreted codec does', () => {
     const ebcdicSpec = specWith({ 48: { name: 'Private', type: 'ans', length: 99, prefix: { digits: 2, encoding: 'ebcdic' }, encoding: 'ebcdic' } }, { mti: { encoding: 'ebcdic' }, bitmap: { encoding: 'hex-ebcdic' }, ebcdicCodePage: '037' });
     const compiled = compileSpec(ebcdicSpec);

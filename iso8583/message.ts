@@ -12,7 +12,7 @@ import { decodePrimitive, encodePrimitive, encodeTextFixed, encodeTextVariable, 
 import { MESSAGE_SIZE_BYTES_MAX, Reader, Writer } from './io.js';
 import { compileGenerated, sourceFor, type CompiledParts } from './compiled.js';
 import { layoutMaker, type MessageLayout } from './layout.js';
-import type { FieldValue, FieldValues, Message, MessageSpec, MtiEncoding } from './spec.js';
+import type { FieldSpec, FieldValue, FieldValues, Message, MessageSpec, MtiEncoding } from './spec.js';
 
 export interface MessageCodec {
   readonly spec: MessageSpec;
@@ -85,7 +85,38 @@ interface InterpretedCodec extends MessageCodec {
   readonly ebcdic: EbcdicTables | undefined;
 }
 
+/** Where a field (or a subfield within it) is written in EBCDIC: its path, else undefined. */
+function ebcdicElementIn(field: FieldSpec, path: string): string | undefined {
+  if (field.encoding === 'ebcdic' || field.prefix?.encoding === 'ebcdic') return path;
+  const composite = field.subfields;
+  if (composite === undefined || composite.kind === 'ber-tlv') return undefined;
+  if (composite.kind === 'tlv') return composite.encoding === 'ebcdic' ? path : undefined;
+  if (composite.kind === 'bitmapped' && composite.bitmapEncoding === 'hex-ebcdic') return path;
+  for (const [key, subfield] of Object.entries(composite.subfields)) {
+    const found = ebcdicElementIn(subfield, `${path}.${key}`);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/**
+ * The first element of `spec` written in EBCDIC (MTI, bitmap, a prefix, content, a sub-bitmap),
+ * else undefined. Such a spec must name its code page: without one, an EBCDIC prefix or MTI
+ * would go out in another alphabet (and the compiled codec would read a table that is not there).
+ */
+function firstEbcdicElement(spec: MessageSpec): string | undefined {
+  if (spec.mti.encoding === 'ebcdic') return 'mti';
+  if (spec.bitmap.encoding === 'hex-ebcdic') return 'bitmap';
+  for (const [key, field] of Object.entries(spec.fields)) {
+    const found = ebcdicElementIn(field, key);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
 function compileInterpreted(spec: MessageSpec): InterpretedCodec {
+  const ebcdicElement = firstEbcdicElement(spec);
+  assert(ebcdicElement === undefined || spec.ebcdicCodePage !== undefined, `spec ${spec.name}: ${ebcdicElement ?? ''} is EBCDIC, so the spec needs an ebcdicCodePage`);
   const ebcdic = spec.ebcdicCodePage ? ebcdicTables(spec.ebcdicCodePage) : undefined;
   const fieldCountMax = spec.bitmap.tertiary ? 192 : 128;
   const codecs: (FieldCodec | undefined)[] = new Array<FieldCodec | undefined>(fieldCountMax + 1);
