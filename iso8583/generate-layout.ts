@@ -7,8 +7,9 @@
  * bodies are the encoder's own (encodeField, encodeHead), so both write the same bytes, and
  * like the encoder it answers -1 ("not this way") for anything it does not take, never throws.
  *
- * A layout's code holds only its own fields: a typical request's is a fifth of the whole
- * encoder, far from the size V8 still optimises.
+ * A layout's code holds only its own fields, in one function: the typical 0100's is 11,800 to
+ * 16,900 bytes of bytecode (2026-11-25), far below the 61,440 V8 still optimises, a limit the
+ * optimisation guard (test/iso8583-optimisable.test.ts) keeps every generated function well under.
  */
 import { encodeField, encodeHead, type FieldPlan } from './generate.js';
 import type { MessageSpec } from './spec.js';
