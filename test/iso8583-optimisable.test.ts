@@ -32,7 +32,6 @@
  * the control's limit, within the headroom), which checks that they are read right. They are
  * for reading; the decisions are what the test rests on.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,6 +39,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileSpec } from '../iso8583/index.js';
 import { dialect, DIALECT_NAMES } from '../specs/index.js';
+import { runNode } from './support/cli-process.js';
 import type { FunctionReport, ProbeReport } from './support/iso8583-optimisation-probe.js';
 
 const PROBE = fileURLToPath(new URL('./support/iso8583-optimisation-probe.ts', import.meta.url));
@@ -55,7 +55,6 @@ const CONTROL_BYTECODE_SIZE_MAX = 2_000;
  * encoders' largest, a field writer, 19,065 (encode itself ~4,800).
  */
 const HEADROOM_BYTES = 49_152;
-const OUTPUT_BYTES_MAX = 1024 * 1024;
 
 class ProbeRunError extends Error {
   constructor(readonly code: 'probe_failed' | 'probe_output_invalid', message: string) {
@@ -65,33 +64,14 @@ class ProbeRunError extends Error {
 }
 
 /** Runs the probe in a child (asynchronously, so a slow child never blocks vitest's worker) and parses its report. */
-function runProbe(v8Flags: readonly string[]): Promise<ProbeReport> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--allow-natives-syntax', ...v8Flags, '--import', 'tsx', PROBE], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    let bytes = 0;
-    const keep = (into: Buffer[]) => (chunk: Buffer): void => {
-      bytes += chunk.length;
-      if (bytes > OUTPUT_BYTES_MAX) { child.kill('SIGKILL'); return; }
-      into.push(chunk);
-    };
-    child.stdout.on('data', keep(out));
-    child.stderr.on('data', keep(err));
-    const timer = setTimeout(() => child.kill('SIGKILL'), CHILD_TIMEOUT_MS);
-    child.once('error', (error) => { clearTimeout(timer); reject(error); });
-    child.once('close', (status, signal) => {
-      clearTimeout(timer);
-      const stdout = Buffer.concat(out).toString('utf8');
-      const stderr = Buffer.concat(err).toString('utf8');
-      if (status !== 0) { reject(new ProbeRunError('probe_failed', `probe ${v8Flags.join(' ')} exited ${status ?? signal}: ${stderr}`)); return; }
-      try {
-        resolve(JSON.parse(stdout) as ProbeReport);
-      } catch {
-        reject(new ProbeRunError('probe_output_invalid', `probe ${v8Flags.join(' ')} printed no report: ${stdout}\n${stderr}`));
-      }
-    });
-  });
+async function runProbe(v8Flags: readonly string[]): Promise<ProbeReport> {
+  const { stdout, stderr, status } = await runNode(['--allow-natives-syntax', ...v8Flags, '--import', 'tsx', PROBE], { timeout_ms: CHILD_TIMEOUT_MS });
+  if (status !== 0) throw new ProbeRunError('probe_failed', `probe ${v8Flags.join(' ')} exited ${status ?? 'on a signal (killed at the time-out or the output bound?)'}: ${stderr}`);
+  try {
+    return JSON.parse(stdout) as ProbeReport;
+  } catch {
+    throw new ProbeRunError('probe_output_invalid', `probe ${v8Flags.join(' ')} printed no report: ${stdout}\n${stderr}`);
+  }
 }
 
 /**
