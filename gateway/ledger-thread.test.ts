@@ -58,4 +58,11 @@ describe('ThreadLedger', () => {
     await thread.close();
     await expect(thread.lookupAccounts([1n])).rejects.toMatchObject({ code: 'ledger_closed' });
   });
+
+  it('closes once when closed from two places at the same time (a signal and the stack stopping it)', async () => {
+    const thread = await ThreadLedger.open(path.join(dir, 'twice.sqlite'));
+    await expect(Promise.all([thread.close(), thread.close()])).resolves.toEqual([undefined, undefined]);
+    await expect(thread.close()).resolves.toBeUndefined();
+    await expect(thread.lookupAccounts([1n])).rejects.toMatchObject({ code: 'ledger_closed' });
+  });
 });

@@ -38,6 +38,7 @@ export class ThreadLedger implements Ledger {
   private readonly waiting = new Map<number, Waiter>();
   private nextId = 1;
   private dead: Error | undefined;
+  private closing: Promise<void> | undefined;
 
   private constructor(private readonly worker: Worker) {
     worker.on('message', (reply: LedgerReply) => { this.settle(reply); });
@@ -93,8 +94,19 @@ export class ThreadLedger implements Ledger {
   queryAccounts(filter: QueryFilter): Promise<Account[]> { return this.call('queryAccounts', filter); }
   queryTransfers(filter: QueryFilter): Promise<Transfer[]> { return this.call('queryTransfers', filter); }
 
-  /** Closes the ledger on its thread (its queued commits first), then ends the thread. */
-  async close(): Promise<void> {
+  /**
+   * Closes the ledger on its thread (its queued commits first), then ends the thread. Callers
+   * that close at the same time share one closing: a second close sent to the thread while the
+   * first was under way left the first one's call waiting, and the first's end then rejected it
+   * with `ledger_closed`, which a Ctrl-C of `npm start` (SIGINT and the stack's SIGTERM, both
+   * closing the gateway) turned into a crash on the way out.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.closeOnce();
+    return this.closing;
+  }
+
+  private async closeOnce(): Promise<void> {
     if (this.dead) return;
     try {
       await this.call('close', undefined);

@@ -12,6 +12,7 @@ import { PalmswitchError } from '../../core/index.js';
 import {
   calibration_identities_default, DemoTerminals, describeCrossCheck, demoFile, importSearchTail, measureSearchTail, readCalibrationFile, seedDemo, startGateway, type DemoWorld,
 } from '../../gateway/index.js';
+import { stopOnSignals } from '../shutdown.js';
 import { parsePort } from '../args.js';
 
 export function registerGatewayCommand(program: Command): void {
@@ -33,9 +34,7 @@ export function registerGatewayCommand(program: Command): void {
         running.setTerminalSimulator(new DemoTerminals(running.url, world));
       }
       printWelcome(running.url, running.dashboardUrl, config.dataDir, world);
-      const stop = (): void => { void running.close().then(() => process.exit(0)); };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      stopOnSignals('gateway', () => running.close());
     });
   registerCalibrationCommands(gateway);
 }

@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { createLogger, loadConfig, PalmswitchError } from '../../core/index.js';
 import { HsmClient, startHsmServer, type Exportability, type KeyAlgorithm, type KeyInfo, type KeyUsage, type ModeOfUse } from '../../hsm-sim/index.js';
+import { stopOnSignals } from '../shutdown.js';
 import { parsePort } from '../args.js';
 
 const STDIN_BYTES_MAX = 4_096;
@@ -26,11 +27,7 @@ export function registerHsmCommand(program: Command): void {
       const logger = createLogger({ name: 'hsm-sim', level: config.logLevel });
       const server = await startHsmServer({ host: options.host ?? config.host, port: options.port === undefined ? config.hsmPort : parsePort(options.port), keyDir, logger });
       process.stdout.write(`hsm-sim listening on ${server.host}:${server.port}\n`);
-      const stop = (): void => {
-        void server.close().then(() => process.exit(0));
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      stopOnSignals('hsm-sim', () => server.close());
     });
   hsm
     .command('status')

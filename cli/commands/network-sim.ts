@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { createLogger, loadConfig, PalmswitchError } from '../../core/index.js';
 import { startNetworkSim } from '../../network-sim/index.js';
+import { stopOnSignals } from '../shutdown.js';
 import { parsePort } from '../args.js';
 
 function parseFaults(text: string | undefined): unknown {
@@ -54,8 +55,6 @@ export function registerNetworkSimCommand(program: Command): void {
         ...(options.seed !== undefined ? { seed: Number(options.seed) } : {}),
       });
       process.stdout.write(`network-sim ${options.spec} listening on ${sim.host}:${sim.port} (http ${sim.host}:${sim.httpPort})\n`);
-      const stop = (): void => { void sim.close().then(() => process.exit(0)); };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      stopOnSignals('network-sim', () => sim.close());
     });
 }
