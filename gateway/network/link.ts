@@ -172,6 +172,8 @@ export class NetworkLink {
   private authInFlight = 0;
   private sent = 0;
   private roundRobin = 0;
+  /** The link store's STAN reservation faults already logged (see stamp). */
+  private stanReserveFaultsSeen = 0;
   private closing = false;
   private drainingReversals: Promise<void> | undefined;
   private drainingAdvices: Promise<void> | undefined;
@@ -249,6 +251,11 @@ export class NetworkLink {
     const wraps = this.store.stanWraps;
     const stan = this.store.allocateStan(this.name, now.getTime());
     if (this.store.stanWraps !== wraps) this.log.warn({ link: this.name }, 'all STANs of the day used; wrapped to 000001');
+    // Reservations ahead fail off this thread, at any time: told at the next STAN after them.
+    if (this.store.stanReserveFaults !== this.stanReserveFaultsSeen) {
+      this.stanReserveFaultsSeen = this.store.stanReserveFaults;
+      this.log.warn({ link: this.name, err: this.store.lastStanReserveFault }, 'STAN block not reserved ahead; reserving on the event loop when needed');
+    }
     return { stan, transmission: transmissionDateTime(now), rrn: retrievalReference(now, stan) };
   }
 

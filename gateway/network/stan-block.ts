@@ -53,7 +53,8 @@ export class StanReserver {
   private failed = false;
   private asked = 0;
 
-  constructor(private readonly file: string, private readonly onReply: (reply: ReserveReply) => void) {}
+  /** `onFailure` hears once that the worker is gone for good (it failed to start or crashed). */
+  constructor(private readonly file: string, private readonly onReply: (reply: ReserveReply) => void, private readonly onFailure: (problem: string) => void) {}
 
   /** Asks for the next block of `link`; false when no worker can take it (the caller reserves itself when needed). */
   request(request: ReserveRequest): boolean {
@@ -78,9 +79,12 @@ export class StanReserver {
       this.asked -= 1;
       this.onReply(reply);
     });
-    worker.on('error', () => {
+    worker.on('error', (error) => {
+      // After close a late worker's failure is expected (see stan-worker.ts) and tells nobody anything.
+      const closed = this.failed;
       this.failed = true;
       this.worker = undefined;
+      if (!closed) this.onFailure(error.message);
     });
     this.worker = worker;
     return worker;

@@ -80,6 +80,13 @@ export class LinkStore {
   private readonly reserver: StanReserver;
   /** Times a link used up all STANs of a day and started again at 1 (the caller logs it). */
   stanWraps = 0;
+  /**
+   * Reservations ahead that failed (a worker's error reply, or the worker gone), and the last
+   * one's problem: the block is then reserved on the caller's thread when needed, which is correct
+   * but puts an fsync back on the event loop, so the caller logs it.
+   */
+  stanReserveFaults = 0;
+  lastStanReserveFault = '';
 
   private readonly reversalRowsMax: number;
   private readonly adviceRowsMax: number;
@@ -96,7 +103,7 @@ export class LinkStore {
     const cutoff = Date.now() - QUEUE_HISTORY_MS;
     this.statement("DELETE FROM reversals WHERE status <> 'pending' AND created_at < ?").run(cutoff);
     this.statement("DELETE FROM advices WHERE status <> 'pending' AND created_at < ?").run(cutoff);
-    this.reserver = new StanReserver(file, (reply) => this.onReserved(reply));
+    this.reserver = new StanReserver(file, (reply) => this.onReserved(reply), (problem) => this.onReserveFault(problem));
   }
 
   /** Files from before advices carried a reference get the column (empty for their rows). */
@@ -155,9 +162,15 @@ export class LinkStore {
     if (block.wrapped) this.stanWraps += 1;
   }
 
+  private onReserveFault(problem: string): void {
+    this.stanReserveFaults += 1;
+    this.lastStanReserveFault = problem;
+  }
+
   private onReserved(reply: ReserveReply): void {
     const state = this.stans.get(reply.link);
     if (state) state.asked = false;
+    if ('error' in reply) this.onReserveFault(reply.error);
     // A block of another day, or one not needed any more, is skipped: reserved STANs are never reused, only left unused.
     if ('error' in reply || !state || reply.block.day !== state.day || state.spare !== undefined) return;
     state.spare = reply.block;

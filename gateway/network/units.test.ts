@@ -141,6 +141,21 @@ describe('STAN blocks', () => {
     store.close();
   });
 
+  it('counts a reservation worker that fails (for the link to log) and reserves on its own thread instead', async () => {
+    const file = path.join(temp.dir, 'failed-worker.db');
+    const now = Date.UTC(2026, 10, 24, 12);
+    const store = new LinkStore(file);
+    // The store's own connection keeps the removed file; the worker, opening it by name, fails.
+    rmSync(file);
+    for (let i = 1; i <= STAN_BLOCK_SIZE - STAN_PREFETCH_LEFT; i += 1) store.allocateStan('visa-like', now);
+    expect(store.stanReserveFaults).toBe(0);
+    await eventually(() => store.stanReserveFaults === 1, 20_000);
+    expect(store.lastStanReserveFault).not.toBe('');
+    for (let i = STAN_BLOCK_SIZE - STAN_PREFETCH_LEFT + 1; i <= STAN_BLOCK_SIZE; i += 1) store.allocateStan('visa-like', now);
+    expect(store.allocateStan('visa-like', now)).toBe(String(STAN_BLOCK_SIZE + 1).padStart(6, '0'));
+    store.close();
+  });
+
   it('a reservation worker that starts after its store was closed and the file removed leaves no file behind', async () => {
     const file = path.join(temp.dir, 'late-worker.db');
     const now = Date.UTC(2026, 10, 24, 12);
