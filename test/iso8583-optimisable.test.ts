@@ -40,7 +40,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileSpec } from '../iso8583/index.js';
 import { dialect, DIALECT_NAMES } from '../specs/index.js';
 import { runNode } from './support/cli-process.js';
-import type { FunctionReport, ProbeReport } from './support/iso8583-optimisation-probe.js';
+import { readProbeReport, type FunctionReport, type ProbeReport } from './support/iso8583-probe-report.js';
 
 const PROBE = fileURLToPath(new URL('./support/iso8583-optimisation-probe.ts', import.meta.url));
 /** The child takes ~3 s alone; a loaded machine may take several times that. */
@@ -67,11 +67,9 @@ class ProbeRunError extends Error {
 async function runProbe(v8Flags: readonly string[]): Promise<ProbeReport> {
   const { stdout, stderr, status } = await runNode(['--allow-natives-syntax', ...v8Flags, '--import', 'tsx', PROBE], { timeout_ms: CHILD_TIMEOUT_MS });
   if (status !== 0) throw new ProbeRunError('probe_failed', `probe ${v8Flags.join(' ')} exited ${status ?? 'on a signal (killed at the time-out or the output bound?)'}: ${stderr}`);
-  try {
-    return JSON.parse(stdout) as ProbeReport;
-  } catch {
-    throw new ProbeRunError('probe_output_invalid', `probe ${v8Flags.join(' ')} printed no report: ${stdout}\n${stderr}`);
-  }
+  const report = readProbeReport(stdout);
+  if (report === undefined) throw new ProbeRunError('probe_output_invalid', `probe ${v8Flags.join(' ')} printed no report: ${stdout}\n${stderr}`);
+  return report;
 }
 
 /**

@@ -25,6 +25,7 @@
  */
 import { compileSpec, Iso8583Error, type FieldValue, type Message } from '../../iso8583/index.js';
 import { dialect, DIALECT_NAMES, SAMPLE_MESSAGES, sampleAuthorization } from '../../specs/index.js';
+import type { FunctionReport, GeneratedFunctionName, ProbeReport } from './iso8583-probe-report.js';
 
 /**
  * Bits of %GetOptimizationStatus in V8 11.3 (Node 20), bit i named STATUS_BITS[i]: enum
@@ -52,41 +53,8 @@ const WARM_ROUNDS = 8;
 /** Calls after optimising, with the status read after each. */
 const STAY_CALLS = 3_000;
 
-/** decode, encode, layout, or a field writer's own name (`encodeFields2to32`, ...). */
-export type GeneratedFunctionName = string;
-
 /** Names the functions compiled just before each probed one, in V8's code log (see compileMarked). */
 const MARKER_PREFIX = 'iso8583ProbeMarker';
-
-export interface FunctionReport {
-  readonly dialect: string;
-  readonly name: GeneratedFunctionName;
-  /** The function's own name (Function.prototype.name), as V8's code log names it. */
-  readonly functionName: string;
-  /** The marker compiled just before this function (MARKER_PREFIX and its index). */
-  readonly marker: string;
-  /** Messages it was warmed with, and how many of those calls the generated function took itself (did not hand over). */
-  readonly messages: number;
-  readonly taken: number;
-  /** %GetOptimizationStatus right after the optimising call, as `described`. */
-  readonly status: string;
-  readonly turboFanned: boolean;
-  /** The first of the STAY_CALLS calls after which it was no longer TurboFan code (-1: never), and the status then. */
-  readonly lostAtCall: number;
-  readonly lostStatus: string;
-  /** %GetOptimizationStatus after the STAY_CALLS calls. */
-  readonly statusAfter: string;
-  readonly stayedTurboFanned: boolean;
-}
-
-export interface ProbeReport {
-  readonly v8: string;
-  readonly execArgv: readonly string[];
-  /** Statuses of a tiny function V8 optimised and of one it did not, and whether the bits agree with %ActiveTierIsTurbofan. */
-  readonly calibration: { readonly optimised: string; readonly plain: string; readonly agrees: boolean };
-  readonly stayCalls: number;
-  readonly functions: readonly FunctionReport[];
-}
 
 type ProbeErrorCode = 'natives_unavailable' | 'no_messages' | 'unknown_writer';
 
